@@ -1,0 +1,112 @@
+// Range and name checks of every config field, before any work starts.
+#include <cmath>
+#include <regex>
+
+#include "common/config/config.h"
+#include "common/data/toy2d.h"
+#include "common/path/schedule.h"
+
+namespace lockstep {
+namespace {
+
+class Checker {
+ public:
+  void need(bool ok, const std::string& field, const std::string& message) {
+    if (!ok) issues.push_back({field, message});
+  }
+  void positive(double v, const std::string& field) {
+    need(std::isfinite(v) && v > 0, field, "must be a finite number > 0, got " + fmt(v));
+  }
+  void at_least(uint64_t v, uint64_t lo, const std::string& field) {
+    need(v >= lo, field, "must be >= " + std::to_string(lo) + ", got " + std::to_string(v));
+  }
+  void in_range(double v, double lo, double hi, bool hi_open, const std::string& field) {
+    bool ok = std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi);
+    need(ok, field, "must be in [" + fmt(lo) + ", " + fmt(hi) + (hi_open ? ")" : "]") + ", got " + fmt(v));
+  }
+  void one_of(const std::string& v, const std::vector<std::string>& allowed, const std::string& field) {
+    bool ok = false;
+    std::string list;
+    for (const std::string& a : allowed) {
+      ok = ok || a == v;
+      list += (list.empty() ? "" : ", ") + a;
+    }
+    need(ok, field, "unknown name '" + v + "'; allowed: " + list);
+  }
+  static std::string fmt(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+  }
+  std::vector<ConfigIssue> issues;
+};
+
+}  // namespace
+
+const std::vector<std::string>& allowed_names(const std::string& field) {
+  static const std::vector<std::string> models = {"mlp"}, optims = {"adam"}, samplers = {"euler"};
+  if (field == "model.name") return models;
+  if (field == "optim.name") return optims;
+  if (field == "sample.sampler") return samplers;
+  if (field == "path.name") return schedule_names();
+  if (field == "data.name") return toy_dataset_names();
+  static const std::vector<std::string> none;
+  return none;
+}
+
+std::vector<ConfigIssue> validate_config(const Config& c) {
+  Checker k;
+  k.need(std::regex_match(c.name(), std::regex("[A-Za-z0-9_.-]+")), "name",
+         "must be a non-empty run name of letters, digits, '_', '.', '-', got '" + c.name() + "'");
+
+  k.one_of(c.data().name(), allowed_names("data.name"), "data.name");
+
+  const PathConfig& p = c.path();
+  k.one_of(p.name(), allowed_names("path.name"), "path.name");
+  k.positive(p.beta_min(), "path.beta_min");
+  k.need(p.beta_max() > p.beta_min(), "path.beta_max", "must be > path.beta_min (" + Checker::fmt(p.beta_min()) + "), got " + Checker::fmt(p.beta_max()));
+  k.positive(p.cosine_s(), "path.cosine_s");
+  k.positive(p.sigma_min(), "path.sigma_min");
+  k.need(p.sigma_max() > p.sigma_min(), "path.sigma_max", "must be > path.sigma_min (" + Checker::fmt(p.sigma_min()) + "), got " + Checker::fmt(p.sigma_max()));
+  k.in_range(p.t_min(), 0.0, 1.0, true, "path.t_min");
+  k.need(p.t_max() > p.t_min() && p.t_max() <= 1.0, "path.t_max", "must be in (path.t_min, 1], got " + Checker::fmt(p.t_max()));
+
+  const ModelConfig& m = c.model();
+  k.one_of(m.name(), allowed_names("model.name"), "model.name");
+  k.at_least(m.mlp().width(), 1, "model.mlp.width");
+  k.need(m.mlp().width() <= 65536, "model.mlp.width", "must be <= 65536, got " + std::to_string(m.mlp().width()));
+  k.at_least(m.mlp().depth(), 1, "model.mlp.depth");
+  k.need(m.mlp().depth() <= 64, "model.mlp.depth", "must be <= 64, got " + std::to_string(m.mlp().depth()));
+  k.need(m.mlp().time_embedding() >= 2 && m.mlp().time_embedding() % 2 == 0 && m.mlp().time_embedding() <= 4096,
+         "model.mlp.time_embedding", "must be an even number in [2, 4096], got " + std::to_string(m.mlp().time_embedding()));
+
+  k.positive(m.mlp().time_max_frequency(), "model.mlp.time_max_frequency");
+
+  const OptimConfig& o = c.optim();
+  k.one_of(o.name(), allowed_names("optim.name"), "optim.name");
+  k.positive(o.lr(), "optim.lr");
+  k.in_range(o.beta1(), 0.0, 1.0, true, "optim.beta1");
+  k.in_range(o.beta2(), 0.0, 1.0, true, "optim.beta2");
+  k.positive(o.eps(), "optim.eps");
+  k.in_range(o.weight_decay(), 0.0, 1.0, false, "optim.weight_decay");
+  k.need(std::isfinite(o.grad_clip()) && o.grad_clip() >= 0, "optim.grad_clip", "must be >= 0 (0 disables clipping), got " + Checker::fmt(o.grad_clip()));
+  k.in_range(o.final_lr_fraction(), 0.0, 1.0, false, "optim.final_lr_fraction");
+
+  const TrainConfig& t = c.train();
+  k.at_least(t.steps(), 1, "train.steps");
+  k.need(t.steps() < (uint64_t{1} << 32), "train.steps", "must be < 2^32, got " + std::to_string(t.steps()));
+  k.at_least(t.batch_size(), 1, "train.batch_size");
+  k.at_least(t.log_every(), 1, "train.log_every");
+
+  const SampleConfig& s = c.sample();
+  k.at_least(s.num(), 1, "sample.num");
+  k.need(s.num() < (uint64_t{1} << 32), "sample.num", "must be < 2^32, got " + std::to_string(s.num()));
+  k.at_least(s.steps(), 1, "sample.steps");
+  k.one_of(s.sampler(), allowed_names("sample.sampler"), "sample.sampler");
+  k.at_least(s.chunk(), 1, "sample.chunk");
+
+  k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
+  return k.issues;
+}
+
+}  // namespace lockstep

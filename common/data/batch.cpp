@@ -1,0 +1,40 @@
+#include "common/data/batch.h"
+
+namespace lockstep {
+
+BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, double t_min, double t_max)
+    : data_(data), seed_(seed), t_min_(t_min), t_max_(t_max) {
+  if (data.size() > 0) order_ = std::make_unique<EpochOrder>(seed, data.size());
+}
+
+uint64_t BatchMaker::item_of(uint64_t tick, uint64_t global_batch, uint64_t j) {
+  return order_->item(tick * global_batch + j);
+}
+
+void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out) {
+  const int64_t n = static_cast<int64_t>(end - begin), d = data_.dim();
+  if (!out->z.defined() || out->z.size(0) != n) {
+    out->z = torch::empty({n, d}, torch::kFloat32);
+    out->eps = torch::empty({n, d}, torch::kFloat32);
+    out->t = torch::empty({n}, torch::kFloat32);
+  }
+  float* z = out->z.data_ptr<float>();
+  float* eps = out->eps.data_ptr<float>();
+  float* t = out->t.data_ptr<float>();
+  const double width = (t_max_ - t_min_) / static_cast<double>(global_batch);
+  for (uint64_t j = begin; j < end; ++j) {
+    const int64_t r = static_cast<int64_t>(j - begin);
+    if (order_) {
+      data_.item(item_of(tick, global_batch, j), z + r * d);
+    } else {
+      CounterRng rng(seed_, tick, j, Stream::kDataIndex);
+      data_.fresh(rng, z + r * d);
+    }
+    CounterRng time_rng(seed_, tick, j, Stream::kTime);
+    t[r] = static_cast<float>(t_min_ + width * (static_cast<double>(j) + time_rng.uniform()));
+    CounterRng noise_rng(seed_, tick, j, Stream::kNoise);
+    for (int64_t k = 0; k < d; ++k) eps[r * d + k] = static_cast<float>(noise_rng.normal());
+  }
+}
+
+}  // namespace lockstep

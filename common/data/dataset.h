@@ -1,0 +1,34 @@
+// Data sets behind one random-access interface, so that a rank reads only the items of its slice.
+//
+// Contract: a DataSource either has a finite size N (item(i) for i < N, the same bytes on every rank) or is
+// infinite (size() == 0: every sample draws a fresh point from its own counter-based generator). Items are
+// float32 vectors of dim() numbers. Construction may read files and throws BadInput on bad ones. No torch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/rng/philox.h"
+
+namespace lockstep {
+
+class DataConfig;
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual std::string name() const = 0;
+  virtual int64_t dim() const = 0;
+  // Number of items; 0 for an infinite source.
+  virtual uint64_t size() const = 0;
+  // Item i of a finite source.
+  virtual void item(uint64_t index, float* out) const = 0;
+  // A fresh draw from the distribution (every source can do this; finite ones draw a random item).
+  virtual void fresh(CounterRng& rng, float* out) const = 0;
+};
+
+// `seed` fixes the points of a finite toy data set.
+std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed);
+
+}  // namespace lockstep

@@ -1,0 +1,87 @@
+#include "common/io/npy.h"
+
+#include <cstring>
+#include <regex>
+
+#include "common/util/error.h"
+#include "common/util/fs.h"
+
+namespace lockstep {
+
+std::string npy_bytes(const float* data, const std::vector<int64_t>& shape) {
+  std::string dims;
+  int64_t count = 1;
+  for (int64_t s : shape) {
+    dims += std::to_string(s) + ",";
+    count *= s;
+  }
+  if (shape.size() > 1) dims.pop_back();  // "(3,)" for one dimension, "(3,2)" otherwise
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const size_t unpadded = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  out += static_cast<char>(len & 0xff);
+  out += static_cast<char>(len >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(count) * sizeof(float));
+  return out;
+}
+
+void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
+  write_file_atomic(path, npy_bytes(data, shape));
+}
+
+NpyArray parse_npy(const std::string& b, const std::string& origin) {
+  LS_CHECK_INPUT(b.size() >= 10 && b.compare(0, 6, "\x93NUMPY") == 0, origin << ": not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(b[6]);
+  size_t hlen, hstart;
+  if (major == 1) {
+    hlen = static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
+    hstart = 10;
+  } else {
+    LS_CHECK_INPUT(major == 2 || major == 3, origin << ": unsupported .npy version " << major);
+    LS_CHECK_INPUT(b.size() >= 12, origin << ": truncated header");
+    hlen = 0;
+    for (int i = 3; i >= 0; --i) hlen = (hlen << 8) | static_cast<unsigned char>(b[8 + i]);
+    hstart = 12;
+  }
+  LS_CHECK_INPUT(b.size() >= hstart + hlen, origin << ": truncated header");
+  const std::string header = b.substr(hstart, hlen);
+  std::smatch m;
+  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('descr':\s*'([^']*)')")), origin << ": header has no 'descr'");
+  const std::string descr = m[1];
+  LS_CHECK_INPUT(descr == "<f4" || descr == "<f8", origin << ": unsupported dtype '" << descr << "' (expected float32 '<f4' or float64 '<f8')");
+  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('fortran_order':\s*(True|False))")), origin << ": header has no 'fortran_order'");
+  LS_CHECK_INPUT(m[1] == "False", origin << ": Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
+  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('shape':\s*\(([^)]*)\))")), origin << ": header has no 'shape'");
+  NpyArray out;
+  const std::string dims = m[1];
+  static const std::regex number(R"(\d+)");
+  std::sregex_iterator it(dims.begin(), dims.end(), number), end;
+  int64_t count = 1;
+  for (; it != end; ++it) {
+    out.shape.push_back(std::stoll(it->str()));
+    count *= out.shape.back();
+  }
+  const size_t elem = descr == "<f4" ? 4 : 8;
+  const size_t need = hstart + hlen + static_cast<size_t>(count) * elem;
+  LS_CHECK_INPUT(b.size() >= need, origin << ": truncated data: " << b.size() << " bytes, the header's shape needs " << need);
+  out.data.resize(static_cast<size_t>(count));
+  const char* src = b.data() + hstart + hlen;
+  if (elem == 4) {
+    std::memcpy(out.data.data(), src, out.data.size() * 4);
+  } else {
+    for (size_t i = 0; i < out.data.size(); ++i) {
+      double v;
+      std::memcpy(&v, src + 8 * i, 8);
+      out.data[i] = static_cast<float>(v);
+    }
+  }
+  return out;
+}
+
+NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+
+}  // namespace lockstep

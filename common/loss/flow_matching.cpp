@@ -1,0 +1,41 @@
+#include "common/loss/flow_matching.h"
+
+namespace lockstep {
+
+PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
+  const int64_t n = t.size(0);
+  torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat32);
+  float* a = all.data_ptr<float>();
+  const torch::Tensor tc = t.contiguous();
+  const float* tp = tc.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const PathPoint p = s.at(tp[i]);
+    a[i] = static_cast<float>(p.alpha);
+    a[n + i] = static_cast<float>(p.beta);
+    a[2 * n + i] = static_cast<float>(p.d_alpha);
+    a[3 * n + i] = static_cast<float>(p.d_beta);
+  }
+  return {all[0], all[1], all[2], all[3]};
+}
+
+torch::Tensor path_sample(const PathTensors& p, const torch::Tensor& z, const torch::Tensor& eps) {
+  return p.alpha * z + p.beta * eps;
+}
+
+torch::Tensor conditional_vector_field(const PathTensors& p, const torch::Tensor& x, const torch::Tensor& z) {
+  const torch::Tensor ratio = p.d_beta / p.beta;
+  return (p.d_alpha - ratio * p.alpha) * z + ratio * x;
+}
+
+torch::Tensor cfm_target(const PathTensors& p, const torch::Tensor& z, const torch::Tensor& eps) {
+  return p.d_alpha * z + p.d_beta * eps;
+}
+
+torch::Tensor cfm_loss_per_sample(Net& net, const Schedule& s, const TrainBatch& b) {
+  const PathTensors p = path_tensors(s, b.t);
+  const torch::Tensor x = path_sample(p, b.z, b.eps);
+  const torch::Tensor target = cfm_target(p, b.z, b.eps);
+  return (net.forward(x, b.t) - target).pow(2).sum(1);
+}
+
+}  // namespace lockstep

@@ -1,0 +1,41 @@
+// One flat buffer for all parameters and one for all gradients.
+//
+// Contract: the constructor copies every parameter of the module (in registration order) into one contiguous
+// float32 buffer and makes the parameter a view of it; each parameter's .grad() becomes a view of a second
+// flat buffer, into which autograd accumulates in place. The optimizer, the gradient all-reduce (in
+// contiguous buckets), clipping, hashing and checkpoints then work on two tensors instead of hundreds.
+// zero_grad() zeroes the gradient buffer in one operation and keeps the views.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace lockstep {
+
+struct ParamSpan {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t offset;  // in elements, into the flat buffers
+  int64_t numel;
+};
+
+class FlatParams {
+ public:
+  explicit FlatParams(torch::nn::Module& module);
+  torch::Tensor& values() { return values_; }
+  torch::Tensor& grads() { return grads_; }
+  const std::vector<ParamSpan>& spans() const { return spans_; }
+  int64_t numel() const { return values_.numel(); }
+  void zero_grad() { grads_.zero_(); }
+  // True while every parameter and gradient is still a view of the flat buffers.
+  bool views_intact() const;
+
+ private:
+  torch::Tensor values_, grads_;
+  std::vector<torch::Tensor> params_;
+  std::vector<ParamSpan> spans_;
+};
+
+}  // namespace lockstep

@@ -1,0 +1,34 @@
+#include "common/model/mlp.h"
+
+#include <cmath>
+
+#include "common/proto/config.pb.h"
+
+namespace lockstep {
+
+torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
+  const int64_t half = size / 2;
+  return max_frequency * torch::exp(-std::log(10000.0) * torch::arange(half, torch::kFloat32) / static_cast<double>(half));
+}
+
+torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs) {
+  torch::Tensor args = t.unsqueeze(1) * freqs.unsqueeze(0);
+  return torch::cat({torch::sin(args), torch::cos(args)}, 1);
+}
+
+Mlp::Mlp(const MlpConfig& cfg, int64_t dim) : freqs_(embedding_frequencies(cfg.time_embedding(), cfg.time_max_frequency())) {
+  int64_t in = dim + cfg.time_embedding();
+  for (uint32_t i = 0; i < cfg.depth(); ++i) {
+    layers_.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.width())));
+    in = cfg.width();
+  }
+  layers_.push_back(register_module("out", torch::nn::Linear(in, dim)));
+}
+
+torch::Tensor Mlp::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  torch::Tensor h = torch::cat({x, sinusoidal_embedding(t, freqs_)}, 1);
+  for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::silu(layers_[i]->forward(h));
+  return layers_.back()->forward(h);
+}
+
+}  // namespace lockstep

@@ -1,0 +1,27 @@
+// MLP velocity network: [x, sinusoidal_embedding(t)] -> (Linear, SiLU) x depth -> Linear.
+//
+// Contract: as Net (net.h). The time embedding uses frequencies w_max * 10000^(-k / (E/2)), k < E/2
+// (w_max = model.mlp.time_max_frequency); it holds no parameters.
+#pragma once
+
+#include "common/model/net.h"
+
+namespace lockstep {
+
+class MlpConfig;
+
+// Sinusoidal embedding [sin(w_k t), cos(w_k t)] of t [n] -> [n, E].
+torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs);
+torch::Tensor embedding_frequencies(int64_t size, double max_frequency);
+
+class Mlp : public Net {
+ public:
+  Mlp(const MlpConfig& cfg, int64_t dim);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+
+ private:
+  torch::Tensor freqs_;
+  std::vector<torch::nn::Linear> layers_;
+};
+
+}  // namespace lockstep

@@ -1,0 +1,26 @@
+// The network interface: u_theta(x, t), a velocity field on the Gaussian path (t = 0 noise, t = 1 data).
+//
+// Contract: forward(x [n, d], t [n]) -> [n, d]. Parameters are registered as usual with torch::nn::Module;
+// FlatParams (flat_params.h) then moves them into one flat buffer. make_net() builds the architecture named
+// in the config and prints nothing; its parameter initialisation depends only on the init seed.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+namespace lockstep {
+
+class ModelConfig;
+
+class Net : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) = 0;
+};
+
+// Builds the network for data of `dim` numbers per item, initialised from `init_seed`.
+std::shared_ptr<Net> make_net(const ModelConfig& cfg, int64_t dim, uint64_t init_seed);
+// Total number of parameters.
+int64_t parameter_count(const torch::nn::Module& m);
+
+}  // namespace lockstep

@@ -1,0 +1,30 @@
+// Adam on the flat parameter buffer: the arithmetic of torch.optim.Adam (bias-corrected moments, eps added
+// after the square root), with decoupled weight decay as torch.optim.AdamW when weight_decay > 0.
+//
+// Contract: step() reads the flat gradient and updates the flat parameters and its two moment buffers in
+// place, in a handful of whole-buffer operations and no allocation. The state (m, v, step count) is what a
+// checkpoint stores. Identical inputs give bitwise identical results on every rank.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace lockstep {
+
+class OptimConfig;
+
+class Adam {
+ public:
+  Adam(const OptimConfig& cfg, int64_t numel);
+  void step(torch::Tensor& params, const torch::Tensor& grads, double lr);
+  torch::Tensor& exp_avg() { return m_; }
+  torch::Tensor& exp_avg_sq() { return v_; }
+  uint64_t step_count() const { return step_; }
+  void set_step_count(uint64_t s) { step_ = s; }
+
+ private:
+  double beta1_, beta2_, eps_, weight_decay_;
+  torch::Tensor m_, v_, denom_;
+  uint64_t step_ = 0;
+};
+
+}  // namespace lockstep

@@ -1,0 +1,23 @@
+// Which BLAS library this process actually loaded, and its thread count.
+//
+// Debian's LibTorch multiplies matrices through whatever libblas.so.3 points to; the reference BLAS is about
+// 15x slower than OpenBLAS. Contract: loaded_blas() inspects the loaded shared objects (dl_iterate_phdr) and
+// asks OpenBLAS for its configuration when it is the one loaded. No torch.
+#pragma once
+
+#include <string>
+
+namespace lockstep {
+
+struct BlasInfo {
+  std::string library;  // resolved path of the loaded BLAS shared object, or "" if none
+  std::string config;   // openblas_get_config(), or "" for other BLAS libraries
+  bool openblas = false;
+  bool reference = false;  // the slow reference implementation (netlib)
+};
+
+BlasInfo loaded_blas();
+// Sets OpenBLAS's thread count when OpenBLAS is loaded; returns whether it was.
+bool set_blas_threads(int n);
+
+}  // namespace lockstep

@@ -1,0 +1,71 @@
+#include "coordinator/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace lockstep {
+namespace {
+
+std::string clock_text(double s) {
+  if (!(s >= 0) || s > 1e7) return "--:--";
+  const long v = static_cast<long>(s + 0.5);
+  char buf[32];
+  if (v >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
+  else std::snprintf(buf, sizeof buf, "%02ld:%02ld", v / 60, v % 60);
+  return buf;
+}
+
+}  // namespace
+
+Progress::Progress(const std::string& metrics_path, uint64_t total_ticks)
+    : metrics_(metrics_path), total_(total_ticks), tty_(::isatty(STDERR_FILENO) == 1),
+      start_(Clock::now()), window_start_(start_), last_draw_(start_) {}
+
+double Progress::elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+void Progress::tick(const Frame& frame, const TickSummary& s) {
+  window_loss_ += s.loss;
+  ++window_ticks_;
+  window_samples_ += s.samples;
+  const uint64_t done = s.tick + 1;
+  const auto now = Clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate_ticks = done / std::max(elapsed, 1e-9);
+  const double eta = static_cast<double>(total_ - done) / rate_ticks;
+
+  if (frame.log()) {
+    const double window_s = std::chrono::duration<double>(now - window_start_).count();
+    last_rate_ = window_samples_ / std::max(window_s, 1e-9);
+    const double loss = window_loss_ / static_cast<double>(window_ticks_);
+    JsonObject o;
+    o.set("tick", done).set("loss", loss).set("samples_per_s", last_rate_).set("elapsed_s", elapsed)
+        .set("lr", s.lr).set("grad_norm", s.grad_norm)
+        .set("time_data_s", s.slowest.data()).set("time_forward_s", s.slowest.forward())
+        .set("time_backward_s", s.slowest.backward()).set("time_comm_s", s.slowest.comm())
+        .set("time_optimizer_s", s.slowest.optimizer());
+    metrics_.write(o);
+    if (!tty_) {
+      std::fprintf(stderr, "tick %llu/%llu  loss %.4f  %.0f samples/s  elapsed %s  eta %s\n",
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), loss, last_rate_,
+                   clock_text(elapsed).c_str(), clock_text(eta).c_str());
+    }
+    window_loss_ = 0.0;
+    window_ticks_ = window_samples_ = 0;
+    window_start_ = now;
+  }
+  if (tty_ && (std::chrono::duration<double>(now - last_draw_).count() > 0.2 || frame.stop())) {
+    std::fprintf(stderr, "\r\033[Ktick %llu/%llu  loss %.4f  %.0f samples/s  eta %s",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), s.loss,
+                 last_rate_ > 0 ? last_rate_ : s.samples / std::max(s.slowest_s, 1e-9), clock_text(eta).c_str());
+    std::fflush(stderr);
+    last_draw_ = now;
+    drawn_ = true;
+  }
+}
+
+void Progress::finish() {
+  if (tty_ && drawn_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace lockstep

@@ -1,0 +1,39 @@
+// The logging system of the tick loop (rank 0): a live progress line and metrics.jsonl.
+//
+// Contract: tick() is called after every collected tick; it accumulates the window since the last log. On a
+// terminal (stderr is a TTY) one line is redrawn at most 5 times a second: tick/total, loss, samples/s, ETA.
+// Otherwise a plain line is printed on every logged tick. On every logged tick one JSON object is appended to
+// metrics.jsonl: tick (ticks completed), loss (mean over the window), samples_per_s, elapsed_s, lr, grad_norm,
+// and the slowest rank's phase times (time_data_s, time_forward_s, time_backward_s, time_comm_s,
+// time_optimizer_s).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/io/jsonl.h"
+#include "coordinator/coordinator.h"
+
+namespace lockstep {
+
+class Progress {
+ public:
+  Progress(const std::string& metrics_path, uint64_t total_ticks);
+  void tick(const Frame& frame, const TickSummary& s);
+  void finish();
+  double elapsed_s() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  JsonlWriter metrics_;
+  uint64_t total_;
+  bool tty_;
+  Clock::time_point start_, window_start_, last_draw_;
+  double window_loss_ = 0.0;
+  uint64_t window_ticks_ = 0, window_samples_ = 0;
+  double last_rate_ = 0.0;
+  bool drawn_ = false;
+};
+
+}  // namespace lockstep

@@ -1,0 +1,78 @@
+#include "coordinator/sample_run.h"
+
+#include <cmath>
+
+#include "common/metrics/energy_distance.h"
+#include "common/plot/scatter.h"
+#include "common/util/error.h"
+
+namespace lockstep {
+
+SampleSpec sample_spec(const Config& cfg, int64_t dim) {
+  SampleSpec s;
+  s.sampler = cfg.sample().sampler();
+  s.steps = cfg.sample().steps();
+  s.seed = cfg.sample().seed();
+  s.t_min = cfg.path().t_min();
+  s.t_max = cfg.path().t_max();
+  s.dim = dim;
+  return s;
+}
+
+torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
+                               int64_t* nfe) {
+  std::vector<torch::Tensor> parts;
+  for (uint64_t b = 0; b < num; b += chunk) parts.push_back(sample_range(net, s, spec, b, std::min(num, b + chunk), nfe));
+  return torch::cat(parts, 0);
+}
+
+torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {
+  torch::Tensor out = torch::empty({static_cast<int64_t>(num), data.dim()}, torch::kFloat32);
+  float* p = out.data_ptr<float>();
+  for (uint64_t i = 0; i < num; ++i) {
+    CounterRng rng(seed, 0, i, Stream::kEvalData);
+    data.fresh(rng, p + i * data.dim());
+  }
+  return out;
+}
+
+SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, uint64_t seed) {
+  SampleQuality q;
+  q.energy_distance = energy_distance(samples, data);
+  q.gaussian_energy_distance = energy_distance(matched_gaussian(data, data.size(0), seed), data);
+  return q;
+}
+
+void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin) {
+  const std::vector<ParamSpan>& want = params.spans();
+  std::string diff;
+  auto shape_text = [](const std::vector<int64_t>& s) {
+    std::string t = "[";
+    for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
+    return t + "]";
+  };
+  for (size_t i = 0; i < std::max(want.size(), ckpt.params.size()); ++i) {
+    const std::string model = i < want.size() ? want[i].name + " " + shape_text(want[i].shape) : "(none)";
+    const std::string stored = i < ckpt.params.size() ? ckpt.params[i].name + " " + shape_text(ckpt.params[i].shape) : "(none)";
+    if (model != stored) diff += "\n  parameter " + std::to_string(i) + ": config builds " + model + ", checkpoint has " + stored;
+  }
+  LS_CHECK_INPUT(diff.empty(), origin << ": the checkpoint's parameters do not match the model of the config:" << diff);
+  const torch::Tensor& values = ckpt.tensor("params", origin);
+  LS_CHECK_INPUT(values.numel() == params.numel(), origin << ": payload 'params' has " << values.numel() << " numbers, the model " << params.numel());
+  torch::NoGradGuard no_grad;
+  params.values().copy_(values.reshape({-1}));
+}
+
+void plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data) {
+  if (samples.dim() != 2 || samples.size(1) != 2) return;
+  const torch::Tensor s = samples.contiguous();
+  std::vector<ScatterPanel> panels = {{"samples", s.data_ptr<float>(), s.size(0), 0x1f77b4}};
+  torch::Tensor d;
+  if (data) {
+    d = data->contiguous();
+    panels.push_back({"data", d.data_ptr<float>(), d.size(0), 0xff7f0e});
+  }
+  write_scatter_png(png, panels, 3.0);
+}
+
+}  // namespace lockstep

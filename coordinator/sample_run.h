@@ -1,0 +1,40 @@
+// Generating samples with a trained network, and the outputs that go with them.
+//
+// Contract: generate_samples() produces samples [0, num) in chunks of sample.chunk; sample i depends only on
+// (sample seed, i) (common/sampler/ode.h), so the chunk size never changes the result. fresh_data() draws
+// num points of the data distribution from (seed, i) on a stream of its own. write_sample_outputs() writes
+// <dir>/samples.npy, <dir>/data.npy and <dir>/samples.png (2-D data), and returns the energy distances.
+// Called on rank 0 in a world of one; distributed sampling joins in a later issue.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "common/checkpoint/checkpoint.h"
+#include "common/data/dataset.h"
+#include "common/model/net.h"
+#include "common/path/schedule.h"
+#include "common/proto/config.pb.h"
+#include "common/sampler/ode.h"
+
+namespace lockstep {
+
+SampleSpec sample_spec(const Config& cfg, int64_t dim);
+torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
+                               int64_t* nfe);
+torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
+
+struct SampleQuality {
+  double energy_distance = 0.0;           // samples vs data
+  double gaussian_energy_distance = 0.0;  // N(mean(data), cov(data)) vs data: the baseline to beat
+};
+SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, uint64_t seed);
+
+// Writes the network's parameters from a checkpoint, after checking that names and shapes match.
+void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin);
+
+// Writes a 2-D scatter plot of samples (and data, when given) to `png`.
+void plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data);
+
+}  // namespace lockstep

@@ -1,0 +1,20 @@
+// `lockstep train [CONFIG] [--out DIR] [--steps N] [--seed S] [--set field=value]...`
+#include "common/comm/comm.h"
+#include "common/config/config.h"
+#include "common/util/error.h"
+#include "coordinator/train_loop.h"
+#include "launch/commands.h"
+
+namespace lockstep {
+
+int cmd_train(const TrainArgs& args) {
+  std::vector<Override> overrides = set_overrides(args.sets);
+  if (args.steps_given) overrides.push_back({"train.steps=" + std::to_string(args.steps), "--steps " + std::to_string(args.steps)});
+  if (args.seed_given) overrides.push_back({"seed=" + std::to_string(args.seed), "--seed " + std::to_string(args.seed)});
+  const LoadedConfig cfg = load_config(args.config, overrides);
+  std::unique_ptr<Comm> comm = make_self_comm();
+  run_training(cfg, args.out, *comm);
+  return kExitOk;
+}
+
+}  // namespace lockstep

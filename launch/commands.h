@@ -1,0 +1,30 @@
+// The subcommands of the lockstep binary. Each returns the process exit code (error.h: 0, 1 or 2) or throws
+// BadInput / InternalError, which main() turns into a message and exit code 2 / 1.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lockstep {
+
+struct TrainArgs {
+  std::string config;  // empty: the embedded default
+  std::string out;     // empty: runs/<name>-<time>/
+  bool steps_given = false, seed_given = false;
+  int64_t steps = 0, seed = 0;
+  std::vector<std::string> sets;
+};
+
+struct SampleArgs {
+  std::string checkpoint;  // file or run directory
+  bool num_given = false, steps_given = false, seed_given = false;
+  int64_t num = 0, steps = 0, seed = 0;
+  std::string out;  // .npy path; empty: <run>/samples-seed<S>.npy
+};
+
+int cmd_train(const TrainArgs& args);
+int cmd_sample(const SampleArgs& args);
+int cmd_version();
+
+}  // namespace lockstep

@@ -1,0 +1,36 @@
+#include "tests/proc.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace lockstep::test {
+
+ProcResult run_shell(const std::string& command) {
+  ProcResult r{-1, ""};
+  std::FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+ProcResult run_lockstep(const std::string& args) { return run_shell(std::string(LOCKSTEP_BIN) + " " + args); }
+
+std::string temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  static int counter = 0;  // several tests may run at once (ctest -j): every call gets its own directory
+  const fs::path dir = fs::current_path() / "test-tmp" / (name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string source_dir() { return LOCKSTEP_SOURCE_DIR; }
+
+}  // namespace lockstep::test
