@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ make cmake ccache pkg-config git
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev
@@ -28,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # LibTorch multiplies matrices through libblas.so.3: make sure it is OpenBLAS, not the ~15x slower reference BLAS.
+# (Lockstep's own binaries load the OpenMP build of OpenBLAS through their RPATH, see CMakeLists.txt; this is
+# for everything else, the PyTorch baselines of the benchmarks included.)
 ALT=libblas.so.3-x86_64-linux-gnu
 OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 if [ -e "$OPENBLAS" ] && [ "$(readlink -f /etc/alternatives/$ALT 2>/dev/null)" != "$OPENBLAS" ]; then
