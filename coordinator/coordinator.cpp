@@ -1,12 +1,21 @@
 #include "coordinator/coordinator.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "common/util/error.h"
 
 namespace lockstep {
 
-Coordinator::Coordinator(const Config& cfg, int world_size) : cfg_(cfg), world_size_(world_size) {}
+Coordinator::Coordinator(const Config& cfg, int world_size)
+    : cfg_(cfg), world_size_(world_size), weights_(world_size, 1.0), rate_ema_(world_size, 0.0) {
+  const EngineConfig& e = cfg.engine();
+  if (e.balance() == EngineConfig::MANUAL) {
+    LS_CHECK_INPUT(e.slice_weights_size() == world_size,
+                   "engine.slice_weights has " << e.slice_weights_size() << " weights for " << world_size << " ranks");
+    for (int r = 0; r < world_size; ++r) weights_[r] = e.slice_weights(r);
+  }
+}
 
 double Coordinator::lr_at(uint64_t tick) const {
   const OptimConfig& o = cfg_.optim();
@@ -19,46 +28,139 @@ double Coordinator::lr_at(uint64_t tick) const {
   return o.lr() * (o.final_lr_fraction() + (1.0 - o.final_lr_fraction()) * cosine);
 }
 
-Frame Coordinator::plan(uint64_t tick) const {
+std::vector<uint64_t> Coordinator::slice_bounds(uint64_t B) const {
+  double total = 0;
+  for (double w : weights_) total += w;
+  std::vector<uint64_t> bounds(world_size_ + 1, 0);
+  double cumulative = 0;
+  for (int r = 0; r < world_size_; ++r) {
+    cumulative += weights_[r];
+    bounds[r + 1] = r + 1 == world_size_ ? B : static_cast<uint64_t>(std::llround(B * cumulative / total));
+    bounds[r + 1] = std::max(bounds[r + 1], bounds[r]);
+  }
+  return bounds;
+}
+
+Frame Coordinator::plan(uint64_t tick) {
   const TrainConfig& t = cfg_.train();
+  const EngineConfig& e = cfg_.engine();
   Frame f;
   f.set_tick(tick);
+  if (desync_found()) {
+    f.set_desync_probe(desync_tensor_);
+    f.set_desync_tick(desync_tick_);
+    return f;
+  }
+  if (tick >= t.steps()) {
+    f.set_stop(true);
+    return f;
+  }
   const uint64_t B = t.batch_size();
   f.set_global_batch(B);
+  const std::vector<uint64_t> bounds = slice_bounds(B);
   for (int r = 0; r < world_size_; ++r) {
     Slice* s = f.add_slices();
     s->set_rank(r);
-    s->set_begin(B * r / world_size_);
-    s->set_end(B * (r + 1) / world_size_);
+    s->set_begin(bounds[r]);
+    s->set_end(bounds[r + 1]);
   }
   f.set_lr(lr_at(tick));
   const uint64_t done = tick + 1;
   const bool last = done == t.steps();
-  f.set_log(done % t.log_every() == 0 || last || tick == 0);
+  auto every = [&](uint64_t n) { return n > 0 && (done % n == 0 || last); };
+  f.set_log(every(t.log_every()) || tick == 0);
+  f.set_evaluate(every(t.eval_every()));
+  f.set_check_hash(every(e.check_every()) || (e.check_every() > 0 && tick == 0));
   f.set_checkpoint(last || (t.checkpoint_every() > 0 && done % t.checkpoint_every() == 0));
-  f.set_stop(last);
   return f;
 }
 
-TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& reports) const {
+TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& reports) {
   LS_CHECK(static_cast<int>(reports.size()) == world_size_, "expected " << world_size_ << " reports, got " << reports.size());
   TickSummary s;
   s.tick = frame.tick();
   s.lr = frame.lr();
-  double loss_sum = 0.0;
+  double loss_sum = 0.0, eval_sum = 0.0;
+  uint64_t eval_count = 0;
   for (const Report& r : reports) {
     LS_CHECK(r.tick() == frame.tick(), "rank " << r.rank() << " reported tick " << r.tick() << " for tick " << frame.tick());
     loss_sum += r.loss_sum();
     s.samples += r.count();
-    if (r.timings().total() >= s.slowest_s) {
-      s.slowest_s = r.timings().total();
-      s.slowest = r.timings();
-    }
+    s.timings.push_back(r.timings());
+    s.slowest_s = std::max(s.slowest_s, r.timings().total());
+    eval_sum += r.eval_loss_sum();
+    eval_count += r.eval_count();
   }
   LS_CHECK(s.samples == frame.global_batch(), "reports cover " << s.samples << " samples of " << frame.global_batch());
   s.loss = loss_sum / static_cast<double>(s.samples);
   s.grad_norm = reports.front().grad_norm();
+  if (frame.evaluate() && eval_count > 0) {
+    s.has_eval = true;
+    s.eval_loss = eval_sum / static_cast<double>(eval_count);
+  }
+
+  // AUTO balance: weights follow each rank's compute speed (samples per second of data + forward + backward),
+  // smoothed; the result of a tick does not depend on the split, only its speed does.
+  if (cfg_.engine().balance() == EngineConfig::AUTO && world_size_ > 1) {
+    for (int r = 0; r < world_size_; ++r) {
+      const Timings& t = reports[r].timings();
+      const double compute = t.data() + t.forward() + t.backward();
+      if (reports[r].count() == 0 || compute <= 0) continue;
+      const double rate = static_cast<double>(reports[r].count()) / compute;
+      rate_ema_[r] = rate_ema_[r] == 0 ? rate : 0.8 * rate_ema_[r] + 0.2 * rate;
+    }
+    bool all = true;
+    for (double v : rate_ema_) all = all && v > 0;
+    if (all) {
+      double mean = 0;
+      for (double v : rate_ema_) mean += v / world_size_;
+      for (int r = 0; r < world_size_; ++r) weights_[r] = std::max(rate_ema_[r], 0.05 * mean);
+    }
+  }
+
+  // Replica consistency: every rank's state hashes against rank 0's.
+  if (frame.check_hash()) {
+    const auto& ref = reports[0].state_hash();
+    for (int r = 1; r < world_size_; ++r) {
+      const auto& h = reports[r].state_hash();
+      LS_CHECK(h.size() == ref.size(), "rank " << r << " sent " << h.size() << " state hashes, rank 0 " << ref.size());
+      for (int i = 0; i < ref.size(); ++i) {
+        if (h[i] == ref[i]) continue;
+        if (desync_tensor_.empty()) {
+          desync_tensor_ = i < static_cast<int>(state_names_.size()) ? state_names_[i] : std::to_string(i);
+          desync_tick_ = frame.tick();
+        }
+        desync_ranks_.push_back(r);
+        break;
+      }
+    }
+  }
   return s;
+}
+
+std::string Coordinator::desync_message(const std::vector<std::string>& tensors) const {
+  std::string ranks;
+  for (int r : desync_ranks_) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+  std::string msg = "replicas diverged after tick " + std::to_string(desync_tick_) + ": rank" +
+                    (desync_ranks_.size() > 1 ? "s " : " ") + ranks + " differ" + (desync_ranks_.size() > 1 ? "" : "s") +
+                    " from rank 0; first differing tensor: " + desync_tensor_;
+  const std::string& ref = tensors.at(0);
+  for (int r : desync_ranks_) {
+    const std::string& other = tensors.at(r);
+    const size_t n = std::min(ref.size(), other.size()) / sizeof(float);
+    for (size_t i = 0; i < n; ++i) {
+      float a, b;
+      std::memcpy(&a, ref.data() + i * sizeof(float), sizeof a);
+      std::memcpy(&b, other.data() + i * sizeof(float), sizeof b);
+      if (std::memcmp(&a, &b, sizeof a) != 0) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "\n  rank %d: first differing element %zu: %.9g (rank 0: %.9g)", r, i, b, a);
+        msg += buf;
+        break;
+      }
+    }
+  }
+  return msg;
 }
 
 }  // namespace lockstep

@@ -1,17 +1,22 @@
 // The coordinator (rank 0): the authoritative server of the tick loop (DESIGN.md section 1).
 //
 // One tick, in order:
-//   1. plan     rank 0 builds the Frame: tick, global batch B, one slice per rank (equal split), learning
-//               rate (linear warm-up, then cosine decay to optim.final_lr_fraction), log/checkpoint/stop flags
+//   1. plan     rank 0 builds the Frame: tick, global batch B, one slice per rank (engine.balance: equal,
+//               manual weights, or AUTO: proportional to each rank's measured samples per second), learning
+//               rate (linear warm-up, then cosine decay), and the flags: log, evaluate, check_hash, checkpoint
 //   2. send     the Frame is broadcast to every rank (protobuf bytes over Comm)
 //   3. play     every rank, rank 0 included, plays it (worker/worker.h) and answers with a Report
-//   4. collect  the Reports are gathered at rank 0 and summed into a TickSummary: mean loss over the global
-//               batch, samples, slowest rank's time
-//   5. systems  "once in a while" work keyed on the frame's flags: log, checkpoint
+//   4. collect  the Reports are gathered at rank 0 into a TickSummary: mean loss over the global batch, per-rank
+//               phase times, held-out loss; on check ticks every rank's state hashes are compared with rank 0's
+//   5. systems  "once in a while" work keyed on the frame's flags: log, trace, checkpoint
+// The frame of tick == train.steps is the stop frame (play nothing). When a check found diverged replicas,
+// the next frame is a desync probe instead: every rank sends the first differing tensor, rank 0 names the
+// first differing element, and the run stops (exit code 3).
 // plan() and collect() run on rank 0 only; they hold no tensors.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/proto/config.pb.h"
@@ -26,20 +31,34 @@ struct TickSummary {
   double grad_norm = 0.0;
   double lr = 0.0;
   double slowest_s = 0.0;  // the slowest rank's total time
-  Timings slowest;         // that rank's phase times
+  std::vector<Timings> timings;  // per rank
+  bool has_eval = false;
+  double eval_loss = 0.0;  // mean held-out loss
 };
 
 class Coordinator {
  public:
   Coordinator(const Config& cfg, int world_size);
-  Frame plan(uint64_t tick) const;
-  TickSummary collect(const Frame& frame, const std::vector<Report>& reports) const;
-  // Learning rate of a tick.
+  Frame plan(uint64_t tick);
+  TickSummary collect(const Frame& frame, const std::vector<Report>& reports);
   double lr_at(uint64_t tick) const;
+  // The split of the global batch for the current weights (exposed for tests).
+  std::vector<uint64_t> slice_bounds(uint64_t global_batch) const;
+  // After collect() found diverged replicas: the first differing state tensor and the ranks that differ.
+  bool desync_found() const { return !desync_tensor_.empty(); }
+  // Compares rank 0's copy of the probed tensor with the others' and builds the error message.
+  std::string desync_message(const std::vector<std::string>& tensors) const;
+  void set_state_tensor_names(std::vector<std::string> names) { state_names_ = std::move(names); }
 
  private:
   Config cfg_;
   int world_size_;
+  std::vector<double> weights_;       // slice weights, one per rank
+  std::vector<double> rate_ema_;      // AUTO: samples per second of compute, per rank
+  std::vector<std::string> state_names_;
+  std::string desync_tensor_;
+  uint64_t desync_tick_ = 0;
+  std::vector<int> desync_ranks_;
 };
 
 }  // namespace lockstep

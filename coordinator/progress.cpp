@@ -40,10 +40,16 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
     const double loss = window_loss_ / static_cast<double>(window_ticks_);
     JsonObject o;
     o.set("tick", done).set("loss", loss).set("samples_per_s", last_rate_).set("elapsed_s", elapsed)
-        .set("lr", s.lr).set("grad_norm", s.grad_norm)
-        .set("time_data_s", s.slowest.data()).set("time_forward_s", s.slowest.forward())
-        .set("time_backward_s", s.slowest.backward()).set("time_comm_s", s.slowest.comm())
-        .set("time_optimizer_s", s.slowest.optimizer());
+        .set("lr", s.lr).set("grad_norm", s.grad_norm);
+    if (s.has_eval) o.set("eval_loss", s.eval_loss);
+    auto per_rank = [&](double (Timings::*phase)() const) {
+      std::vector<double> v;
+      for (const Timings& t : s.timings) v.push_back((t.*phase)());
+      return v;
+    };
+    o.set("time_data_s", per_rank(&Timings::data)).set("time_forward_s", per_rank(&Timings::forward))
+        .set("time_backward_s", per_rank(&Timings::backward)).set("time_comm_s", per_rank(&Timings::comm))
+        .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total));
     metrics_.write(o);
     if (!tty_) {
       std::fprintf(stderr, "tick %llu/%llu  loss %.4f  %.0f samples/s  elapsed %s  eta %s\n",
@@ -53,6 +59,8 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
     window_loss_ = 0.0;
     window_ticks_ = window_samples_ = 0;
     window_start_ = now;
+  } else if (s.has_eval) {
+    metrics_.write(JsonObject().set("tick", done).set("eval_loss", s.eval_loss));
   }
   if (tty_ && (std::chrono::duration<double>(now - last_draw_).count() > 0.2 || frame.stop())) {
     std::fprintf(stderr, "\r\033[Ktick %llu/%llu  loss %.4f  %.0f samples/s  eta %s",

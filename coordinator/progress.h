@@ -4,8 +4,10 @@
 // terminal (stderr is a TTY) one line is redrawn at most 5 times a second: tick/total, loss, samples/s, ETA.
 // Otherwise a plain line is printed on every logged tick. On every logged tick one JSON object is appended to
 // metrics.jsonl: tick (ticks completed), loss (mean over the window), samples_per_s, elapsed_s, lr, grad_norm,
-// and the slowest rank's phase times (time_data_s, time_forward_s, time_backward_s, time_comm_s,
-// time_optimizer_s).
+// eval_loss (when the held-out loss was evaluated on this tick), and every rank's phase times of the tick as
+// arrays indexed by rank (time_data_s, time_forward_s, time_backward_s, time_comm_s, time_optimizer_s,
+// time_total_s). time_comm_s is the wait for the gradient all-reduce after backward (what overlap did not hide).
+// A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss).
 #pragma once
 
 #include <chrono>

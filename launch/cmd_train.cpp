@@ -1,5 +1,6 @@
 // `lockstep train [CONFIG] [--out DIR] [--steps N] [--seed S] [--set field=value]...`
-#include "common/comm/comm.h"
+#include "common/comm/comm_registry.h"
+#include "common/comm/mpi_session.h"
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "coordinator/train_loop.h"
@@ -12,7 +13,10 @@ int cmd_train(const TrainArgs& args) {
   if (args.steps_given) overrides.push_back({"train.steps=" + std::to_string(args.steps), "--steps " + std::to_string(args.steps)});
   if (args.seed_given) overrides.push_back({"seed=" + std::to_string(args.seed), "--seed " + std::to_string(args.seed)});
   const LoadedConfig cfg = load_config(args.config, overrides);
-  std::unique_ptr<Comm> comm = make_self_comm();
+  const std::string backend = resolve_backend(cfg.config.engine().backend());
+  LS_CHECK_INPUT(backend != "self" || MpiSession::world_size() == 1,
+                 "started as " << MpiSession::world_size() << " MPI ranks, but engine.backend is 'self' (use auto or mpi)");
+  std::unique_ptr<Comm> comm = make_comm(backend);
   run_training(cfg, args.out, *comm);
   return kExitOk;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/comm/comm_registry.h"
 #include "common/util/blas_info.h"
 #include "launch/commands.h"
 
@@ -24,11 +25,9 @@ int cmd_version() {
   std::printf("protobuf %s\n", google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION).c_str());
   std::printf("BLAS     %s%s\n", blas.library.empty() ? "none loaded" : blas.library.c_str(),
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
-#ifdef LOCKSTEP_HAVE_NCCL
-  std::printf("NCCL     built\n");
-#else
-  std::printf("NCCL     not built (CUDA/NCCL not found at build time)\n");
-#endif
+  std::string backends;
+  for (const std::string& b : built_backends()) backends += (backends.empty() ? "" : ", ") + b;
+  std::printf("backends %s\n", backends.c_str());
   return 0;
 }
 

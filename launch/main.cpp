@@ -1,11 +1,14 @@
 // main() of the lockstep binary: parses the command line, runs one subcommand, maps errors to exit codes.
 //
-// Exit codes: 0 success; 2 bad input (command line, config, data, checkpoint); 1 internal error.
+// Exit codes: 0 success; 1 internal error; 2 bad input (command line, config, data, checkpoint); 3 distributed
+// failure (replicas diverged, a collective timed out, a rank was lost).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
 
+#include "common/comm/comm.h"
+#include "common/comm/mpi_session.h"
 #include "common/util/error.h"
 #include "launch/commands.h"
 
@@ -44,17 +47,37 @@ int main(int argc, char** argv) {
   sample.num_given = sa->get_option("--num")->count() > 0;
   sample.steps_given = sa->get_option("--steps")->count() > 0;
   sample.seed_given = sa->get_option("--seed")->count() > 0;
+  // Under mpirun or srun the MPI session lives here, outside every subcommand, so that a rank that fails alone can
+  // end the whole job (MPI_Abort) instead of hanging in MPI_Finalize while the others wait for it.
+  std::unique_ptr<MpiSession> mpi;
+  int rank = 0, world = 1;
   try {
     if (version) return cmd_version();
+    if (*tr && launched_by_mpi()) {
+      mpi = std::make_unique<MpiSession>();
+      rank = MpiSession::world_rank();
+      world = MpiSession::world_size();
+    }
     if (*tr) return cmd_train(train);
     if (*sa) return cmd_sample(sample);
     std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample) or --version\n", app.help().c_str());
     return kExitBadInput;
   } catch (const BadInput& e) {
-    std::fprintf(stderr, "lockstep: error: %s\n", e.what());
+    // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.
+    if (rank == 0) std::fprintf(stderr, "lockstep: error: %s\n", e.what());
     return kExitBadInput;
+  } catch (const DistributedError& e) {
+    if (!e.reported()) std::fprintf(stderr, "lockstep: rank %d: error: %s\n", rank, e.what());
+    if (world > 1) MpiSession::abort_job(kExitDistributed);
+    return kExitDistributed;
+  } catch (const CommError& e) {
+    std::fprintf(stderr, "lockstep: rank %d: error: %s\n", rank, e.what());
+    if (world > 1) MpiSession::abort_job(kExitDistributed);
+    return kExitDistributed;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "lockstep: %s\n", e.what());
+    if (world > 1) std::fprintf(stderr, "lockstep: rank %d: %s\n", rank, e.what());
+    else std::fprintf(stderr, "lockstep: %s\n", e.what());
+    if (world > 1) MpiSession::abort_job(kExitInternal);
     return kExitInternal;
   }
 }

@@ -1,15 +1,25 @@
 #include "worker/worker.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <thread>
 
 #include "common/loss/flow_matching.h"
 #include "common/util/error.h"
+#include "common/util/fault.h"
+#include "common/util/hash.h"
 
 namespace lockstep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+constexpr uint64_t kHeldOutSeedSalt = 0x4E1D0C7A5EEDull;
 
 }  // namespace
 
@@ -21,32 +31,49 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
   net_ = make_net(cfg.model(), data_->dim(), init_seed_of(cfg));
+  if (comm.device_buffers()) {  // nccl: this rank's GPU (the backend chose it by local rank and made it current)
+    device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));
+    net_->to(device_);
+  }
   params_ = std::make_unique<FlatParams>(*net_);
-  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel());
+  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
+  reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), cfg.path().t_min(), cfg.path().t_max());
+  // The held-out set: fresh draws (or the permutation's items) under a seed of its own, fixed for the run.
+  held_out_ = std::make_unique<BatchMaker>(*data_, cfg.seed() ^ kHeldOutSeedSalt, cfg.path().t_min(), cfg.path().t_max());
 }
 
 Report Worker::play(const Frame& frame) {
   const auto t_start = Clock::now();
-  const Slice& slice = frame.slices(comm_.rank());
-  LS_CHECK(slice.rank() == static_cast<uint32_t>(comm_.rank()), "frame slice order");
+  const int rank = comm_.rank();
+  const Fault& fault = injected_fault();
+  if (fault.hits("kill", rank, frame.tick())) ::kill(::getpid(), SIGKILL);
+  if (fault.hits("stall", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::hours(1));
+
+  const Slice& slice = frame.slices(rank);
+  LS_CHECK(slice.rank() == static_cast<uint32_t>(rank), "frame slice order");
   Report report;
   report.set_tick(frame.tick());
-  report.set_rank(comm_.rank());
+  report.set_rank(rank);
   Timings* tm = report.mutable_timings();
+  tm->set_start_unix_s(unix_now());
 
   // 1. data
   auto t0 = Clock::now();
   const uint64_t n = slice.end() - slice.begin();
-  if (n > 0) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
+  if (n > 0) {
+    batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
+    if (device_.is_cuda()) batch_dev_ = {batch_.z.to(device_), batch_.eps.to(device_), batch_.t.to(device_)};
+  }
   tm->set_data(since(t0));
 
-  // 2. forward, 3. backward (a rank with an empty slice contributes zeros)
+  // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce)
   params_->zero_grad();
+  reducer_->begin();
   double loss_sum = 0.0;
   if (n > 0) {
     t0 = Clock::now();
-    const torch::Tensor slice_sum = cfm_loss_per_sample(*net_, *schedule_, batch_).sum();
+    const torch::Tensor slice_sum = cfm_loss_per_sample(*net_, *schedule_, device_.is_cuda() ? batch_dev_ : batch_).sum();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
     t0 = Clock::now();
@@ -57,31 +84,87 @@ Report Worker::play(const Frame& frame) {
   report.set_loss_sum(loss_sum);
   report.set_count(n);
 
-  // 4. comm
-  t0 = Clock::now();
-  comm_.allreduce_sum(params_->grads().data_ptr<float>(), static_cast<size_t>(params_->numel()));
-  tm->set_comm(since(t0));
+  // 4. comm: what backward did not already overlap
+  tm->set_comm(reducer_->finish());
+  tm->set_buckets(static_cast<uint32_t>(reducer_->bucket_count()));
+  tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
 
   // 5. optimizer
   t0 = Clock::now();
-  torch::NoGradGuard no_grad;
-  const double norm = params_->grads().norm().item<double>();
-  report.set_grad_norm(norm);
-  const double clip = cfg_.optim().grad_clip();
-  if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
-  adam_->step(params_->values(), params_->grads(), frame.lr());
+  {
+    torch::NoGradGuard no_grad;
+    const double norm = params_->grads().norm().item<double>();
+    report.set_grad_norm(norm);
+    const double clip = cfg_.optim().grad_clip();
+    if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
+    adam_->step(params_->values(), params_->grads(), frame.lr());
+    if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
+  }
   tm->set_optimizer(since(t0));
   tm->set_total(since(t_start));
+
+  if (frame.evaluate()) {
+    uint64_t count = 0;
+    report.set_eval_loss_sum(held_out_loss_sum(&count));
+    report.set_eval_count(count);
+  }
+  if (frame.check_hash()) {
+    for (uint64_t h : state_hashes()) report.add_state_hash(h);
+  }
   return report;
+}
+
+double Worker::held_out_loss_sum(uint64_t* count) {
+  const uint64_t total = cfg_.train().eval_samples();
+  const uint64_t begin = total * comm_.rank() / comm_.size(), end = total * (comm_.rank() + 1) / comm_.size();
+  *count = end - begin;
+  if (begin == end) return 0.0;
+  torch::NoGradGuard no_grad;
+  double sum = 0.0;
+  const uint64_t chunk = 4096;
+  for (uint64_t b = begin; b < end; b += chunk) {
+    held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
+    const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_)};
+    sum += cfm_loss_per_sample(*net_, *schedule_, on_device).sum().item<double>();
+  }
+  return sum;
+}
+
+std::vector<std::string> Worker::state_tensor_names() const {
+  std::vector<std::string> names;
+  for (const char* buffer : {"params", "adam.exp_avg", "adam.exp_avg_sq"})
+    for (const ParamSpan& s : params_->spans()) names.push_back(std::string(buffer) + "/" + s.name);
+  return names;
+}
+
+std::vector<uint64_t> Worker::state_hashes() const {
+  std::vector<uint64_t> out;
+  for (const torch::Tensor* buffer : {&params_->values(), &adam_->exp_avg(), &adam_->exp_avg_sq()}) {
+    const torch::Tensor host = buffer->to(torch::kCPU).contiguous();
+    const float* p = host.data_ptr<float>();
+    for (const ParamSpan& s : params_->spans()) out.push_back(hash_bytes(p + s.offset, s.numel * sizeof(float)));
+  }
+  return out;
+}
+
+torch::Tensor Worker::state_tensor(const std::string& name) const {
+  const size_t slash = name.find('/');
+  const std::string buffer = name.substr(0, slash), param = name.substr(slash + 1);
+  const torch::Tensor* flat = buffer == "params" ? &params_->values()
+                              : buffer == "adam.exp_avg" ? &adam_->exp_avg()
+                              : &adam_->exp_avg_sq();
+  for (const ParamSpan& s : params_->spans())
+    if (s.name == param) return flat->narrow(0, s.offset, s.numel).to(torch::kCPU).contiguous();
+  throw InternalError("no state tensor " + name);
 }
 
 CheckpointData Worker::state() const {
   CheckpointData d;
   d.params = params_->spans();
   d.optimizer_step = adam_->step_count();
-  d.tensors = {{"params", params_->values().clone()},
-               {"adam.exp_avg", adam_->exp_avg().clone()},
-               {"adam.exp_avg_sq", adam_->exp_avg_sq().clone()}};
+  d.tensors = {{"params", params_->values().to(torch::kCPU).clone()},
+               {"adam.exp_avg", adam_->exp_avg().to(torch::kCPU).clone()},
+               {"adam.exp_avg_sq", adam_->exp_avg_sq().to(torch::kCPU).clone()}};
   return d;
 }
 

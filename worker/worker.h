@@ -1,16 +1,21 @@
 // The worker: plays one frame on this rank's slice of the global batch.
 //
-// Protocol of play(frame), in this order (the phases that metrics.jsonl times):
+// Protocol of play(frame), in this order (the phases that metrics.jsonl and the trace time):
 //   1. data      draw this rank's slice [begin, end) of the global batch (counter-based, common/data/batch.h)
 //   2. forward   per-sample CFM loss; the rank's loss is its slice's sum divided by the global batch B
-//   3. backward  gradients accumulate into the flat gradient buffer
-//   4. comm      all-reduce (sum) of the flat gradient over all ranks: every rank now holds the gradient of the
-//                mean loss over the whole global batch, whatever the split
+//   3. backward  gradients accumulate into the flat gradient buffer; bucket all-reduces start as buckets fill
+//                (grad_reducer.h), overlapping communication with the rest of backward
+//   4. comm      wait for the remaining buckets: every rank now holds the gradient of the mean loss over the
+//                whole global batch, whatever the split
 //   5. optimizer global-norm clipping (optional) and Adam on the flat parameters, identical on every rank
-// Collective: play() calls the Comm all-reduce, so every rank must play every frame.
+//   then, when the frame asks: the held-out loss of this rank's slice of the held-out set (evaluate), and a
+//   hash of every state tensor (check_hash).
+// Collective: play() all-reduces, so every rank must play every frame.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm.h"
@@ -21,6 +26,7 @@
 #include "common/path/schedule.h"
 #include "common/proto/config.pb.h"
 #include "common/proto/engine.pb.h"
+#include "worker/grad_reducer.h"
 
 namespace lockstep {
 
@@ -33,10 +39,19 @@ class Worker {
   const Schedule& schedule() const { return *schedule_; }
   const DataSource& data() const { return *data_; }
   FlatParams& params() { return *params_; }
+  const GradReducer& reducer() const { return *reducer_; }
   // Model and optimizer state for a checkpoint (config and tick filled in by the caller).
   CheckpointData state() const;
+  // Names of the state tensors, in the order of Report.state_hash: params/<p>, adam.exp_avg/<p>,
+  // adam.exp_avg_sq/<p> for every parameter p.
+  std::vector<std::string> state_tensor_names() const;
+  // The state tensor of that name, as float32 on the host.
+  torch::Tensor state_tensor(const std::string& name) const;
 
  private:
+  std::vector<uint64_t> state_hashes() const;
+  double held_out_loss_sum(uint64_t* count);
+
   Config cfg_;
   Comm& comm_;
   std::unique_ptr<DataSource> data_;
@@ -44,8 +59,10 @@ class Worker {
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;
   std::unique_ptr<Adam> adam_;
-  std::unique_ptr<BatchMaker> batches_;
-  TrainBatch batch_;
+  std::unique_ptr<GradReducer> reducer_;
+  std::unique_ptr<BatchMaker> batches_, held_out_;
+  TrainBatch batch_, batch_dev_, eval_batch_;
+  torch::Device device_ = torch::kCPU;
 };
 
 // The initialisation seed of the model: model.init_seed, or one derived from the run seed.

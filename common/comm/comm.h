@@ -1,20 +1,39 @@
 // Communication between ranks behind one interface (DESIGN.md section 4).
 //
-// Contract: every call is collective (all ranks of the communicator call it in the same order) and blocking.
-//   broadcast   bytes of `root` replace every other rank's bytes
-//   gather      every rank's bytes, in rank order, at `root` (other ranks get an empty vector)
-//   allreduce   element-wise sum of a float32 buffer, in place, identical on every rank afterwards
-//   barrier     returns when every rank has entered it
-// Backends: "self" (a world of one, no-op) here; MPI, NCCL and threads-as-ranks join through the registry.
-// No torch: buffers are raw pointers, so CUDA device buffers can pass through the NCCL backend unchanged.
+// Contract: every collective is called by all ranks of the communicator in the same order.
+//   broadcast        bytes of `root` replace every other rank's bytes
+//   gather           every rank's bytes, in rank order, at `root` (other ranks get an empty vector)
+//   allreduce_sum    element-wise sum of a float32 buffer, in place, identical on every rank afterwards
+//   allreduce_start  the same, started now and completed by PendingReduce::wait(); several may be in flight
+//                    and they complete in start order. test() lets a backend make progress (MPI progresses
+//                    non-blocking collectives only inside MPI calls).
+//   barrier          returns when every rank has entered it
+// No silent hangs: a wait longer than the communicator's timeout throws CommError naming the operation and,
+// where the backend can tell, the ranks that did not arrive.
+// Backends (comm_registry.cpp): "self" (a world of one), "mpi" (CPU buffers), "nccl" (CUDA buffers; bytes
+// over MPI), "local" (threads as ranks in one process, for tests). Buffers are raw pointers: no torch here.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace lockstep {
+
+// A collective failed or timed out. Exit code 3 (distributed failure).
+class CommError : public std::runtime_error {
+ public:
+  explicit CommError(const std::string& what) : std::runtime_error(what) {}
+};
+
+class PendingReduce {
+ public:
+  virtual ~PendingReduce() = default;
+  virtual bool test() = 0;  // true once complete; never blocks
+  virtual void wait() = 0;  // blocks until complete (or throws CommError on timeout)
+};
 
 class Comm {
  public:
@@ -28,10 +47,24 @@ class Comm {
   virtual void broadcast(std::string* bytes, int root) = 0;
   virtual std::vector<std::string> gather(const std::string& bytes, int root) = 0;
   virtual void allreduce_sum(float* data, size_t count) = 0;
+  virtual std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) = 0;
   virtual void barrier() = 0;
+  // Seconds a collective may wait before CommError; 0 waits forever.
+  virtual void set_timeout(double seconds) = 0;
+  // Where the gradient buffers must live: false for host memory, true for the CUDA device of this rank.
+  virtual bool device_buffers() const { return false; }
+};
+
+// A PendingReduce that is already complete (backends whose reduce is synchronous).
+class DoneReduce : public PendingReduce {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
 };
 
 // The world of one: a process started without MPI.
 std::unique_ptr<Comm> make_self_comm();
+// `n` communicators that are ranks 0..n-1 of one world of threads in this process.
+std::vector<std::unique_ptr<Comm>> make_local_comms(int n);
 
 }  // namespace lockstep

@@ -14,7 +14,9 @@ class SelfComm : public Comm {
   void broadcast(std::string*, int) override {}
   std::vector<std::string> gather(const std::string& bytes, int) override { return {bytes}; }
   void allreduce_sum(float*, size_t) override {}
+  std::unique_ptr<PendingReduce> allreduce_start(float*, size_t) override { return std::make_unique<DoneReduce>(); }
   void barrier() override {}
+  void set_timeout(double) override {}
 };
 
 }  // namespace

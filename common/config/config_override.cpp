@@ -1,5 +1,6 @@
 // `--set field.path=value`: one override, applied through protobuf reflection with the text-format value
-// syntax, so that every field of the schema can be set and every value is type-checked.
+// syntax, so that every field of the schema can be set and every value is type-checked. A list field takes
+// "a,b,c" (or "[a, b, c]") and is replaced whole.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/text_format.h>
 
@@ -49,8 +50,23 @@ void apply_override(Config* cfg, const Override& o) {
     LS_CHECK_INPUT(f, o.origin << ": unknown field '" << parts[i] << "' in "
                                << (walked.empty() ? "the config" : walked) << "; its fields are: " << fields_of(d));
     walked += (walked.empty() ? "" : ".") + parts[i];
-    LS_CHECK_INPUT(!f->is_repeated(), o.origin << ": field '" << walked << "' is a list; set it in the config file");
     const bool last = i + 1 == parts.size();
+    if (f->is_repeated()) {  // a list of values: "a,b,c" or "[a, b, c]" replaces the whole list
+      LS_CHECK_INPUT(last && f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE,
+                     o.origin << ": field '" << walked << "' is a list of messages; set it in the config file");
+      std::string list = value;
+      if (!list.empty() && list.front() == '[' && list.back() == ']') list = list.substr(1, list.size() - 2);
+      msg->GetReflection()->ClearField(msg, f);
+      std::stringstream items(list);
+      for (std::string item; std::getline(items, item, ',');) {
+        item = trim(item);
+        if (item.empty()) continue;
+        if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && item.front() != '"') item = "\"" + item + "\"";
+        LS_CHECK_INPUT(pb::TextFormat::ParseFieldValueFromString(item, f, msg),
+                       o.origin << ": field '" << walked << "' expects a list of " << f->cpp_type_name() << ", got '" << item << "'");
+      }
+      return;
+    }
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
       LS_CHECK_INPUT(!last, o.origin << ": field '" << walked << "' is a message; set one of its fields: "
                                      << fields_of(f->message_type()));

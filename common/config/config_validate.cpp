@@ -2,6 +2,7 @@
 #include <cmath>
 #include <regex>
 
+#include "common/comm/comm_registry.h"
 #include "common/config/config.h"
 #include "common/data/toy2d.h"
 #include "common/path/schedule.h"
@@ -50,6 +51,7 @@ const std::vector<std::string>& allowed_names(const std::string& field) {
   if (field == "sample.sampler") return samplers;
   if (field == "path.name") return schedule_names();
   if (field == "data.name") return toy_dataset_names();
+  if (field == "engine.backend") return known_backends();
   static const std::vector<std::string> none;
   return none;
 }
@@ -105,6 +107,20 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.one_of(s.sampler(), allowed_names("sample.sampler"), "sample.sampler");
   k.at_least(s.chunk(), 1, "sample.chunk");
 
+  const EngineConfig& e = c.engine();
+  k.one_of(e.backend(), allowed_names("engine.backend"), "engine.backend");
+  k.at_least(e.bucket_kb(), 1, "engine.bucket_kb");
+  k.need(e.balance() != EngineConfig::MANUAL || e.slice_weights_size() > 0, "engine.slice_weights",
+         "balance MANUAL needs one weight per rank");
+  k.need(e.balance() == EngineConfig::MANUAL || e.slice_weights_size() == 0, "engine.slice_weights",
+         "is only used with balance: MANUAL");
+  uint64_t weight_sum = 0;
+  for (uint32_t w : e.slice_weights()) weight_sum += w;
+  k.need(e.slice_weights_size() == 0 || weight_sum > 0, "engine.slice_weights", "must not all be 0");
+  k.need(std::isfinite(e.collective_timeout_s()) && e.collective_timeout_s() >= 0, "engine.collective_timeout_s",
+         "must be >= 0 (0 waits forever), got " + Checker::fmt(e.collective_timeout_s()));
+  k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
+  k.at_least(t.eval_samples(), 1, "train.eval_samples");
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;
 }

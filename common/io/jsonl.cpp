@@ -28,10 +28,17 @@ std::string json_quote(const std::string& s) {
   return out + "\"";
 }
 
-JsonObject& JsonObject::set(const std::string& key, double v) {
+namespace {
+std::string number_text(double v) {
+  if (!std::isfinite(v)) return "null";
   char buf[32];
-  if (std::isfinite(v)) std::snprintf(buf, sizeof buf, "%.7g", v);
-  fields_.emplace_back(key, std::isfinite(v) ? std::string(buf) : "null");
+  std::snprintf(buf, sizeof buf, "%.7g", v);
+  return buf;
+}
+}  // namespace
+
+JsonObject& JsonObject::set(const std::string& key, double v) {
+  fields_.emplace_back(key, number_text(v));
   return *this;
 }
 JsonObject& JsonObject::set(const std::string& key, int64_t v) {
@@ -44,6 +51,13 @@ JsonObject& JsonObject::set(const std::string& key, uint64_t v) {
 }
 JsonObject& JsonObject::set(const std::string& key, const std::string& v) {
   fields_.emplace_back(key, json_quote(v));
+  return *this;
+}
+
+JsonObject& JsonObject::set(const std::string& key, const std::vector<double>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + number_text(v[i]);
+  fields_.emplace_back(key, out + "]");
   return *this;
 }
 

@@ -17,6 +17,7 @@ class JsonObject {
   JsonObject& set(const std::string& key, int64_t v);
   JsonObject& set(const std::string& key, uint64_t v);
   JsonObject& set(const std::string& key, const std::string& v);
+  JsonObject& set(const std::string& key, const std::vector<double>& v);
   std::string dump() const;
 
  private:

@@ -6,7 +6,7 @@ PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
   const int64_t n = t.size(0);
   torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat32);
   float* a = all.data_ptr<float>();
-  const torch::Tensor tc = t.contiguous();
+  const torch::Tensor tc = t.to(torch::kCPU).contiguous();
   const float* tp = tc.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
     const PathPoint p = s.at(tp[i]);
@@ -15,6 +15,7 @@ PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
     a[2 * n + i] = static_cast<float>(p.d_alpha);
     a[3 * n + i] = static_cast<float>(p.d_beta);
   }
+  if (t.device() != all.device()) all = all.to(t.device());
   return {all[0], all[1], all[2], all[3]};
 }
 

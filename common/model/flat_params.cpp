@@ -13,8 +13,9 @@ FlatParams::FlatParams(torch::nn::Module& module) {
     params_.push_back(p);
     total += p.numel();
   }
-  values_ = torch::empty({total}, torch::kFloat32);
-  grads_ = torch::zeros({total}, torch::kFloat32);
+  const torch::TensorOptions opts = params_.empty() ? torch::TensorOptions(torch::kFloat32) : params_[0].options();
+  values_ = torch::empty({total}, opts);
+  grads_ = torch::zeros({total}, opts);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamSpan& s = spans_[i];

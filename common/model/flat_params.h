@@ -4,7 +4,8 @@
 // float32 buffer and makes the parameter a view of it; each parameter's .grad() becomes a view of a second
 // flat buffer, into which autograd accumulates in place. The optimizer, the gradient all-reduce (in
 // contiguous buckets), clipping, hashing and checkpoints then work on two tensors instead of hundreds.
-// zero_grad() zeroes the gradient buffer in one operation and keeps the views.
+// zero_grad() zeroes the gradient buffer in one operation and keeps the views. The buffers live on the device
+// of the parameters (move the module before building FlatParams).
 #pragma once
 
 #include <torch/torch.h>
@@ -27,6 +28,8 @@ class FlatParams {
   torch::Tensor& values() { return values_; }
   torch::Tensor& grads() { return grads_; }
   const std::vector<ParamSpan>& spans() const { return spans_; }
+  // The parameters themselves, in span order.
+  const std::vector<torch::Tensor>& tensors() const { return params_; }
   int64_t numel() const { return values_.numel(); }
   void zero_grad() { grads_.zero_(); }
   // True while every parameter and gradient is still a view of the flat buffers.

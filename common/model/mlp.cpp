@@ -16,7 +16,8 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& 
   return torch::cat({torch::sin(args), torch::cos(args)}, 1);
 }
 
-Mlp::Mlp(const MlpConfig& cfg, int64_t dim) : freqs_(embedding_frequencies(cfg.time_embedding(), cfg.time_max_frequency())) {
+Mlp::Mlp(const MlpConfig& cfg, int64_t dim) {
+  freqs_ = register_buffer("freqs", embedding_frequencies(cfg.time_embedding(), cfg.time_max_frequency()));
   int64_t in = dim + cfg.time_embedding();
   for (uint32_t i = 0; i < cfg.depth(); ++i) {
     layers_.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.width())));

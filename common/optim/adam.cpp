@@ -6,10 +6,11 @@
 
 namespace lockstep {
 
-Adam::Adam(const OptimConfig& cfg, int64_t numel)
+Adam::Adam(const OptimConfig& cfg, int64_t numel, torch::Device device)
     : beta1_(cfg.beta1()), beta2_(cfg.beta2()), eps_(cfg.eps()), weight_decay_(cfg.weight_decay()),
-      m_(torch::zeros({numel}, torch::kFloat32)), v_(torch::zeros({numel}, torch::kFloat32)),
-      denom_(torch::empty({numel}, torch::kFloat32)) {}
+      m_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))),
+      v_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))),
+      denom_(torch::empty({numel}, torch::TensorOptions(torch::kFloat32).device(device))) {}
 
 void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr) {
   torch::NoGradGuard no_grad;

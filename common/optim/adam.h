@@ -14,7 +14,7 @@ class OptimConfig;
 
 class Adam {
  public:
-  Adam(const OptimConfig& cfg, int64_t numel);
+  Adam(const OptimConfig& cfg, int64_t numel, torch::Device device = torch::kCPU);
   void step(torch::Tensor& params, const torch::Tensor& grads, double lr);
   torch::Tensor& exp_avg() { return m_; }
   torch::Tensor& exp_avg_sq() { return v_; }

@@ -20,7 +20,7 @@ torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t 
 torch::Tensor euler_solve(Net& net, torch::Tensor x, double t0, double t1, int64_t steps, int64_t* nfe) {
   torch::InferenceMode guard;
   const double h = (t1 - t0) / static_cast<double>(steps);
-  torch::Tensor t = torch::empty({x.size(0)}, torch::kFloat32);
+  torch::Tensor t = torch::empty({x.size(0)}, x.options());
   for (int64_t k = 0; k < steps; ++k) {
     t.fill_(t0 + h * static_cast<double>(k));
     x = x + h * net.forward(x, t);
@@ -31,8 +31,10 @@ torch::Tensor euler_solve(Net& net, torch::Tensor x, double t0, double t1, int64
 
 torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end,
                            int64_t* nfe) {
-  torch::Tensor x = initial_noise(s, spec, begin, end);
-  if (spec.sampler == "euler") return euler_solve(net, x, spec.t_min, spec.t_max, spec.steps, nfe);
+  const auto params = net.parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  torch::Tensor x = initial_noise(s, spec, begin, end).to(device);
+  if (spec.sampler == "euler") return euler_solve(net, x, spec.t_min, spec.t_max, spec.steps, nfe).to(torch::kCPU);
   throw InternalError("sample_range: unknown sampler '" + spec.sampler + "' (validation should have refused it)");
 }
 

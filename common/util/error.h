@@ -5,6 +5,7 @@
 //   message and exits with code 2. Messages name the file, line, field or argument that is wrong.
 // - InternalError: a failed call or a broken invariant. main() exits with code 1. The message names the
 //   failing call (its source text), the file and the line.
+// - DistributedError (and CommError, comm.h): replicas diverged or a collective failed; exit code 3.
 // - No code outside main() calls exit(); everything throws.
 #pragma once
 
@@ -24,8 +25,19 @@ class InternalError : public std::runtime_error {
   explicit InternalError(const std::string& what) : std::runtime_error(what) {}
 };
 
+// Ranks diverged, a rank was lost, or a collective timed out (exit code 3). `reported` is true when rank 0 has
+// already printed the message (the other ranks then stay quiet).
+class DistributedError : public std::runtime_error {
+ public:
+  DistributedError(const std::string& what, bool reported) : std::runtime_error(what), reported_(reported) {}
+  bool reported() const { return reported_; }
+
+ private:
+  bool reported_;
+};
+
 // Exit codes of the lockstep binary (documented in the README).
-enum ExitCode : int { kExitOk = 0, kExitInternal = 1, kExitBadInput = 2 };
+enum ExitCode : int { kExitOk = 0, kExitInternal = 1, kExitBadInput = 2, kExitDistributed = 3 };
 
 namespace detail {
 [[noreturn]] void throw_internal(const char* expr, const char* file, int line, const std::string& msg);
