@@ -35,7 +35,7 @@ std::vector<uint64_t> Coordinator::slice_bounds(uint64_t B) const {
   double cumulative = 0;
   for (int r = 0; r < world_size_; ++r) {
     cumulative += weights_[r];
-    bounds[r + 1] = r + 1 == world_size_ ? B : static_cast<uint64_t>(std::llround(B * cumulative / total));
+    bounds[r + 1] = r + 1 == world_size_ ? B : static_cast<uint64_t>(std::floor(B * cumulative / total + 1e-9));
     bounds[r + 1] = std::max(bounds[r + 1], bounds[r]);
   }
   return bounds;

@@ -36,6 +36,14 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     net_->to(device_);
   }
   params_ = std::make_unique<FlatParams>(*net_);
+  // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
+  if (comm.size() > 1) {
+    const torch::Tensor host = params_->values().to(torch::kCPU).contiguous();
+    std::string bytes(static_cast<const char*>(host.data_ptr()), static_cast<size_t>(host.numel()) * sizeof(float));
+    comm.broadcast(&bytes, 0);
+    torch::NoGradGuard no_grad;
+    params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
+  }
   adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
   reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), cfg.path().t_min(), cfg.path().t_max());

@@ -1,0 +1,151 @@
+// The engine under mpiexec: the same result on 1, 2, 3 and 4 ranks and under any split, desync detection,
+// lost and hung ranks, and the bucketed all-reduce against a single bucket.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+
+#include "common/checkpoint/checkpoint.h"
+#include "common/util/fs.h"
+#include "tests/proc.h"
+
+using namespace lockstep;
+using namespace lockstep::test;
+
+namespace {
+
+ProcResult mpi_lockstep(int ranks, const std::string& args, const std::string& env = "") {
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  return run_shell(env + " " + MPIEXEC + " --oversubscribe -n " + std::to_string(ranks) + " " + LOCKSTEP_BIN + " " + args);
+}
+
+// Per-tick training losses from metrics.jsonl.
+std::vector<double> losses(const std::string& run) {
+  std::ifstream in(run + "/metrics.jsonl");
+  std::vector<double> out;
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("\"loss\": ");
+    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + 8)));
+  }
+  return out;
+}
+
+torch::Tensor final_params(const std::string& run) {
+  return load_checkpoint(resolve_checkpoint(run)).tensor("params", run);
+}
+
+double max_relative(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs() / (b.abs() + 1e-3)).max().item<double>();
+}
+
+const char* kShort = " --steps 20 --set train.log_every=1 --set sample.num=20 --set train.eval_every=10 --set engine.check_every=5";
+
+}  // namespace
+
+TEST_CASE("the same config gives the same losses and parameters on 1 2 3 and 4 ranks", "[mpi]") {
+  const std::string dir = temp_dir("mpi-world");
+  ProcResult r = run_lockstep(std::string("train") + kShort + " --out " + dir + "/w1");
+  REQUIRE(r.exit_code == 0);
+  const std::vector<double> ref = losses(dir + "/w1");
+  REQUIRE(ref.size() == 20);
+  const torch::Tensor ref_params = final_params(dir + "/w1");
+  for (int n : {2, 3, 4}) {
+    const std::string run = dir + "/w" + std::to_string(n);
+    r = mpi_lockstep(n, std::string("train") + kShort + " --out " + run);
+    INFO(n << " ranks:\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("world         : " + std::to_string(n) + " ranks (mpi), 1 thread"));
+    const std::vector<double> got = losses(run);
+    REQUIRE(got.size() == ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
+    CHECK(max_relative(final_params(run), ref_params) < 1e-5);
+  }
+}
+
+TEST_CASE("a forced uneven split and automatic balancing give the same result", "[mpi]") {
+  const std::string dir = temp_dir("mpi-split");
+  const std::string common = std::string("train") + kShort + " --set train.batch_size=64 --out ";
+  ProcResult r = run_lockstep(common + dir + "/one");
+  REQUIRE(r.exit_code == 0);
+  r = mpi_lockstep(3, common + dir + "/manual --set engine.balance=MANUAL --set engine.slice_weights=10,30,24");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  r = mpi_lockstep(2, common + dir + "/auto --set engine.balance=AUTO");
+  REQUIRE(r.exit_code == 0);
+  const std::vector<double> ref = losses(dir + "/one");
+  for (const char* run : {"manual", "auto"}) {
+    INFO(run);
+    const std::vector<double> got = losses(dir + "/" + run);
+    REQUIRE(got.size() == ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
+    CHECK(max_relative(final_params(dir + "/" + run), final_params(dir + "/one")) < 1e-5);
+  }
+}
+
+TEST_CASE("bucketed overlapped all-reduce over MPI equals a single bucket bit for bit", "[mpi]") {
+  const std::string dir = temp_dir("mpi-buckets");
+  const std::string common = std::string("train") + kShort + " --out ";
+  ProcResult small = mpi_lockstep(2, common + dir + "/small --set engine.bucket_kb=4");
+  ProcResult one = mpi_lockstep(2, common + dir + "/one --set engine.bucket_kb=1000000");
+  REQUIRE(small.exit_code == 0);
+  REQUIRE(one.exit_code == 0);
+  CHECK_THAT(small.output, Catch::Contains("gradient buckets"));
+  CHECK(losses(dir + "/small") == losses(dir + "/one"));
+  CHECK(torch::equal(final_params(dir + "/small"), final_params(dir + "/one")));
+  // and the buckets did overlap with backward: metrics report per-rank phase times
+  CHECK_THAT(read_file(dir + "/small/metrics.jsonl"), Catch::Contains("\"time_comm_s\": ["));
+}
+
+TEST_CASE("a deliberately perturbed rank is caught by desync detection", "[mpi]") {
+  const std::string dir = temp_dir("mpi-desync");
+  const ProcResult r = mpi_lockstep(3, "train --steps 40 --set engine.check_every=10 --set sample.num=20 --out " + dir + "/run",
+                                    "LOCKSTEP_FAULT=perturb:2:7");
+  INFO(r.output);
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.output, Catch::Contains("replicas diverged after tick 9: rank 2 differs from rank 0; first differing tensor: params/fc0.weight"));
+  CHECK_THAT(r.output, Catch::Contains("rank 2: first differing element 0:"));
+}
+
+TEST_CASE("a rank that SIGKILLs itself ends the job non-zero within 30 s naming it", "[mpi]") {
+  const std::string dir = temp_dir("mpi-kill");
+  const auto t0 = std::chrono::steady_clock::now();
+  const ProcResult r = mpi_lockstep(3, "train --steps 200 --set sample.num=20 --out " + dir + "/run", "LOCKSTEP_FAULT=kill:1:15");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(seconds < 30);
+  CHECK_THAT(r.output, Catch::Contains("rank 1"));
+}
+
+TEST_CASE("a hung rank makes the collective time out and the job end naming the rank", "[mpi]") {
+  const std::string dir = temp_dir("mpi-stall");
+  const auto t0 = std::chrono::steady_clock::now();
+  const ProcResult r = mpi_lockstep(3, "train --steps 200 --set sample.num=20 --set engine.collective_timeout_s=3 --out " + dir + "/run",
+                                    "LOCKSTEP_FAULT=stall:1:15");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.output);
+  CHECK(r.exit_code == 3);
+  CHECK(seconds < 30);
+  CHECK_THAT(r.output, Catch::Contains("engine.collective_timeout_s = 3); ranks that did not arrive: 1"));
+}
+
+TEST_CASE("backend self under mpiexec with several ranks is refused", "[mpi]") {
+  const std::string dir = temp_dir("mpi-self");
+  const ProcResult r = mpi_lockstep(2, "train --steps 5 --set engine.backend=self --out " + dir + "/run");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("started as 2 MPI ranks, but engine.backend is 'self'"));
+}
+
+TEST_CASE("the trace has one track per rank", "[mpi]") {
+  const std::string dir = temp_dir("mpi-trace");
+  const ProcResult r = mpi_lockstep(2, "train --steps 8 --set sample.num=20 --set engine.trace_begin=2 --set engine.trace_end=5 --out " + dir + "/run");
+  REQUIRE(r.exit_code == 0);
+  const std::string trace = read_file(dir + "/run/trace.json");
+  CHECK_THAT(trace, Catch::Contains("\"name\": \"rank 1\"") && Catch::Contains("\"name\": \"backward\"") && Catch::Contains("\"tid\": 1"));
+  // 3 ticks x 2 ranks x 5 phases
+  size_t events = 0;
+  for (size_t at = trace.find("\"ph\": \"X\""); at != std::string::npos; at = trace.find("\"ph\": \"X\"", at + 1)) ++events;
+  CHECK(events == 30);
+}
