@@ -38,7 +38,7 @@ torch::Tensor matched_gaussian(const torch::Tensor& ref_in, int64_t n, uint64_t 
   const torch::Tensor mean = ref.mean(0);
   const torch::Tensor centred = ref - mean;
   const torch::Tensor cov = centred.t().mm(centred) / static_cast<double>(ref.size(0) - 1);
-  const torch::Tensor chol = torch::linalg::cholesky(cov + 1e-9 * torch::eye(d, torch::kFloat64));
+  const torch::Tensor chol = at::linalg_cholesky(cov + 1e-9 * torch::eye(d, torch::kFloat64));
   torch::Tensor eps = torch::empty({n, d}, torch::kFloat64);
   double* p = eps.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {

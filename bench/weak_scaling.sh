@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Weak scaling on one machine: 2 ranks with one thread each (global batch 2B) against 1 rank with one thread
+# (batch B), alternating A B A B over several rounds; prints the median steady-state samples/s of each and the
+# efficiency sps(2 ranks) / (2 x sps(1 rank)). A benchmark, not a test: it measures and prints, never fails.
+# Usage: bench/weak_scaling.sh [ROUNDS] [TICKS]   (builds first; writes bench/results/weak_scaling.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+TICKS=${2:-1500}
+launch/build.sh >/dev/null
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+BIN=build/lockstep
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# median samples/s of the logged windows after the first 20% of the run
+sps() { python3 - "$1" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+rows = [r for r in rows if "samples_per_s" in r]
+rows = rows[max(1, len(rows) // 5):]
+print(statistics.median(r["samples_per_s"] for r in rows))
+PY
+}
+
+run() {  # name ranks batch extra...
+  local name=$1 ranks=$2 batch=$3; shift 3
+  local out="$WORK/$name-$RANDOM"
+  local args=(train --steps "$TICKS" --out "$out" --set engine.threads=1 --set train.batch_size="$batch"
+              --set train.log_every=50 --set train.eval_every=0 --set sample.num=10 "$@")
+  if [ "$ranks" -eq 1 ]; then "$BIN" "${args[@]}" >/dev/null 2>&1; else mpirun --oversubscribe -n "$ranks" "$BIN" "${args[@]}" >/dev/null 2>&1; fi
+  sps "$out"
+}
+
+median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+REPORT=bench/results/weak_scaling.md
+mkdir -p bench/results
+{
+  echo "Weak scaling, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks"
+  echo
+  echo "| model | batch per rank | 1 rank samples/s | 2 ranks samples/s | efficiency |"
+  echo "| --- | --- | --- | --- | --- |"
+} > "$REPORT"
+
+for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
+  label=${model%%:*}
+  extra=${model#*:}
+  one=(); two=()
+  for round in $(seq "$ROUNDS"); do
+    # shellcheck disable=SC2086
+    one+=("$(run one 1 512 $extra)")
+    # shellcheck disable=SC2086
+    two+=("$(run two 2 1024 $extra)")
+  done
+  m1=$(median "${one[@]}"); m2=$(median "${two[@]}")
+  eff=$(python3 -c "print(f'{$m2 / (2 * $m1) * 100:.1f}%')")
+  printf '| %s | 512 | %.0f | %.0f | %s |\n' "$label" "$m1" "$m2" "$eff" >> "$REPORT"
+done
+cat "$REPORT"
