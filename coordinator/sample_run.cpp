@@ -16,11 +16,14 @@ SampleSpec sample_spec(const Config& cfg, int64_t dim) {
   s.t_min = cfg.path().t_min();
   s.t_max = cfg.path().t_max();
   s.dim = dim;
+  s.prediction = prediction_from_config(cfg.model().prediction());
+  s.atol = cfg.sample().atol();
+  s.rtol = cfg.sample().rtol();
   return s;
 }
 
 torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                               int64_t* nfe) {
+                               double* nfe) {
   std::vector<torch::Tensor> parts;
   for (uint64_t b = 0; b < num; b += chunk) parts.push_back(sample_range(net, s, spec, b, std::min(num, b + chunk), nfe));
   return torch::cat(parts, 0);

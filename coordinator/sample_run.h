@@ -22,7 +22,7 @@ namespace lockstep {
 
 SampleSpec sample_spec(const Config& cfg, int64_t dim);
 torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                               int64_t* nfe);
+                               double* nfe);
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 
 struct SampleQuality {

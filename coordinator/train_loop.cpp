@@ -143,7 +143,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   if (root) {
     const auto t0 = std::chrono::steady_clock::now();
     const SampleSpec spec = sample_spec(cfg, worker.data().dim());
-    int64_t nfe = 0;
+    double nfe = 0;
     const torch::Tensor samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
     const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());
     write_npy(run_dir + "/samples.npy", samples.data_ptr<float>(), samples.sizes().vec());
@@ -158,8 +158,8 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
         .set("gaussian_energy_distance", q.gaussian_energy_distance).set("num_samples", cfg.sample().num())
         .set("nfe", nfe).set("sample_seconds", secs);
     JsonlWriter(run_dir + "/metrics.jsonl").write(o);
-    std::fprintf(stderr, "sampled %llu points (%s, %lld NFE) in %.1f s\n", static_cast<unsigned long long>(cfg.sample().num()),
-                 spec.sampler.c_str(), static_cast<long long>(nfe), secs);
+    std::fprintf(stderr, "sampled %llu points (%s, %.0f NFE) in %.1f s\n", static_cast<unsigned long long>(cfg.sample().num()),
+                 spec.sampler.c_str(), nfe, secs);
     std::printf("metrics: energy_distance=%.5f gaussian_baseline=%.5f ratio=%.3f\n", q.energy_distance,
                 q.gaussian_energy_distance, q.energy_distance / q.gaussian_energy_distance);
     std::printf("picture: %s/samples.png\n", run_dir.c_str());

@@ -1,4 +1,5 @@
 // `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--out FILE.npy]`
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -6,7 +7,9 @@
 #include "common/config/config.h"
 #include "common/io/npy.h"
 #include "common/model/flat_params.h"
+#include "common/sampler/sampler_names.h"
 #include "common/util/error.h"
+#include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/sample_run.h"
 #include "launch/commands.h"
@@ -19,19 +22,43 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(!args.num_given || (args.num >= 1 && args.num < (int64_t{1} << 32)), "--num must be in [1, 2^32), got " << args.num);
   LS_CHECK_INPUT(!args.steps_given || (args.steps >= 1 && args.steps <= 1000000), "--steps must be in [1, 1000000], got " << args.steps);
   LS_CHECK_INPUT(!args.seed_given || args.seed >= 0, "--seed must be >= 0, got " << args.seed);
-  const std::string path = resolve_checkpoint(args.checkpoint);
-  const CheckpointData ckpt = load_checkpoint(path);
-  Config cfg = parse_config_text(ckpt.config_text, path + " (stored config)");
+
+  // A config in place of a checkpoint: the oracle, which needs no training.
+  const std::string ext = fs::path(args.checkpoint).extension().string();
+  const bool from_config = is_file(args.checkpoint) && (ext == ".textproto" || ext == ".pbtxt" || ext == ".txtpb");
+  std::string path;
+  CheckpointData ckpt;
+  Config cfg;
+  if (from_config) {
+    path = args.checkpoint;
+    cfg = load_config(path, {}).config;
+    LS_CHECK_INPUT(cfg.model().name() == "oracle", path << ": model '" << cfg.model().name()
+                                                        << "' must be trained first; only model 'oracle' samples from a config");
+  } else {
+    path = resolve_checkpoint(args.checkpoint);
+    ckpt = load_checkpoint(path);
+    cfg = parse_config_text(ckpt.config_text, path + " (stored config)");
+  }
   if (args.num_given) cfg.mutable_sample()->set_num(static_cast<uint64_t>(args.num));
   if (args.steps_given) cfg.mutable_sample()->set_steps(static_cast<uint32_t>(args.steps));
   if (args.seed_given) cfg.mutable_sample()->set_seed(static_cast<uint64_t>(args.seed));
+  if (!args.sampler.empty()) {
+    const auto& names = sampler_names();
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    LS_CHECK_INPUT(std::find(names.begin(), names.end(), args.sampler) != names.end(),
+                   "--sampler " << args.sampler << ": unknown sampler; allowed: " << list);
+    cfg.mutable_sample()->set_sampler(args.sampler);
+  }
   configure_threads(cfg.engine().threads(), 1);
 
   const std::unique_ptr<DataSource> data = make_dataset(cfg.data(), cfg.seed());
   const std::unique_ptr<Schedule> schedule = make_schedule(cfg.path());
-  std::shared_ptr<Net> net = make_net(cfg.model(), data->dim(), init_seed_of(cfg));
-  FlatParams params(*net);
-  load_params(params, ckpt, path);
+  std::shared_ptr<Net> net = make_model(cfg, *data, init_seed_of(cfg));
+  if (!from_config) {
+    FlatParams params(*net);
+    load_params(params, ckpt, path);
+  }
 
   fs::path run_dir = fs::path(path).parent_path();
   if (run_dir.filename() == "checkpoints") run_dir = run_dir.parent_path();
@@ -40,14 +67,15 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
 
   const SampleSpec spec = sample_spec(cfg, data->dim());
-  int64_t nfe = 0;
+  double nfe = 0;
   const torch::Tensor samples = generate_samples(*net, *schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
   write_npy(out, samples.data_ptr<float>(), samples.sizes().vec());
   const std::string png = fs::path(out).replace_extension(".png").string();
   plot_samples(png, samples, nullptr);
-  std::fprintf(stderr, "%llu samples from %s (tick %llu), %s with %lld NFE, seed %llu\n",
-               static_cast<unsigned long long>(cfg.sample().num()), path.c_str(), static_cast<unsigned long long>(ckpt.tick),
-               spec.sampler.c_str(), static_cast<long long>(nfe), static_cast<unsigned long long>(cfg.sample().seed()));
+  std::fprintf(stderr, "%llu samples from %s%s, %s with %.1f NFE per sample, seed %llu\n",
+               static_cast<unsigned long long>(cfg.sample().num()), path.c_str(),
+               from_config ? " (oracle)" : (" (tick " + std::to_string(ckpt.tick) + ")").c_str(), spec.sampler.c_str(), nfe,
+               static_cast<unsigned long long>(cfg.sample().seed()));
   std::printf("samples: %s\n", out.c_str());
   if (samples.size(1) == 2) std::printf("picture: %s\n", png.c_str());
   return kExitOk;

@@ -21,10 +21,12 @@ struct SampleArgs {
   bool num_given = false, steps_given = false, seed_given = false;
   int64_t num = 0, steps = 0, seed = 0;
   std::string out;  // .npy path; empty: <run>/samples-seed<S>.npy
+  std::string sampler;  // empty: the config's
 };
 
 int cmd_train(const TrainArgs& args);
 int cmd_sample(const SampleArgs& args);
 int cmd_version();
+int cmd_path(const std::string& name, int64_t num);
 
 }  // namespace lockstep

@@ -30,11 +30,19 @@ int main(int argc, char** argv) {
 
   SampleArgs sample;
   CLI::App* sa = app.add_subcommand("sample", "Generate samples from a checkpoint");
-  sa->add_option("checkpoint", sample.checkpoint, "Checkpoint file, or a run directory (its latest checkpoint)")->required();
+  sa->add_option("checkpoint", sample.checkpoint,
+                 "Checkpoint file, a run directory (its latest checkpoint), or a .textproto config whose model is the oracle")->required();
+  sa->add_option("--sampler", sample.sampler, "Solver: euler, midpoint, heun, rk4, dopri5 (default: the config's sample.sampler)");
   sa->add_option("--num", sample.num, "Number of samples (default: the config's sample.num)");
   sa->add_option("--steps", sample.steps, "Solver steps (default: the config's sample.steps)");
   sa->add_option("--seed", sample.seed, "Seed of the initial noise (default: the config's sample.seed)");
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
+
+  std::string path_name;
+  int64_t path_num = 11;
+  CLI::App* pa = app.add_subcommand("path", "Print a Gaussian path's schedule as CSV: t,alpha,beta,d_alpha,d_beta,log_snr");
+  pa->add_option("name", path_name, "Schedule: linear, vp_linear, vp_cosine, ve")->required();
+  pa->add_option("--num", path_num, "Number of evenly spaced times in [0, 1] (default 11)");
 
   try {
     app.parse(argc, argv);
@@ -60,7 +68,8 @@ int main(int argc, char** argv) {
     }
     if (*tr) return cmd_train(train);
     if (*sa) return cmd_sample(sample);
-    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample) or --version\n", app.help().c_str());
+    if (*pa) return cmd_path(path_name, path_num);
+    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, path) or --version\n", app.help().c_str());
     return kExitBadInput;
   } catch (const BadInput& e) {
     // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace lockstep::test {
 
@@ -32,5 +33,16 @@ std::string temp_dir(const std::string& name) {
 }
 
 std::string source_dir() { return LOCKSTEP_SOURCE_DIR; }
+
+std::vector<double> metric_values(const std::string& run_dir, const std::string& key) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<double> out;
+  const std::string quoted = "\"" + key + "\": ";
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(quoted);
+    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + quoted.size())));
+  }
+  return out;
+}
 
 }  // namespace lockstep::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace lockstep::test {
 
@@ -16,5 +17,7 @@ ProcResult run_shell(const std::string& command);
 // A fresh, empty directory under the build tree for one test.
 std::string temp_dir(const std::string& name);
 std::string source_dir();
+// The values of `key` ("loss", "eval_loss", ...) in a run's metrics.jsonl, in file order.
+std::vector<double> metric_values(const std::string& run_dir, const std::string& key);
 
 }  // namespace lockstep::test

@@ -93,7 +93,7 @@ TEST_CASE("out-of-range values name the file line and field", "[config]") {
   CHECK_THAT(error_of("\noptim { lr: -0.001 }\n"), Catch::EndsWith("c.textproto:2:9: field 'optim.lr': must be a finite number > 0, got -0.001"));
   CHECK_THAT(error_of("train {\n  batch_size: 0\n}"), Catch::EndsWith("c.textproto:2:3: field 'train.batch_size': must be >= 1, got 0"));
   CHECK_THAT(error_of("path { name: \"curvy\" }"), Catch::EndsWith("c.textproto:1:8: field 'path.name': unknown name 'curvy'; allowed: linear, vp_linear, vp_cosine, ve"));
-  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp"));
+  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp, oracle"));
   CHECK_THAT(error_of("data { name: \"mnist\" }"), Catch::Contains("field 'data.name': unknown name 'mnist'; allowed: checkerboard, moons"));
   CHECK_THAT(error_of("optim { beta1: 1.0 }"), Catch::Contains("field 'optim.beta1': must be in [0, 1), got 1"));
   CHECK_THAT(error_of("model { mlp { time_embedding: 7 } }"), Catch::Contains("field 'model.mlp.time_embedding': must be an even number"));
@@ -116,9 +116,10 @@ TEST_CASE("a missing config file is named", "[config]") {
 TEST_CASE("every allowed name builds", "[config]") {
   // The validation lists and the factories must not drift apart.
   for (const std::string& name : allowed_names("model.name")) {
-    ModelConfig m;
-    m.set_name(name);
-    CHECK(make_net(m, 2, 1) != nullptr);
+    const Config cfg = parse_config_text("model { name: \"" + name + "\" } data { size: 10 } path { t_max: 0.99 }", name);
+    auto data = make_dataset(cfg.data(), 1);
+    auto net = make_model(cfg, *data, 1);
+    CHECK(net->forward(torch::zeros({3, 2}), torch::full({3}, 0.5)).sizes() == torch::IntArrayRef({3, 2}));
   }
   for (const std::string& name : allowed_names("path.name")) {
     PathConfig p;
@@ -128,6 +129,7 @@ TEST_CASE("every allowed name builds", "[config]") {
   for (const std::string& name : allowed_names("data.name")) {
     DataConfig d;
     d.set_name(name);
+    if (name == "gaussian_mixture") d.add_mixture()->add_mean(0.5), d.mutable_mixture(0)->add_mean(-0.5);
     auto data = make_dataset(d, 1);
     CounterRng rng(1, 0, 0, Stream::kEvalData);
     float xy[2];
@@ -141,7 +143,7 @@ TEST_CASE("every allowed name builds", "[config]") {
     SampleSpec spec;
     spec.sampler = name;
     spec.steps = 2;
-    int64_t nfe = 0;
+    double nfe = 0;
     CHECK(sample_range(*net, *make_schedule(p), spec, 0, 4, &nfe).size(0) == 4);
   }
   CHECK(allowed_names("optim.name") == std::vector<std::string>{"adam"});  // the one optimizer, common/optim/adam.h

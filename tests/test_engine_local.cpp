@@ -133,7 +133,7 @@ TEST_CASE("every data item appears exactly once per epoch across ranks, also acr
   DataConfig d;
   d.set_size(96);
   auto data = make_dataset(d, 3);
-  BatchMaker maker(*data, 11, 0.0, 1.0);
+  BatchMaker maker(*data, 11, TimeSpec{});
   const uint64_t B = 40;  // does not divide 96: batches straddle epochs
   const std::vector<uint64_t> bounds = {0, 7, 29, 40};  // three ranks, uneven
   std::vector<std::multiset<uint64_t>> epochs(5);
@@ -161,17 +161,12 @@ TEST_CASE("training on three thread-ranks equals training on one", "[engine]") {
   auto self = make_self_comm();
   run_training(cfg, one + "/run", *self);
   on_ranks(3, [&](Comm& c) { run_training(cfg, three + "/run", c); });
-  auto losses = [](const std::string& dir) {
-    std::ifstream in(dir + "/run/metrics.jsonl");
-    std::vector<double> out;
-    for (std::string line; std::getline(in, line);) {
-      const size_t at = line.find("\"loss\": ");
-      if (at != std::string::npos) out.push_back(std::stod(line.substr(at + 8)));
-    }
-    return out;
-  };
-  const auto a = losses(one), b = losses(three);
+  const auto a = test::metric_values(one + "/run", "loss"), b = test::metric_values(three + "/run", "loss");
   REQUIRE(a.size() == 12);
   REQUIRE(b.size() == 12);
   for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-5));
+  const auto ea = test::metric_values(one + "/run", "eval_loss"), eb = test::metric_values(three + "/run", "eval_loss");
+  REQUIRE(ea.size() == 2);  // ticks 6 and 12
+  REQUIRE(eb.size() == 2);
+  for (size_t i = 0; i < ea.size(); ++i) CHECK(eb[i] == Approx(ea[i]).epsilon(1e-5));
 }

@@ -24,15 +24,7 @@ ProcResult mpi_lockstep(int ranks, const std::string& args, const std::string& e
 }
 
 // Per-tick training losses from metrics.jsonl.
-std::vector<double> losses(const std::string& run) {
-  std::ifstream in(run + "/metrics.jsonl");
-  std::vector<double> out;
-  for (std::string line; std::getline(in, line);) {
-    const size_t at = line.find("\"loss\": ");
-    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + 8)));
-  }
-  return out;
-}
+std::vector<double> losses(const std::string& run) { return metric_values(run, "loss"); }
 
 torch::Tensor final_params(const std::string& run) {
   return load_checkpoint(resolve_checkpoint(run)).tensor("params", run);
@@ -65,6 +57,11 @@ TEST_CASE("the same config gives the same losses and parameters on 1 2 3 and 4 r
     REQUIRE(got.size() == ref.size());
     for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
     CHECK(max_relative(final_params(run), ref_params) < 1e-5);
+    // the held-out loss, evaluated by all ranks together (ticks 10 and 20)
+    const std::vector<double> eval_ref = metric_values(dir + "/w1", "eval_loss"), eval = metric_values(run, "eval_loss");
+    REQUIRE(eval_ref.size() == 2);
+    REQUIRE(eval.size() == 2);
+    for (size_t i = 0; i < eval.size(); ++i) CHECK(eval[i] == Approx(eval_ref[i]).epsilon(1e-5));
   }
 }
 

@@ -7,11 +7,6 @@
 using namespace lockstep;
 
 namespace {
-std::unique_ptr<Schedule> named(const std::string& name) {
-  PathConfig cfg;
-  cfg.set_name(name);
-  return make_schedule(cfg);
-}
 
 // u(x, t) = 0: the loss is then |target|^2.
 class ZeroNet : public Net {
@@ -23,7 +18,7 @@ class ZeroNet : public Net {
 TEST_CASE("on the linear path the CFM target is z - eps", "[loss]") {
   torch::manual_seed(1);
   const torch::Tensor z = torch::randn({64, 2}), eps = torch::randn({64, 2}), t = torch::rand({64});
-  const PathTensors p = path_tensors(*named("linear"), t);
+  const PathTensors p = path_tensors(*make_schedule("linear"), t);
   CHECK(torch::allclose(cfm_target(p, z, eps), z - eps, 1e-6, 1e-6));
   CHECK(torch::allclose(path_sample(p, z, eps), t.unsqueeze(1) * z + (1 - t.unsqueeze(1)) * eps, 1e-6, 1e-6));
 }
@@ -33,7 +28,7 @@ TEST_CASE("the course's conditional vector field equals d_alpha z + d_beta eps o
   const torch::Tensor z = torch::randn({128, 3}), eps = torch::randn({128, 3});
   const torch::Tensor t = 0.05 + 0.9 * torch::rand({128});  // away from beta = 0
   for (const std::string& name : schedule_names()) {
-    const PathTensors p = path_tensors(*named(name), t);
+    const PathTensors p = path_tensors(*make_schedule(name), t);
     const torch::Tensor x = path_sample(p, z, eps);
     INFO(name);
     CHECK(torch::allclose(conditional_vector_field(p, x, z), cfm_target(p, z, eps), 1e-4, 1e-4));
@@ -44,6 +39,6 @@ TEST_CASE("the per-sample loss is the squared norm of the residual", "[loss]") {
   torch::manual_seed(3);
   TrainBatch b{torch::randn({16, 2}), torch::randn({16, 2}), torch::rand({16})};
   ZeroNet net;
-  const torch::Tensor loss = cfm_loss_per_sample(net, *named("linear"), b);
+  const torch::Tensor loss = cfm_loss_per_sample(net, *make_schedule("linear"), b);
   CHECK(torch::allclose(loss, (b.z - b.eps).pow(2).sum(1), 1e-5, 1e-6));
 }

@@ -8,16 +8,8 @@
 
 using namespace lockstep;
 
-namespace {
-std::unique_ptr<Schedule> named(const std::string& name) {
-  PathConfig cfg;
-  cfg.set_name(name);
-  return make_schedule(cfg);
-}
-}  // namespace
-
 TEST_CASE("linear (CondOT) has alpha = t and beta = 1 - t", "[path]") {
-  auto s = named("linear");
+  auto s = make_schedule("linear");
   for (double t : {0.0, 0.1, 0.5, 0.93, 1.0}) {
     const PathPoint p = s->at(t);
     CHECK(p.alpha == Approx(t).margin(1e-15));
@@ -28,7 +20,7 @@ TEST_CASE("linear (CondOT) has alpha = t and beta = 1 - t", "[path]") {
 }
 
 TEST_CASE("vp_linear matches its closed form and is variance preserving", "[path]") {
-  auto s = named("vp_linear");
+  auto s = make_schedule("vp_linear");
   for (double t : {0.0, 0.2, 0.5, 0.8, 1.0}) {
     const double tau = 1 - t;
     const double alpha = std::exp(-0.5 * (0.1 * tau + 0.5 * (20.0 - 0.1) * tau * tau));
@@ -41,7 +33,7 @@ TEST_CASE("vp_linear matches its closed form and is variance preserving", "[path
 }
 
 TEST_CASE("vp_cosine matches Nichol & Dhariwal", "[path]") {
-  auto s = named("vp_cosine");
+  auto s = make_schedule("vp_cosine");
   const double sc = 0.008, pi = 3.14159265358979323846;
   for (double t : {0.05, 0.3, 0.6, 1.0}) {
     const double tau = 1 - t;
@@ -52,7 +44,7 @@ TEST_CASE("vp_cosine matches Nichol & Dhariwal", "[path]") {
 }
 
 TEST_CASE("ve has alpha = 1 and beta = sigma_min (sigma_max / sigma_min)^(1 - t)", "[path]") {
-  auto s = named("ve");
+  auto s = make_schedule("ve");
   CHECK(s->at(0.0).beta == Approx(80.0).epsilon(1e-12));
   CHECK(s->at(1.0).beta == Approx(0.01).epsilon(1e-12));
   CHECK(s->at(0.5).beta == Approx(0.01 * std::pow(8000.0, 0.5)).epsilon(1e-12));
@@ -61,7 +53,7 @@ TEST_CASE("ve has alpha = 1 and beta = sigma_min (sigma_max / sigma_min)^(1 - t)
 
 TEST_CASE("every schedule's derivatives match finite differences", "[path]") {
   for (const std::string& name : schedule_names()) {
-    auto s = named(name);
+    auto s = make_schedule(name);
     for (double t : {0.1, 0.25, 0.5, 0.75, 0.9}) {
       const double h = 1e-6;
       const PathPoint p = s->at(t), lo = s->at(t - h), hi = s->at(t + h);
@@ -74,7 +66,7 @@ TEST_CASE("every schedule's derivatives match finite differences", "[path]") {
 
 TEST_CASE("log-SNR increases from noise to data", "[path]") {
   for (const std::string& name : schedule_names()) {
-    auto s = named(name);
+    auto s = make_schedule(name);
     INFO(name);
     CHECK(s->log_snr(0.2) < s->log_snr(0.5));
     CHECK(s->log_snr(0.5) < s->log_snr(0.8));

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "common/loss/flow_matching.h"
+#include "common/loss/losses.h"
 #include "common/util/error.h"
 #include "common/util/fault.h"
 #include "common/util/hash.h"
@@ -30,7 +30,7 @@ uint64_t init_seed_of(const Config& cfg) {
 Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
-  net_ = make_net(cfg.model(), data_->dim(), init_seed_of(cfg));
+  net_ = make_model(cfg, *data_, init_seed_of(cfg));
   if (comm.device_buffers()) {  // nccl: this rank's GPU (the backend chose it by local rank and made it current)
     device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));
     net_->to(device_);
@@ -46,9 +46,13 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   }
   adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
   reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
-  batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), cfg.path().t_min(), cfg.path().t_max());
-  // The held-out set: fresh draws (or the permutation's items) under a seed of its own, fixed for the run.
-  held_out_ = std::make_unique<BatchMaker>(*data_, cfg.seed() ^ kHeldOutSeedSalt, cfg.path().t_min(), cfg.path().t_max());
+  const TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
+                       cfg.train().logit_std()};
+  batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times);
+  // The held-out set: fresh draws (or the permutation's items) under a seed of its own, fixed for the run, with
+  // stratified times so that every part of the path is weighted alike.
+  held_out_ = std::make_unique<BatchMaker>(*data_, cfg.seed() ^ kHeldOutSeedSalt, TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
+  prediction_ = prediction_from_config(cfg.model().prediction());
 }
 
 Report Worker::play(const Frame& frame) {
@@ -81,7 +85,7 @@ Report Worker::play(const Frame& frame) {
   double loss_sum = 0.0;
   if (n > 0) {
     t0 = Clock::now();
-    const torch::Tensor slice_sum = cfm_loss_per_sample(*net_, *schedule_, device_.is_cuda() ? batch_dev_ : batch_).sum();
+    const torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_).sum();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
     t0 = Clock::now();
@@ -133,7 +137,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_)};
-    sum += cfm_loss_per_sample(*net_, *schedule_, on_device).sum().item<double>();
+    sum += loss_per_sample(*net_, *schedule_, prediction_, on_device).sum().item<double>();
   }
   return sum;
 }

@@ -23,6 +23,7 @@
 #include "common/model/flat_params.h"
 #include "common/model/net.h"
 #include "common/optim/adam.h"
+#include "common/path/parametrization.h"
 #include "common/path/schedule.h"
 #include "common/proto/config.pb.h"
 #include "common/proto/engine.pb.h"
@@ -63,6 +64,7 @@ class Worker {
   std::unique_ptr<BatchMaker> batches_, held_out_;
   TrainBatch batch_, batch_dev_, eval_batch_;
   torch::Device device_ = torch::kCPU;
+  Prediction prediction_ = Prediction::kVelocity;
 };
 
 // The initialisation seed of the model: model.init_seed, or one derived from the run seed.

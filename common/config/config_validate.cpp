@@ -6,6 +6,9 @@
 #include "common/config/config.h"
 #include "common/data/toy2d.h"
 #include "common/path/schedule.h"
+#include "common/sampler/sampler_names.h"
+
+#include <algorithm>
 
 namespace lockstep {
 namespace {
@@ -45,12 +48,19 @@ class Checker {
 }  // namespace
 
 const std::vector<std::string>& allowed_names(const std::string& field) {
-  static const std::vector<std::string> models = {"mlp"}, optims = {"adam"}, samplers = {"euler"};
+  static const std::vector<std::string> models = {"mlp", "oracle"}, optims = {"adam"};
   if (field == "model.name") return models;
   if (field == "optim.name") return optims;
-  if (field == "sample.sampler") return samplers;
+  if (field == "sample.sampler") return sampler_names();
   if (field == "path.name") return schedule_names();
-  if (field == "data.name") return toy_dataset_names();
+  if (field == "data.name") {
+    static const std::vector<std::string> data = [] {
+      std::vector<std::string> v = toy_dataset_names();
+      v.push_back("gaussian_mixture");
+      return v;
+    }();
+    return data;
+  }
   if (field == "engine.backend") return known_backends();
   static const std::vector<std::string> none;
   return none;
@@ -62,6 +72,18 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
          "must be a non-empty run name of letters, digits, '_', '.', '-', got '" + c.name() + "'");
 
   k.one_of(c.data().name(), allowed_names("data.name"), "data.name");
+  const bool mixture = c.data().name() == "gaussian_mixture";
+  k.need(!mixture || c.data().mixture_size() > 0, "data.mixture", "gaussian_mixture needs at least one component");
+  k.need(mixture || c.data().mixture_size() == 0, "data.mixture", "is only used with data.name: \"gaussian_mixture\"");
+  for (int i = 0; i < c.data().mixture_size(); ++i) {
+    const MixtureComponent& mc = c.data().mixture(i);
+    const std::string f = "data.mixture[" + std::to_string(i) + "]";
+    k.need(mc.mean_size() > 0 && mc.mean_size() == c.data().mixture(0).mean_size(), f + ".mean",
+           "every component needs a mean of the same dimension (component 0 has " +
+               std::to_string(c.data().mixture(0).mean_size()) + "), got " + std::to_string(mc.mean_size()));
+    k.positive(mc.weight(), f + ".weight");
+    k.positive(mc.std(), f + ".std");
+  }
 
   const PathConfig& p = c.path();
   k.one_of(p.name(), allowed_names("path.name"), "path.name");
@@ -75,6 +97,10 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
 
   const ModelConfig& m = c.model();
   k.one_of(m.name(), allowed_names("model.name"), "model.name");
+  k.need(m.name() != "oracle" || mixture || c.data().size() > 0, "model.name",
+         "the oracle needs data it knows in closed form: data.name \"gaussian_mixture\", or a finite data set (data.size > 0)");
+  k.need(m.name() != "oracle" || mixture || p.t_max() < 1.0, "path.t_max",
+         "the memorising oracle of a finite data set is singular at t = 1; set path.t_max < 1 (for example 0.999)");
   k.at_least(m.mlp().width(), 1, "model.mlp.width");
   k.need(m.mlp().width() <= 65536, "model.mlp.width", "must be <= 65536, got " + std::to_string(m.mlp().width()));
   k.at_least(m.mlp().depth(), 1, "model.mlp.depth");
@@ -106,6 +132,27 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.at_least(s.steps(), 1, "sample.steps");
   k.one_of(s.sampler(), allowed_names("sample.sampler"), "sample.sampler");
   k.at_least(s.chunk(), 1, "sample.chunk");
+  k.positive(s.atol(), "sample.atol");
+  k.positive(s.rtol(), "sample.rtol");
+  k.positive(t.logit_std(), "train.logit_std");
+  k.need(std::isfinite(t.logit_mean()), "train.logit_mean", "must be finite");
+  // Predictions that divide by alpha (recovering the data from noise) or by beta need the path's ends kept away
+  // from alpha = 0 (pure noise) and beta = 0 (pure data).
+  if (std::find(schedule_names().begin(), schedule_names().end(), p.name()) != schedule_names().end() &&
+      p.t_max() > p.t_min()) {
+    const auto schedule = make_schedule(p);
+    const ModelConfig::Prediction pred = m.prediction();
+    if (pred == ModelConfig::EPSILON || pred == ModelConfig::SCORE) {
+      k.need(schedule->at(p.t_min()).alpha > 1e-6, "path.t_min",
+             "prediction " + ModelConfig::Prediction_Name(pred) + " recovers the data by dividing by alpha, and alpha(t_min) = " +
+                 Checker::fmt(schedule->at(p.t_min()).alpha) + " on this path; set path.t_min > 0 (for example 1e-3)");
+    }
+    if (pred == ModelConfig::X0 || pred == ModelConfig::SCORE) {
+      k.need(schedule->at(p.t_max()).beta > 1e-6, "path.t_max",
+             "prediction " + ModelConfig::Prediction_Name(pred) + " recovers the noise by dividing by beta, and beta(t_max) = " +
+                 Checker::fmt(schedule->at(p.t_max()).beta) + " on this path; set path.t_max < 1 (for example 0.999)");
+    }
+  }
 
   const EngineConfig& e = c.engine();
   k.one_of(e.backend(), allowed_names("engine.backend"), "engine.backend");

@@ -1,9 +1,11 @@
 #include "common/data/batch.h"
 
+#include <cmath>
+
 namespace lockstep {
 
-BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, double t_min, double t_max)
-    : data_(data), seed_(seed), t_min_(t_min), t_max_(t_max) {
+BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times)
+    : data_(data), seed_(seed), times_(times) {
   if (data.size() > 0) order_ = std::make_unique<EpochOrder>(seed, data.size());
 }
 
@@ -21,7 +23,7 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   float* z = out->z.data_ptr<float>();
   float* eps = out->eps.data_ptr<float>();
   float* t = out->t.data_ptr<float>();
-  const double width = (t_max_ - t_min_) / static_cast<double>(global_batch);
+  const double width = times_.t_max - times_.t_min;
   for (uint64_t j = begin; j < end; ++j) {
     const int64_t r = static_cast<int64_t>(j - begin);
     if (order_) {
@@ -31,7 +33,13 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
       data_.fresh(rng, z + r * d);
     }
     CounterRng time_rng(seed_, tick, j, Stream::kTime);
-    t[r] = static_cast<float>(t_min_ + width * (static_cast<double>(j) + time_rng.uniform()));
+    double unit;  // in [0, 1]
+    switch (times_.sampling) {
+      case 1: unit = time_rng.uniform(); break;
+      case 2: unit = 1.0 / (1.0 + std::exp(-(times_.logit_mean + times_.logit_std * time_rng.normal()))); break;
+      default: unit = (static_cast<double>(j) + time_rng.uniform()) / static_cast<double>(global_batch);
+    }
+    t[r] = static_cast<float>(times_.t_min + width * unit);
     CounterRng noise_rng(seed_, tick, j, Stream::kNoise);
     for (int64_t k = 0; k < d; ++k) eps[r * d + k] = static_cast<float>(noise_rng.normal());
   }

@@ -3,7 +3,8 @@
 // Contract (DESIGN.md section 2): for global sample j of tick s, with global batch B,
 //   - the data item is the next item of the epoch permutation (finite data) or a fresh draw from
 //     (seed, s, j) (infinite data);
-//   - t_j = t_min + (t_max - t_min) * (j + u_j) / B, stratified over the global batch, u_j from (seed, s, j);
+//   - t_j = t_min + (t_max - t_min) * r_j with r_j = (j + u_j) / B, stratified over the global batch (default),
+//     or r_j = u_j (uniform), or r_j = sigmoid(m + s n_j) (logit-normal); u_j, n_j from (seed, s, j);
 //   - epsilon_j ~ N(0, I) from (seed, s, j).
 // So a slice is a contiguous time range, and the union of all slices is the same batch for any split.
 // Read phase: "data" of the tick. Buffers are reused from tick to tick.
@@ -18,6 +19,12 @@
 
 namespace lockstep {
 
+struct TimeSpec {
+  double t_min = 0.0, t_max = 1.0;
+  int sampling = 0;  // TrainConfig::TimeSampling
+  double logit_mean = 0.0, logit_std = 1.0;
+};
+
 struct TrainBatch {
   torch::Tensor z;    // [n, d] data
   torch::Tensor eps;  // [n, d] noise
@@ -26,7 +33,7 @@ struct TrainBatch {
 
 class BatchMaker {
  public:
-  BatchMaker(const DataSource& data, uint64_t seed, double t_min, double t_max);
+  BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times);
   void make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out);
   // The data item of global sample j of `tick` (finite data sets); exposed for the epoch tests.
   uint64_t item_of(uint64_t tick, uint64_t global_batch, uint64_t j);
@@ -34,7 +41,7 @@ class BatchMaker {
  private:
   const DataSource& data_;
   uint64_t seed_;
-  double t_min_, t_max_;
+  TimeSpec times_;
   std::unique_ptr<EpochOrder> order_;
 };
 

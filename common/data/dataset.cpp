@@ -3,6 +3,8 @@
 #include "common/data/toy2d.h"
 #include "common/proto/config.pb.h"
 
+#include <vector>
+
 namespace lockstep {
 namespace {
 
@@ -23,9 +25,44 @@ class ToySource : public DataSource {
   uint64_t size_, seed_;
 };
 
+// weight * N(mean, std^2 I) components; item i of a finite set is a fresh draw keyed by (seed, i).
+class MixtureSource : public DataSource {
+ public:
+  MixtureSource(const DataConfig& cfg, uint64_t seed) : size_(cfg.size()), seed_(seed) {
+    double total = 0;
+    for (const MixtureComponent& c : cfg.mixture()) total += c.weight();
+    double cumulative = 0;
+    for (const MixtureComponent& c : cfg.mixture()) {
+      cumulative += c.weight() / total;
+      cdf_.push_back(cumulative);
+      means_.emplace_back(c.mean().begin(), c.mean().end());
+      stds_.push_back(c.std());
+    }
+  }
+  std::string name() const override { return "gaussian_mixture"; }
+  int64_t dim() const override { return static_cast<int64_t>(means_.front().size()); }
+  uint64_t size() const override { return size_; }
+  void item(uint64_t index, float* out) const override {
+    CounterRng rng(seed_, 0, index, Stream::kDataIndex);
+    fresh(rng, out);
+  }
+  void fresh(CounterRng& rng, float* out) const override {
+    const double u = rng.uniform();
+    size_t k = 0;
+    while (k + 1 < cdf_.size() && u > cdf_[k]) ++k;
+    for (size_t d = 0; d < means_[k].size(); ++d) out[d] = static_cast<float>(means_[k][d] + stds_[k] * rng.normal());
+  }
+
+ private:
+  uint64_t size_, seed_;
+  std::vector<double> cdf_, stds_;
+  std::vector<std::vector<double>> means_;
+};
+
 }  // namespace
 
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) {
+  if (cfg.name() == "gaussian_mixture") return std::make_unique<MixtureSource>(cfg, seed ^ 0x9E3779B97F4A7C15ull);
   return std::make_unique<ToySource>(cfg.name(), cfg.size(), seed ^ 0x9E3779B97F4A7C15ull);
 }
 

@@ -1,6 +1,8 @@
 #include <mutex>
 
+#include "common/data/dataset.h"
 #include "common/model/mlp.h"
+#include "common/model/oracle.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
@@ -14,7 +16,13 @@ std::shared_ptr<Net> make_net(const ModelConfig& cfg, int64_t dim, uint64_t init
   std::lock_guard<std::mutex> lock(mu);
   torch::manual_seed(init_seed);
   if (cfg.name() == "mlp") return std::make_shared<Mlp>(cfg.mlp(), dim);
+  if (cfg.name() == "oracle") throw BadInput("model 'oracle' has no parameters to train; sample it with `lockstep sample CONFIG`");
   throw InternalError("make_net: unknown model '" + cfg.name() + "' (config validation should have refused it)");
+}
+
+std::shared_ptr<Net> make_model(const Config& cfg, const DataSource& data, uint64_t init_seed) {
+  if (cfg.model().name() == "oracle") return std::make_shared<Oracle>(cfg, data);
+  return make_net(cfg.model(), data.dim(), init_seed);
 }
 
 int64_t parameter_count(const torch::nn::Module& m) {

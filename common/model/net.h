@@ -11,6 +11,8 @@
 
 namespace lockstep {
 
+class Config;
+class DataSource;
 class ModelConfig;
 
 class Net : public torch::nn::Module {
@@ -18,8 +20,10 @@ class Net : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) = 0;
 };
 
-// Builds the network for data of `dim` numbers per item, initialised from `init_seed`.
+// Builds the trainable network for data of `dim` numbers per item, initialised from `init_seed`.
 std::shared_ptr<Net> make_net(const ModelConfig& cfg, int64_t dim, uint64_t init_seed);
+// The model of a config: the oracle (oracle.h) or make_net().
+std::shared_ptr<Net> make_model(const Config& cfg, const DataSource& data, uint64_t init_seed);
 // Total number of parameters.
 int64_t parameter_count(const torch::nn::Module& m);
 

@@ -85,6 +85,12 @@ const std::vector<std::string>& schedule_names() {
   return names;
 }
 
+std::unique_ptr<Schedule> make_schedule(const std::string& name) {
+  PathConfig cfg;
+  cfg.set_name(name);
+  return make_schedule(cfg);
+}
+
 std::unique_ptr<Schedule> make_schedule(const PathConfig& cfg) {
   const std::string& n = cfg.name();
   if (n == "linear") return std::make_unique<LinearSchedule>();

@@ -33,5 +33,7 @@ class Schedule {
 const std::vector<std::string>& schedule_names();
 // Builds the schedule named in the config (validated before).
 std::unique_ptr<Schedule> make_schedule(const PathConfig& cfg);
+// The schedule of that name with the config's default parameters.
+std::unique_ptr<Schedule> make_schedule(const std::string& name);
 
 }  // namespace lockstep

@@ -1,16 +1,24 @@
-// Sampling by solving the ODE dX/dt = u_theta(X, t) from t_min (noise) to t_max (data).
+// Sampling by solving the probability-flow ODE dX/dt = u_t(X) from t_min (noise) to t_max (data).
 //
+// Solvers: "euler" (order 1, 1 NFE a step), "midpoint" and "heun" (order 2, 2 NFE), "rk4" (order 4, 4 NFE),
+// "dopri5" (adaptive Dormand-Prince 5(4) with sample.atol / sample.rtol; sample.steps sets the first step).
 // Contract: sample i depends only on (seed, i): its initial point is beta_{t_min} * N(0, I) drawn from the
-// counter-based generator at (seed, i), and the solve is per-row, so any split of [0, N) into ranges (chunks
-// now, ranks later) gives bitwise the same samples on CPU. nfe counts network evaluations per sample.
+// counter-based generator at (seed, i), every solver works row by row (dopri5 keeps a time and step size per
+// sample), so any split of [0, N) into ranges (chunks now, ranks later) gives the same samples. The network's
+// output is turned into a velocity through the exact conversions of parametrization.h, so every solver works
+// with every prediction type. nfe reports network evaluations per sample (the mean, for dopri5).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "common/model/net.h"
+#include "common/path/parametrization.h"
 #include "common/path/schedule.h"
+#include "common/sampler/sampler_names.h"
 
 namespace lockstep {
 
@@ -20,14 +28,25 @@ struct SampleSpec {
   uint64_t seed = 1;
   double t_min = 0.0, t_max = 1.0;
   int64_t dim = 2;
+  Prediction prediction = Prediction::kVelocity;
+  double atol = 1e-5, rtol = 1e-5;
 };
+
+// A vector field u(x, t) with t one time per row; counts its evaluations.
+using Field = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
+// The velocity of a network that predicts `kind`, through the conversions.
+Field velocity_field(Net& net, const Schedule& s, Prediction kind);
 
 // Initial points of samples [begin, end): beta_{t_min} * eps_i.
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end);
-// Euler steps of size (t1 - t0) / steps.
-torch::Tensor euler_solve(Net& net, torch::Tensor x, double t0, double t1, int64_t steps, int64_t* nfe);
+// Fixed-step solvers ("euler", "midpoint", "heun", "rk4") from t0 to t1 in `steps` steps; nfe per sample.
+torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tensor x, double t0, double t1,
+                          int64_t steps, double* nfe);
+// Adaptive Dormand-Prince 5(4), one step size per row.
+torch::Tensor solve_dopri5(const Field& f, torch::Tensor x, double t0, double t1, double first_step, double atol,
+                           double rtol, double* nfe);
 // Samples [begin, end) as the spec says.
 torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end,
-                           int64_t* nfe);
+                           double* nfe);
 
 }  // namespace lockstep

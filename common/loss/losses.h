@@ -1,0 +1,21 @@
+// The training losses, one per prediction type, each a regression on what the network predicts:
+//   VELOCITY  conditional flow matching      || u_theta(x_t, t) - (d_alpha z + d_beta eps) ||^2
+//   SCORE     denoising score matching       || beta_t s_theta(x_t, t) + eps ||^2   (= beta^2 || s_theta - (-eps/beta) ||^2:
+//                                            the beta^2 weighting keeps it finite where beta -> 0)
+//   EPSILON   DDPM noise prediction          || eps_theta(x_t, t) - eps ||^2
+//   X0        data prediction                || z_theta(x_t, t) - z ||^2
+// with x_t = alpha_t z + beta_t eps. Contract: per-sample losses [n] (squared norms over the item's dimensions).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "common/data/batch.h"
+#include "common/model/net.h"
+#include "common/path/parametrization.h"
+#include "common/path/schedule.h"
+
+namespace lockstep {
+
+torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b);
+
+}  // namespace lockstep

@@ -1,0 +1,195 @@
+// The mathematics in closed form, with no trained network: conversions between predictions, the oracle's
+// marginal score, ODE samplers transporting N(0, I) to a Gaussian mixture, their orders of convergence, and the
+// memorising oracle landing on its training points.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "common/config/config.h"
+#include "common/data/dataset.h"
+#include "common/loss/flow_matching.h"
+#include "common/model/oracle.h"
+#include "common/path/parametrization.h"
+#include "common/sampler/ode.h"
+#include "tests/proc.h"
+
+using namespace lockstep;
+
+namespace {
+
+const char* kMixture =
+    "data { name: \"gaussian_mixture\"\n"
+    "  mixture { weight: 0.3 mean: [-2, 0] std: 0.5 }\n"
+    "  mixture { weight: 0.7 mean: [2, 1] std: 0.3 } }\n"
+    "model { name: \"oracle\" }\n";
+
+Config mixture_config(const std::string& extra = "") { return parse_config_text(std::string(kMixture) + extra, "test mixture"); }
+
+}  // namespace
+
+TEST_CASE("conversions between velocity score epsilon and x0 round-trip on every path", "[math]") {
+  const auto f64 = torch::kFloat64;
+  const torch::Tensor z = torch::sin(torch::arange(40, f64)).reshape({20, 2}) * 2;
+  const torch::Tensor eps = torch::cos(torch::arange(40, f64) * 1.7).reshape({20, 2});
+  const torch::Tensor t = 0.05 + 0.9 * torch::arange(20, f64) / 19.0;
+  const Prediction all[] = {Prediction::kVelocity, Prediction::kScore, Prediction::kEpsilon, Prediction::kX0};
+  for (const std::string& name : schedule_names()) {
+    const auto s = make_schedule(name);
+    PathTensors p = path_tensors(*s, t.to(torch::kFloat32));
+    for (torch::Tensor* v : {&p.alpha, &p.beta, &p.d_alpha, &p.d_beta}) *v = v->to(f64);
+    const torch::Tensor x = path_sample(p, z, eps);
+    for (Prediction from : all) {
+      const torch::Tensor pred = compose(from, {z, eps}, p);
+      const DataNoise back = decompose(from, pred, x, p);
+      INFO(name << " from " << prediction_name(from));
+      CHECK(torch::allclose(back.z, z, 1e-5, 1e-5));
+      CHECK(torch::allclose(back.eps, eps, 1e-5, 1e-5));
+      for (Prediction to : all) {
+        const torch::Tensor there = convert(from, to, pred, x, p);
+        CHECK(torch::allclose(convert(to, from, there, x, p), pred, 1e-5, 1e-5));
+      }
+    }
+  }
+}
+
+TEST_CASE("the oracle's score of one Gaussian is the closed-form marginal score", "[math]") {
+  Config cfg = parse_config_text("data { name: \"gaussian_mixture\" mixture { mean: [1, -1] std: 0.5 } }\n"
+                                 "model { name: \"oracle\" } path { name: \"vp_linear\" }", "one gaussian");
+  auto data = make_dataset(cfg.data(), 0);
+  Oracle oracle(cfg, *data);
+  const auto s = make_schedule(cfg.path());
+  const torch::Tensor x = torch::tensor({{0.3, 0.2}, {-1.0, 2.0}, {1.0, -1.0}}, torch::kFloat64);
+  for (double t : {0.1, 0.5, 0.9}) {
+    const PathPoint p = s->at(t);
+    const double var = p.alpha * p.alpha * 0.25 + p.beta * p.beta;
+    const torch::Tensor mean = torch::tensor({1.0, -1.0}, torch::kFloat64) * p.alpha;
+    const torch::Tensor expected = -(x - mean) / var;
+    CHECK(torch::allclose(oracle.score(x, torch::full({3}, t, torch::kFloat64)), expected, 1e-9, 1e-9));
+  }
+}
+
+TEST_CASE("every ODE sampler transports N(0 I) to the Gaussian mixture", "[math]") {
+  const Config cfg = mixture_config();
+  auto data = make_dataset(cfg.data(), 0);
+  Oracle oracle(cfg, *data);
+  const auto schedule = make_schedule(cfg.path());
+  const int64_t n = 4000;
+  // Targets: mean (0.8, 0.7); per-dimension variances 3.4976 and 0.3048 + 0.063 = 0.2733 + ... (computed below).
+  const double w[2] = {0.3, 0.7}, mu[2][2] = {{-2, 0}, {2, 1}}, sd[2] = {0.5, 0.3};
+  double mean[2] = {0, 0}, second[2] = {0, 0};
+  for (int k = 0; k < 2; ++k)
+    for (int d = 0; d < 2; ++d) mean[d] += w[k] * mu[k][d], second[d] += w[k] * (sd[k] * sd[k] + mu[k][d] * mu[k][d]);
+  for (const std::string& sampler : sampler_names()) {
+    SampleSpec spec;
+    spec.sampler = sampler;
+    spec.steps = sampler == "euler" ? 400 : 100;
+    spec.seed = 5;
+    double nfe = 0;
+    const torch::Tensor x = sample_range(oracle, *schedule, spec, 0, n, &nfe).to(torch::kFloat64);
+    INFO(sampler << ", " << nfe << " NFE");
+    for (int d = 0; d < 2; ++d) {
+      const double var = second[d] - mean[d] * mean[d];
+      const double se = std::sqrt(var / n);  // standard error of the sample mean
+      CHECK(std::abs(x.select(1, d).mean().item<double>() - mean[d]) < 5 * se);
+      // the sample variance's standard error is about var * sqrt((kurtosis - 1) / n); kurtosis < 3 here
+      CHECK(std::abs(x.select(1, d).var().item<double>() - var) < 5 * var * std::sqrt(2.0 / n));
+    }
+    // component weights: the share of samples nearer the second mean, within 5 binomial standard errors
+    const double share = ((x - torch::tensor({2.0, 1.0}, torch::kFloat64)).norm(2, 1) <
+                          (x - torch::tensor({-2.0, 0.0}, torch::kFloat64)).norm(2, 1)).to(torch::kFloat64).mean().item<double>();
+    CHECK(std::abs(share - 0.7) < 5 * std::sqrt(0.21 / n));
+  }
+}
+
+TEST_CASE("measured orders of convergence: Euler 1 midpoint and Heun 2 RK4 4", "[math]") {
+  const Config cfg = mixture_config();
+  auto data = make_dataset(cfg.data(), 0);
+  Oracle oracle(cfg, *data);
+  const auto schedule = make_schedule(cfg.path());
+  const Field f = velocity_field(oracle, *schedule, Prediction::kVelocity);
+  const torch::Tensor x0 = torch::tensor({{0.3, -0.5}, {-1.2, 0.8}}, torch::kFloat64);
+  const torch::Tensor exact = solve_fixed("rk4", f, x0.clone(), 0.0, 1.0, 4096, nullptr);
+  struct Expect { const char* method; double order; int64_t coarse; };
+  for (const Expect& e : {Expect{"euler", 1, 64}, Expect{"midpoint", 2, 32}, Expect{"heun", 2, 32}, Expect{"rk4", 4, 16}}) {
+    std::vector<double> err;
+    for (int64_t steps = e.coarse; steps <= 8 * e.coarse; steps *= 2)
+      err.push_back((solve_fixed(e.method, f, x0.clone(), 0.0, 1.0, steps, nullptr) - exact).abs().max().item<double>());
+    double order = 0;
+    for (size_t i = 0; i + 1 < err.size(); ++i) order += std::log2(err[i] / err[i + 1]) / (err.size() - 1);
+    INFO(e.method << ": errors " << err[0] << " ... " << err.back() << ", measured order " << order);
+    CHECK(order == Approx(e.order).margin(e.order * 0.15 + 0.1));
+  }
+}
+
+TEST_CASE("dopri5 meets its tolerance and each sample is independent of the others", "[math]") {
+  const Config cfg = mixture_config();
+  auto data = make_dataset(cfg.data(), 0);
+  Oracle oracle(cfg, *data);
+  const auto schedule = make_schedule(cfg.path());
+  const Field f = velocity_field(oracle, *schedule, Prediction::kVelocity);
+  const torch::Tensor x0 = torch::randn({64, 2}, torch::kFloat64);
+  const torch::Tensor exact = solve_fixed("rk4", f, x0.clone(), 0.0, 1.0, 4096, nullptr);
+  double nfe = 0;
+  const torch::Tensor got = solve_dopri5(f, x0.clone(), 0.0, 1.0, 0.05, 1e-8, 1e-8, &nfe);
+  CHECK((got - exact).abs().max().item<double>() < 1e-5);
+  CHECK(nfe > 7);
+  // the same rows solved in two halves give the same answer: step sizes are per row
+  const torch::Tensor a = solve_dopri5(f, x0.narrow(0, 0, 32).clone(), 0.0, 1.0, 0.05, 1e-6, 1e-6, nullptr);
+  const torch::Tensor all = solve_dopri5(f, x0.clone(), 0.0, 1.0, 0.05, 1e-6, 1e-6, nullptr);
+  CHECK(torch::allclose(all.narrow(0, 0, 32), a, 0, 1e-12));
+}
+
+TEST_CASE("the memorising oracle of a finite training set lands on training points", "[math]") {
+  const Config cfg = parse_config_text("data { name: \"moons\" size: 50 } model { name: \"oracle\" } path { t_max: 0.999 }",
+                                       "finite oracle");
+  auto data = make_dataset(cfg.data(), cfg.seed());
+  Oracle oracle(cfg, *data);
+  const auto schedule = make_schedule(cfg.path());
+  torch::Tensor points = torch::empty({50, 2});
+  for (int64_t i = 0; i < 50; ++i) data->item(i, points.data_ptr<float>() + 2 * i);
+  SampleSpec spec;
+  spec.sampler = "rk4";
+  spec.steps = 200;
+  spec.t_max = 0.999;
+  double nfe = 0;
+  const torch::Tensor x = sample_range(oracle, *schedule, spec, 0, 200, &nfe);
+  const torch::Tensor nearest = torch::cdist(x, points).amin(1);
+  INFO("largest distance to the nearest training point: " << nearest.max().item<double>());
+  CHECK(nearest.max().item<double>() < 0.01);  // beta(0.999) = 0.001: within a few of its noise widths
+}
+
+TEST_CASE("lockstep path prints the schedule as CSV", "[math][cli]") {
+  const test::ProcResult r = test::run_lockstep("path vp_cosine --num 5");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::StartsWith("t,alpha,beta,d_alpha,d_beta,log_snr\n0,"));
+  CHECK_THAT(r.output, Catch::Contains("\n1,1,0,"));
+  CHECK(test::run_lockstep("path zigzag").exit_code == 2);
+}
+
+TEST_CASE("the oracle samples from a config through the binary", "[math][cli]") {
+  const std::string dir = test::temp_dir("oracle-cli");
+  const std::string config = dir + "/mixture.textproto";
+  std::FILE* f = std::fopen(config.c_str(), "w");
+  std::fputs(kMixture, f);
+  std::fclose(f);
+  const test::ProcResult r = test::run_lockstep("sample " + config + " --num 500 --sampler heun --steps 20 --out " + dir + "/s.npy");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("(oracle), heun with 40.0 NFE per sample"));
+  const test::ProcResult bad = test::run_lockstep("sample " + config + " --sampler leapfrog");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--sampler leapfrog: unknown sampler; allowed: euler, midpoint, heun, rk4, dopri5"));
+}
+
+TEST_CASE("every prediction type trains and samples end to end", "[math][e2e]") {
+  const std::string dir = test::temp_dir("predictions");
+  for (const char* pred : {"EPSILON", "X0", "SCORE"}) {
+    INFO(pred);
+    const std::string common = std::string("train --steps 150 --set sample.num=200 --set train.eval_every=0 --set model.prediction=") + pred;
+    test::ProcResult r = test::run_lockstep(common + " --out " + dir + "/no-clip-" + pred);
+    CHECK(r.exit_code == 2);  // the singular end of the path must be clipped first
+    r = test::run_lockstep(common + " --set path.t_min=0.001 --set path.t_max=0.999 --out " + dir + "/" + pred);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("metrics: energy_distance="));
+  }
+}
