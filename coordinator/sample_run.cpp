@@ -19,6 +19,9 @@ SampleSpec sample_spec(const Config& cfg, int64_t dim) {
   s.prediction = prediction_from_config(cfg.model().prediction());
   s.atol = cfg.sample().atol();
   s.rtol = cfg.sample().rtol();
+  s.eta = cfg.sample().eta();
+  s.sde_sigma = cfg.sample().sde_sigma();
+  s.sde_sigma_times_beta = cfg.sample().sde_sigma_schedule() == "beta";
   return s;
 }
 

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   CLI::App* sa = app.add_subcommand("sample", "Generate samples from a checkpoint");
   sa->add_option("checkpoint", sample.checkpoint,
                  "Checkpoint file, a run directory (its latest checkpoint), or a .textproto config whose model is the oracle")->required();
-  sa->add_option("--sampler", sample.sampler, "Solver: euler, midpoint, heun, rk4, dopri5 (default: the config's sample.sampler)");
+  sa->add_option("--sampler", sample.sampler, "Solver: euler, midpoint, heun, rk4, dopri5, euler_maruyama, ddim, ddpm (default: the config's sample.sampler)");
   sa->add_option("--num", sample.num, "Number of samples (default: the config's sample.num)");
   sa->add_option("--steps", sample.steps, "Solver steps (default: the config's sample.steps)");
   sa->add_option("--seed", sample.seed, "Seed of the initial noise (default: the config's sample.seed)");

@@ -11,6 +11,7 @@
 #include "common/model/oracle.h"
 #include "common/path/parametrization.h"
 #include "common/sampler/ode.h"
+#include "common/sampler/stochastic.h"
 #include "tests/proc.h"
 
 using namespace lockstep;
@@ -79,7 +80,7 @@ TEST_CASE("every ODE sampler transports N(0 I) to the Gaussian mixture", "[math]
   double mean[2] = {0, 0}, second[2] = {0, 0};
   for (int k = 0; k < 2; ++k)
     for (int d = 0; d < 2; ++d) mean[d] += w[k] * mu[k][d], second[d] += w[k] * (sd[k] * sd[k] + mu[k][d] * mu[k][d]);
-  for (const std::string& sampler : sampler_names()) {
+  for (const std::string sampler : {"euler", "midpoint", "heun", "rk4", "dopri5"}) {
     SampleSpec spec;
     spec.sampler = sampler;
     spec.steps = sampler == "euler" ? 400 : 100;
@@ -178,7 +179,7 @@ TEST_CASE("the oracle samples from a config through the binary", "[math][cli]") 
   CHECK_THAT(r.output, Catch::Contains("(oracle), heun with 40.0 NFE per sample"));
   const test::ProcResult bad = test::run_lockstep("sample " + config + " --sampler leapfrog");
   CHECK(bad.exit_code == 2);
-  CHECK_THAT(bad.output, Catch::Contains("--sampler leapfrog: unknown sampler; allowed: euler, midpoint, heun, rk4, dopri5"));
+  CHECK_THAT(bad.output, Catch::Contains("--sampler leapfrog: unknown sampler; allowed: euler, midpoint, heun, rk4, dopri5, euler_maruyama, ddim, ddpm"));
 }
 
 TEST_CASE("every prediction type trains and samples end to end", "[math][e2e]") {
@@ -192,4 +193,93 @@ TEST_CASE("every prediction type trains and samples end to end", "[math][e2e]") 
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Contains("metrics: energy_distance="));
   }
+}
+
+namespace {
+// Checks that samples follow the two-component mixture of kMixture (mean, variance, weights within 5 s.e.).
+void check_mixture(const torch::Tensor& x_in) {
+  const torch::Tensor x = x_in.to(torch::kFloat64);
+  const double n = static_cast<double>(x.size(0));
+  const double mean[2] = {0.8, 0.7};
+  const double var[2] = {0.3 * (0.25 + 4) + 0.7 * (0.09 + 4) - 0.64, 0.3 * 0.25 + 0.7 * (0.09 + 1) - 0.49};
+  for (int d = 0; d < 2; ++d) {
+    CHECK(std::abs(x.select(1, d).mean().item<double>() - mean[d]) < 5 * std::sqrt(var[d] / n));
+    CHECK(std::abs(x.select(1, d).var().item<double>() - var[d]) < 5 * var[d] * std::sqrt(2.0 / n));
+  }
+  const double share = ((x - torch::tensor({2.0, 1.0}, torch::kFloat64)).norm(2, 1) <
+                        (x - torch::tensor({-2.0, 0.0}, torch::kFloat64)).norm(2, 1)).to(torch::kFloat64).mean().item<double>();
+  CHECK(std::abs(share - 0.7) < 5 * std::sqrt(0.21 / n));
+}
+
+// A network that always predicts the same data point (X0 prediction), to test one sampler step by its formula.
+class ConstantX0 : public Net {
+ public:
+  explicit ConstantX0(torch::Tensor z) : z_(std::move(z)) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&) override { return z_.expand_as(x).to(x.scalar_type()); }
+
+ private:
+  torch::Tensor z_;
+};
+}  // namespace
+
+TEST_CASE("Euler-Maruyama with several diffusion coefficients reaches the same marginals", "[math]") {
+  const Config cfg = mixture_config();
+  auto data = make_dataset(cfg.data(), 0);
+  Oracle oracle(cfg, *data);
+  const auto schedule = make_schedule(cfg.path());
+  struct Sigma { double sigma; bool times_beta; };
+  for (const Sigma& sg : {Sigma{0.5, false}, Sigma{1.0, false}, Sigma{1.5, true}}) {
+    INFO("sigma " << sg.sigma << (sg.times_beta ? " * beta_t" : ""));
+    SampleSpec spec;
+    spec.sampler = "euler_maruyama";
+    spec.steps = 400;
+    spec.seed = 9;
+    spec.sde_sigma = sg.sigma;
+    spec.sde_sigma_times_beta = sg.times_beta;
+    check_mixture(sample_range(oracle, *schedule, spec, 0, 4000, nullptr));
+  }
+}
+
+TEST_CASE("DDIM and DDPM ancestral sampling reach the mixture on linear and VP paths", "[math]") {
+  for (const char* path : {"linear", "vp_linear"}) {
+    const Config cfg = mixture_config(std::string("path { name: \"") + path + "\" }");
+    auto data = make_dataset(cfg.data(), 0);
+    Oracle oracle(cfg, *data);
+    const auto schedule = make_schedule(cfg.path());
+    for (const char* sampler : {"ddim", "ddpm"}) {
+      INFO(path << " " << sampler);
+      SampleSpec spec;
+      spec.sampler = sampler;
+      spec.steps = 200;
+      spec.seed = 3;
+      check_mixture(sample_range(oracle, *schedule, spec, 0, 4000, nullptr));
+    }
+  }
+}
+
+TEST_CASE("a DDPM step is DDPM's posterior: mean mu~ and variance beta~ on a VP path", "[math]") {
+  // With alpha_bar = alpha^2 (variance preserving) and a network that predicts x0 = z^, DDPM's ancestral step is
+  // x' = mu~ + sqrt(beta~) xi with mu~ = sqrt(ab') (1 - ab/ab') / (1 - ab) z^ + sqrt(ab/ab') (1 - ab') / (1 - ab) x
+  // and beta~ = (1 - ab') / (1 - ab) (1 - ab/ab') (Ho et al., eq. 7). Check the residuals are N(0, 1).
+  const auto s = make_schedule("vp_linear");
+  const double t = 0.4, t2 = 0.45;
+  const double ab = std::pow(s->at(t).alpha, 2), ab2 = std::pow(s->at(t2).alpha, 2);
+  const int64_t n = 20000;
+  const torch::Tensor zhat = torch::tensor({{0.7, -0.3}}, torch::kFloat64);
+  ConstantX0 net(zhat);
+  const torch::Tensor x = torch::linspace(-2, 2, n, torch::kFloat64).unsqueeze(1).repeat({1, 2});
+  StochasticSpec spec;
+  spec.eta = 1.0;
+  const torch::Tensor next = solve_ddim(net, *s, Prediction::kX0, x.clone(), t, t2, 1, spec, nullptr);
+  const torch::Tensor mu = std::sqrt(ab2) * (1 - ab / ab2) / (1 - ab) * zhat + std::sqrt(ab / ab2) * (1 - ab2) / (1 - ab) * x;
+  const double beta_tilde = (1 - ab2) / (1 - ab) * (1 - ab / ab2);
+  const torch::Tensor r = (next - mu) / std::sqrt(beta_tilde);
+  CHECK(std::abs(r.mean().item<double>()) < 5 / std::sqrt(2.0 * n));
+  CHECK(std::abs(r.var().item<double>() - 1) < 5 * std::sqrt(2.0 / (2.0 * n)));
+  CHECK(ddim_sigma(1.0, s->at(t).alpha, s->at(t).beta, s->at(t2).alpha, s->at(t2).beta) == Approx(std::sqrt(beta_tilde)).epsilon(1e-9));
+  // eta = 0: x' = alpha' z^ + beta' eps^ exactly (deterministic DDIM)
+  spec.eta = 0.0;
+  const torch::Tensor det = solve_ddim(net, *s, Prediction::kX0, x.clone(), t, t2, 1, spec, nullptr);
+  const torch::Tensor eps_hat = (x - s->at(t).alpha * zhat) / s->at(t).beta;
+  CHECK(torch::allclose(det, s->at(t2).alpha * zhat + s->at(t2).beta * eps_hat, 1e-12, 1e-12));
 }

@@ -133,6 +133,9 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.one_of(s.sampler(), allowed_names("sample.sampler"), "sample.sampler");
   k.at_least(s.chunk(), 1, "sample.chunk");
   k.positive(s.atol(), "sample.atol");
+  k.in_range(s.eta(), 0.0, 1.0, false, "sample.eta");
+  k.need(std::isfinite(s.sde_sigma()) && s.sde_sigma() >= 0, "sample.sde_sigma", "must be >= 0, got " + Checker::fmt(s.sde_sigma()));
+  k.one_of(s.sde_sigma_schedule(), {"constant", "beta"}, "sample.sde_sigma_schedule");
   k.positive(s.rtol(), "sample.rtol");
   k.positive(t.logit_std(), "train.logit_std");
   k.need(std::isfinite(t.logit_mean()), "train.logit_mean", "must be finite");

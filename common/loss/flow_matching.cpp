@@ -4,18 +4,18 @@ namespace lockstep {
 
 PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
   const int64_t n = t.size(0);
-  torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat32);
-  float* a = all.data_ptr<float>();
-  const torch::Tensor tc = t.to(torch::kCPU).contiguous();
-  const float* tp = tc.data_ptr<float>();
+  torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat64);
+  double* a = all.data_ptr<double>();
+  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* tp = tc.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {
     const PathPoint p = s.at(tp[i]);
-    a[i] = static_cast<float>(p.alpha);
-    a[n + i] = static_cast<float>(p.beta);
-    a[2 * n + i] = static_cast<float>(p.d_alpha);
-    a[3 * n + i] = static_cast<float>(p.d_beta);
+    a[i] = p.alpha;
+    a[n + i] = p.beta;
+    a[2 * n + i] = p.d_alpha;
+    a[3 * n + i] = p.d_beta;
   }
-  if (t.device() != all.device()) all = all.to(t.device());
+  all = all.to(t.device(), t.scalar_type());  // the times' device and precision
   return {all[0], all[1], all[2], all[3]};
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/loss/flow_matching.h"
 #include "common/rng/philox.h"
+#include "common/sampler/stochastic.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -122,7 +123,17 @@ torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, 
   torch::Tensor x = initial_noise(s, spec, begin, end).to(device);
   const Field f = velocity_field(net, s, spec.prediction);
   torch::Tensor out;
-  if (spec.sampler == "dopri5") {
+  StochasticSpec st;
+  st.seed = spec.seed;
+  st.first_index = begin;
+  st.sigma = spec.sde_sigma;
+  st.sigma_times_beta = spec.sde_sigma_times_beta;
+  st.eta = spec.sampler == "ddpm" ? 1.0 : spec.eta;
+  if (spec.sampler == "euler_maruyama") {
+    out = solve_euler_maruyama(net, s, spec.prediction, x, spec.t_min, spec.t_max, spec.steps, st, nfe);
+  } else if (spec.sampler == "ddim" || spec.sampler == "ddpm") {
+    out = solve_ddim(net, s, spec.prediction, x, spec.t_min, spec.t_max, spec.steps, st, nfe);
+  } else if (spec.sampler == "dopri5") {
     out = solve_dopri5(f, x, spec.t_min, spec.t_max, (spec.t_max - spec.t_min) / static_cast<double>(spec.steps),
                        spec.atol, spec.rtol, nfe);
   } else {

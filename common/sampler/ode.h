@@ -30,6 +30,9 @@ struct SampleSpec {
   int64_t dim = 2;
   Prediction prediction = Prediction::kVelocity;
   double atol = 1e-5, rtol = 1e-5;
+  double eta = 0.0;                 // ddim
+  double sde_sigma = 1.0;           // euler_maruyama
+  bool sde_sigma_times_beta = false;
 };
 
 // A vector field u(x, t) with t one time per row; counts its evaluations.
@@ -45,7 +48,7 @@ torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tens
 // Adaptive Dormand-Prince 5(4), one step size per row.
 torch::Tensor solve_dopri5(const Field& f, torch::Tensor x, double t0, double t1, double first_step, double atol,
                            double rtol, double* nfe);
-// Samples [begin, end) as the spec says.
+// Samples [begin, end) as the spec says (the stochastic samplers of stochastic.h included).
 torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end,
                            double* nfe);
 
