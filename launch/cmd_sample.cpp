@@ -13,6 +13,7 @@
 #include "common/util/threads.h"
 #include "coordinator/sample_run.h"
 #include "launch/commands.h"
+#include "launch/model_source.h"
 #include "worker/worker.h"
 
 namespace lockstep {
@@ -23,22 +24,8 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(!args.steps_given || (args.steps >= 1 && args.steps <= 1000000), "--steps must be in [1, 1000000], got " << args.steps);
   LS_CHECK_INPUT(!args.seed_given || args.seed >= 0, "--seed must be >= 0, got " << args.seed);
 
-  // A config in place of a checkpoint: the oracle, which needs no training.
-  const std::string ext = fs::path(args.checkpoint).extension().string();
-  const bool from_config = is_file(args.checkpoint) && (ext == ".textproto" || ext == ".pbtxt" || ext == ".txtpb");
-  std::string path;
-  CheckpointData ckpt;
-  Config cfg;
-  if (from_config) {
-    path = args.checkpoint;
-    cfg = load_config(path, {}).config;
-    LS_CHECK_INPUT(cfg.model().name() == "oracle", path << ": model '" << cfg.model().name()
-                                                        << "' must be trained first; only model 'oracle' samples from a config");
-  } else {
-    path = resolve_checkpoint(args.checkpoint);
-    ckpt = load_checkpoint(path);
-    cfg = parse_config_text(ckpt.config_text, path + " (stored config)");
-  }
+  ModelSource src = load_model_source(args.checkpoint);
+  Config& cfg = src.config;
   if (args.num_given) cfg.mutable_sample()->set_num(static_cast<uint64_t>(args.num));
   if (args.steps_given) cfg.mutable_sample()->set_steps(static_cast<uint32_t>(args.steps));
   if (args.seed_given) cfg.mutable_sample()->set_seed(static_cast<uint64_t>(args.seed));
@@ -52,29 +39,18 @@ int cmd_sample(const SampleArgs& args) {
   }
   configure_threads(cfg.engine().threads(), 1);
 
-  const std::unique_ptr<DataSource> data = make_dataset(cfg.data(), cfg.seed());
-  const std::unique_ptr<Schedule> schedule = make_schedule(cfg.path());
-  std::shared_ptr<Net> net = make_model(cfg, *data, init_seed_of(cfg));
-  if (!from_config) {
-    FlatParams params(*net);
-    load_params(params, ckpt, path);
-  }
-
-  fs::path run_dir = fs::path(path).parent_path();
-  if (run_dir.filename() == "checkpoints") run_dir = run_dir.parent_path();
   const std::string out = !args.out.empty() ? args.out
-                                            : (run_dir / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
+                                            : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
   LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
 
-  const SampleSpec spec = sample_spec(cfg, data->dim());
+  const SampleSpec spec = sample_spec(cfg, src.data->dim());
   double nfe = 0;
-  const torch::Tensor samples = generate_samples(*net, *schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
+  const torch::Tensor samples = generate_samples(*src.net, *src.schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
   write_npy(out, samples.data_ptr<float>(), samples.sizes().vec());
   const std::string png = fs::path(out).replace_extension(".png").string();
   plot_samples(png, samples, nullptr);
-  std::fprintf(stderr, "%llu samples from %s%s, %s with %.1f NFE per sample, seed %llu\n",
-               static_cast<unsigned long long>(cfg.sample().num()), path.c_str(),
-               from_config ? " (oracle)" : (" (tick " + std::to_string(ckpt.tick) + ")").c_str(), spec.sampler.c_str(), nfe,
+  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu\n",
+               static_cast<unsigned long long>(cfg.sample().num()), src.describe().c_str(), spec.sampler.c_str(), nfe,
                static_cast<unsigned long long>(cfg.sample().seed()));
   std::printf("samples: %s\n", out.c_str());
   if (samples.size(1) == 2) std::printf("picture: %s\n", png.c_str());

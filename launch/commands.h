@@ -26,7 +26,14 @@ struct SampleArgs {
 
 int cmd_train(const TrainArgs& args);
 int cmd_sample(const SampleArgs& args);
+struct EvalArgs {
+  std::string checkpoint;
+  bool likelihood = false;
+  int64_t num = 1000, steps = 100, seed = 12345;
+};
+
 int cmd_version();
+int cmd_eval(const EvalArgs& args);
 int cmd_path(const std::string& name, int64_t num);
 
 }  // namespace lockstep

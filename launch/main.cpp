@@ -44,6 +44,14 @@ int main(int argc, char** argv) {
   pa->add_option("name", path_name, "Schedule: linear, vp_linear, vp_cosine, ve")->required();
   pa->add_option("--num", path_num, "Number of evenly spaced times in [0, 1] (default 11)");
 
+  EvalArgs eval;
+  CLI::App* ev = app.add_subcommand("eval", "Evaluate a checkpoint (or an oracle config)");
+  ev->add_option("checkpoint", eval.checkpoint, "Checkpoint file, run directory, or oracle .textproto config")->required();
+  ev->add_flag("--likelihood", eval.likelihood, "Log-likelihood of fresh data through the probability-flow ODE (nats, bits/dim)");
+  ev->add_option("--num", eval.num, "Number of data points (default 1000)");
+  ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
+  ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,7 +77,8 @@ int main(int argc, char** argv) {
     if (*tr) return cmd_train(train);
     if (*sa) return cmd_sample(sample);
     if (*pa) return cmd_path(path_name, path_num);
-    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, path) or --version\n", app.help().c_str());
+    if (*ev) return cmd_eval(eval);
+    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, eval, path) or --version\n", app.help().c_str());
     return kExitBadInput;
   } catch (const BadInput& e) {
     // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.

@@ -49,7 +49,6 @@ PathTensors Oracle::path64(const torch::Tensor& t) const {
 }
 
 DataNoise Oracle::posterior_means(const torch::Tensor& x_in, const torch::Tensor& t) {
-  torch::NoGradGuard no_grad;
   const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat64);
   const PathTensors p = path64(t);
   const int64_t d = x.size(1);

@@ -1,0 +1,48 @@
+#include "launch/model_source.h"
+
+#include <filesystem>
+
+#include "common/checkpoint/checkpoint.h"
+#include "common/config/config.h"
+#include "common/util/error.h"
+#include "common/util/fs.h"
+#include "coordinator/sample_run.h"
+#include "worker/worker.h"
+
+namespace lockstep {
+
+std::string ModelSource::describe() const {
+  return path + (oracle ? " (oracle)" : " (tick " + std::to_string(tick) + ")");
+}
+
+ModelSource load_model_source(const std::string& arg) {
+  namespace fs = std::filesystem;
+  ModelSource m;
+  const std::string ext = fs::path(arg).extension().string();
+  m.oracle = is_file(arg) && (ext == ".textproto" || ext == ".pbtxt" || ext == ".txtpb");
+  CheckpointData ckpt;
+  if (m.oracle) {
+    m.path = arg;
+    m.config = load_config(arg, {}).config;
+    LS_CHECK_INPUT(m.config.model().name() == "oracle",
+                   arg << ": model '" << m.config.model().name() << "' must be trained first; only model 'oracle' works from a config");
+  } else {
+    m.path = resolve_checkpoint(arg);
+    ckpt = load_checkpoint(m.path);
+    m.config = parse_config_text(ckpt.config_text, m.path + " (stored config)");
+    m.tick = ckpt.tick;
+  }
+  fs::path dir = fs::path(m.path).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  m.run_dir = dir.empty() ? "." : dir.string();
+  m.data = make_dataset(m.config.data(), m.config.seed());
+  m.schedule = make_schedule(m.config.path());
+  m.net = make_model(m.config, *m.data, init_seed_of(m.config));
+  if (!m.oracle) {
+    m.params = std::make_unique<FlatParams>(*m.net);
+    load_params(*m.params, ckpt, m.path);
+  }
+  return m;
+}
+
+}  // namespace lockstep
