@@ -52,8 +52,10 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
         .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total));
     metrics_.write(o);
     if (!tty_) {
-      std::fprintf(stderr, "tick %llu/%llu  loss %.4f  %.0f samples/s  elapsed %s  eta %s\n",
-                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), loss, last_rate_,
+      char eval[48] = "";
+      if (s.has_eval) std::snprintf(eval, sizeof eval, "  eval %.4f", s.eval_loss);
+      std::fprintf(stderr, "tick %llu/%llu  loss %.4f%s  %.0f samples/s  elapsed %s  eta %s\n",
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), loss, eval, last_rate_,
                    clock_text(elapsed).c_str(), clock_text(eta).c_str());
     }
     window_loss_ = 0.0;

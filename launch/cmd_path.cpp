@@ -5,15 +5,13 @@
 
 #include "common/path/schedule.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 #include "launch/commands.h"
 
 namespace lockstep {
 
 int cmd_path(const std::string& name, int64_t num) {
-  const auto& names = schedule_names();
-  std::string list;
-  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-  LS_CHECK_INPUT(std::find(names.begin(), names.end(), name) != names.end(), "path '" << name << "': unknown; allowed: " << list);
+  LS_CHECK_INPUT(contains(schedule_names(), name), "path '" << name << "': unknown; allowed: " << join(schedule_names()));
   LS_CHECK_INPUT(num >= 2 && num <= 10000000, "--num must be in [2, 10000000], got " << num);
   const auto s = make_schedule(name);
   std::printf("t,alpha,beta,d_alpha,d_beta,log_snr\n");

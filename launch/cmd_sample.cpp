@@ -9,6 +9,7 @@
 #include "common/model/flat_params.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/sample_run.h"
@@ -30,11 +31,8 @@ int cmd_sample(const SampleArgs& args) {
   if (args.steps_given) cfg.mutable_sample()->set_steps(static_cast<uint32_t>(args.steps));
   if (args.seed_given) cfg.mutable_sample()->set_seed(static_cast<uint64_t>(args.seed));
   if (!args.sampler.empty()) {
-    const auto& names = sampler_names();
-    std::string list;
-    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-    LS_CHECK_INPUT(std::find(names.begin(), names.end(), args.sampler) != names.end(),
-                   "--sampler " << args.sampler << ": unknown sampler; allowed: " << list);
+    LS_CHECK_INPUT(contains(sampler_names(), args.sampler),
+                   "--sampler " << args.sampler << ": unknown sampler; allowed: " << join(sampler_names()));
     cfg.mutable_sample()->set_sampler(args.sampler);
   }
   configure_threads(cfg.engine().threads(), 1);

@@ -7,6 +7,7 @@
 
 #include "common/comm/comm_registry.h"
 #include "common/util/blas_info.h"
+#include "common/util/strings.h"
 #include "launch/commands.h"
 
 namespace lockstep {
@@ -25,9 +26,7 @@ int cmd_version() {
   std::printf("protobuf %s\n", google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION).c_str());
   std::printf("BLAS     %s%s\n", blas.library.empty() ? "none loaded" : blas.library.c_str(),
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
-  std::string backends;
-  for (const std::string& b : built_backends()) backends += (backends.empty() ? "" : ", ") + b;
-  std::printf("backends %s\n", backends.c_str());
+  std::printf("backends %s\n", join(built_backends()).c_str());
   return 0;
 }
 

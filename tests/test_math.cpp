@@ -27,6 +27,16 @@ const char* kMixture =
 
 Config mixture_config(const std::string& extra = "") { return parse_config_text(std::string(kMixture) + extra, "test mixture"); }
 
+// The oracle of a config with its data set and schedule.
+struct OracleSetup {
+  explicit OracleSetup(const Config& c)
+      : cfg(c), data(make_dataset(c.data(), 0)), oracle(std::make_unique<Oracle>(c, *data)), schedule(make_schedule(c.path())) {}
+  Config cfg;
+  std::unique_ptr<DataSource> data;
+  std::unique_ptr<Oracle> oracle;
+  std::unique_ptr<Schedule> schedule;
+};
+
 }  // namespace
 
 TEST_CASE("conversions between velocity score epsilon and x0 round-trip on every path", "[math]") {
@@ -71,10 +81,9 @@ TEST_CASE("the oracle's score of one Gaussian is the closed-form marginal score"
 }
 
 TEST_CASE("every ODE sampler transports N(0 I) to the Gaussian mixture", "[math]") {
-  const Config cfg = mixture_config();
-  auto data = make_dataset(cfg.data(), 0);
-  Oracle oracle(cfg, *data);
-  const auto schedule = make_schedule(cfg.path());
+  OracleSetup setup(mixture_config());
+  Oracle& oracle = *setup.oracle;
+  const auto& schedule = setup.schedule;
   const int64_t n = 4000;
   // Targets: mean (0.8, 0.7); per-dimension variances 3.4976 and 0.3048 + 0.063 = 0.2733 + ... (computed below).
   const double w[2] = {0.3, 0.7}, mu[2][2] = {{-2, 0}, {2, 1}}, sd[2] = {0.5, 0.3};
@@ -104,10 +113,9 @@ TEST_CASE("every ODE sampler transports N(0 I) to the Gaussian mixture", "[math]
 }
 
 TEST_CASE("measured orders of convergence: Euler 1 midpoint and Heun 2 RK4 4", "[math]") {
-  const Config cfg = mixture_config();
-  auto data = make_dataset(cfg.data(), 0);
-  Oracle oracle(cfg, *data);
-  const auto schedule = make_schedule(cfg.path());
+  OracleSetup setup(mixture_config());
+  Oracle& oracle = *setup.oracle;
+  const auto& schedule = setup.schedule;
   const Field f = velocity_field(oracle, *schedule, Prediction::kVelocity);
   const torch::Tensor x0 = torch::tensor({{0.3, -0.5}, {-1.2, 0.8}}, torch::kFloat64);
   const torch::Tensor exact = solve_fixed("rk4", f, x0.clone(), 0.0, 1.0, 4096, nullptr);
@@ -124,10 +132,9 @@ TEST_CASE("measured orders of convergence: Euler 1 midpoint and Heun 2 RK4 4", "
 }
 
 TEST_CASE("dopri5 meets its tolerance and each sample is independent of the others", "[math]") {
-  const Config cfg = mixture_config();
-  auto data = make_dataset(cfg.data(), 0);
-  Oracle oracle(cfg, *data);
-  const auto schedule = make_schedule(cfg.path());
+  OracleSetup setup(mixture_config());
+  Oracle& oracle = *setup.oracle;
+  const auto& schedule = setup.schedule;
   const Field f = velocity_field(oracle, *schedule, Prediction::kVelocity);
   const torch::Tensor x0 = torch::randn({64, 2}, torch::kFloat64);
   const torch::Tensor exact = solve_fixed("rk4", f, x0.clone(), 0.0, 1.0, 4096, nullptr);
@@ -224,10 +231,9 @@ class ConstantX0 : public Net {
 }  // namespace
 
 TEST_CASE("Euler-Maruyama with several diffusion coefficients reaches the same marginals", "[math]") {
-  const Config cfg = mixture_config();
-  auto data = make_dataset(cfg.data(), 0);
-  Oracle oracle(cfg, *data);
-  const auto schedule = make_schedule(cfg.path());
+  OracleSetup setup(mixture_config());
+  Oracle& oracle = *setup.oracle;
+  const auto& schedule = setup.schedule;
   struct Sigma { double sigma; bool times_beta; };
   for (const Sigma& sg : {Sigma{0.5, false}, Sigma{1.0, false}, Sigma{1.5, true}}) {
     INFO("sigma " << sg.sigma << (sg.times_beta ? " * beta_t" : ""));
@@ -243,10 +249,9 @@ TEST_CASE("Euler-Maruyama with several diffusion coefficients reaches the same m
 
 TEST_CASE("DDIM and DDPM ancestral sampling reach the mixture on linear and VP paths", "[math]") {
   for (const char* path : {"linear", "vp_linear"}) {
-    const Config cfg = mixture_config(std::string("path { name: \"") + path + "\" }");
-    auto data = make_dataset(cfg.data(), 0);
-    Oracle oracle(cfg, *data);
-    const auto schedule = make_schedule(cfg.path());
+    OracleSetup setup(mixture_config(std::string("path { name: \"") + path + "\" }"));
+    Oracle& oracle = *setup.oracle;
+    const auto& schedule = setup.schedule;
     for (const char* sampler : {"ddim", "ddpm"}) {
       INFO(path << " " << sampler);
       SampleSpec spec;
@@ -309,10 +314,9 @@ TEST_CASE("the likelihood of a single Gaussian matches its analytic log-density"
 TEST_CASE("Hutchinson's divergence estimate is unbiased", "[math]") {
   // On the two-component mixture the Jacobian of u is not diagonal, so one Rademacher probe is not exact; its mean
   // over 2000 points matches the exact mean within 5 standard errors of the per-point differences.
-  const Config cfg = mixture_config();
-  auto data = make_dataset(cfg.data(), 0);
-  Oracle oracle(cfg, *data);
-  const auto s = make_schedule(cfg.path());
+  OracleSetup setup(mixture_config());
+  Oracle& oracle = *setup.oracle;
+  const auto& s = setup.schedule;
   const torch::Tensor many = torch::randn({2000, 2}, torch::kFloat64) + torch::tensor({0.8, 0.7}, torch::kFloat64);
   LikelihoodSpec spec;
   spec.steps = 50;

@@ -3,6 +3,7 @@
 #include "common/comm/comm_mpi.h"
 #include "common/comm/mpi_session.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 #ifdef LOCKSTEP_HAVE_NCCL
 #include "common/comm/comm_nccl.h"
 #endif
@@ -29,8 +30,6 @@ std::string resolve_backend(const std::string& name) {
 
 std::unique_ptr<Comm> make_comm(const std::string& requested) {
   const std::string name = resolve_backend(requested);
-  std::string built;
-  for (const std::string& b : built_backends()) built += (built.empty() ? "" : ", ") + b;
   if (name == "self") return make_self_comm();
   if (name == "mpi") {
     LS_CHECK_INPUT(MpiSession::active(), "engine.backend 'mpi': this process was not started by mpirun or srun");
@@ -43,7 +42,7 @@ std::unique_ptr<Comm> make_comm(const std::string& requested) {
     return make_nccl_comm();
   }
 #endif
-  throw BadInput("engine.backend '" + name + "' was not built into this binary; built backends: " + built +
+  throw BadInput("engine.backend '" + name + "' was not built into this binary; built backends: " + join(built_backends()) +
                  (name == "nccl" ? " (CUDA and NCCL were not found at build time)" : ""));
 }
 

@@ -52,6 +52,8 @@ struct ConfigIssue {
   std::string message;
 };
 std::vector<ConfigIssue> validate_config(const Config& cfg);
+// "a, b, c": the fields of a message type of the schema (for unknown-field messages).
+std::string field_names_of(const std::string& full_type_name);
 // The names a name-valued field accepts ("model.name", "path.name", ...); empty for other fields.
 const std::vector<std::string>& allowed_names(const std::string& field);
 

@@ -10,20 +10,12 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 namespace pb = google::protobuf;
 
 namespace {
-
-// Lists the fields of a message type, for "unknown field" messages.
-std::string field_list(const std::string& full_type) {
-  const pb::Descriptor* d = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(full_type);
-  if (!d) return "";
-  std::string out;
-  for (int i = 0; i < d->field_count(); ++i) out += (i ? ", " : "") + d->field(i)->name();
-  return out;
-}
 
 // Rewrites protobuf's parser messages into ones a user can act on. `line_text` is the offending line;
 // `column` (0-based) may be moved to the start of the offending field.
@@ -34,7 +26,7 @@ std::string explain(const std::string& msg, const std::string& line_text, int* c
     const std::string type = m[1], name = m[2];
     const size_t at = line_text.rfind(name, static_cast<size_t>(std::max(0, *column)));
     if (at != std::string::npos) *column = static_cast<int>(at);
-    return "unknown field '" + name + "' in " + type.substr(type.rfind('.') + 1) + "; its fields are: " + field_list(type);
+    return "unknown field '" + name + "' in " + type.substr(type.rfind('.') + 1) + "; its fields are: " + field_names_of(type);
   }
   // A value error: name the field written before the value on this line.
   static const std::regex field_before(R"((\w+)\s*:\s*$)");
@@ -148,6 +140,14 @@ std::vector<Override> set_overrides(const std::vector<std::string>& assignments)
   std::vector<Override> out;
   for (const std::string& a : assignments) out.push_back({a, "--set " + a});
   return out;
+}
+
+std::string field_names_of(const std::string& full_type) {
+  const pb::Descriptor* d = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(full_type);
+  if (!d) return "";
+  std::vector<std::string> names;
+  for (int i = 0; i < d->field_count(); ++i) names.push_back(d->field(i)->name());
+  return join(names);
 }
 
 LoadedConfig load_config(const std::string& path, const std::vector<Override>& overrides) {

@@ -19,11 +19,7 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-std::string fields_of(const pb::Descriptor* d) {
-  std::string out;
-  for (int i = 0; i < d->field_count(); ++i) out += (i ? ", " : "") + d->field(i)->name();
-  return out;
-}
+std::string fields_of(const pb::Descriptor* d) { return field_names_of(d->full_name()); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include "common/data/toy2d.h"
 #include "common/path/schedule.h"
 #include "common/sampler/sampler_names.h"
+#include "common/util/strings.h"
 
 #include <algorithm>
 
@@ -29,13 +30,7 @@ class Checker {
     need(ok, field, "must be in [" + fmt(lo) + ", " + fmt(hi) + (hi_open ? ")" : "]") + ", got " + fmt(v));
   }
   void one_of(const std::string& v, const std::vector<std::string>& allowed, const std::string& field) {
-    bool ok = false;
-    std::string list;
-    for (const std::string& a : allowed) {
-      ok = ok || a == v;
-      list += (list.empty() ? "" : ", ") + a;
-    }
-    need(ok, field, "unknown name '" + v + "'; allowed: " + list);
+    need(contains(allowed, v), field, "unknown name '" + v + "'; allowed: " + join(allowed));
   }
   static std::string fmt(double v) {
     char buf[32];
@@ -141,8 +136,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(std::isfinite(t.logit_mean()), "train.logit_mean", "must be finite");
   // Predictions that divide by alpha (recovering the data from noise) or by beta need the path's ends kept away
   // from alpha = 0 (pure noise) and beta = 0 (pure data).
-  if (std::find(schedule_names().begin(), schedule_names().end(), p.name()) != schedule_names().end() &&
-      p.t_max() > p.t_min()) {
+  if (contains(schedule_names(), p.name()) && p.t_max() > p.t_min()) {
     const auto schedule = make_schedule(p);
     const ModelConfig::Prediction pred = m.prediction();
     if (pred == ModelConfig::EPSILON || pred == ModelConfig::SCORE) {

@@ -1,0 +1,21 @@
+// Small string helpers for messages. No torch.
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace lockstep {
+
+// "a, b, c"
+inline std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+inline bool contains(const std::vector<std::string>& items, const std::string& x) {
+  return std::find(items.begin(), items.end(), x) != items.end();
+}
+
+}  // namespace lockstep
