@@ -8,7 +8,8 @@
 
 namespace lockstep {
 
-SampleSpec sample_spec(const Config& cfg, int64_t dim) {
+SampleSpec sample_spec(const Config& cfg, const DataSource& data) {
+  const int64_t dim = data.dim();
   SampleSpec s;
   s.sampler = cfg.sample().sampler();
   s.steps = cfg.sample().steps();
@@ -22,6 +23,13 @@ SampleSpec sample_spec(const Config& cfg, int64_t dim) {
   s.eta = cfg.sample().eta();
   s.sde_sigma = cfg.sample().sde_sigma();
   s.sde_sigma_times_beta = cfg.sample().sde_sigma_schedule() == "beta";
+  s.class_label = cfg.sample().class_label();
+  s.guidance = cfg.sample().guidance();
+  s.num_classes = cfg.model().class_conditional() ? data.num_classes() : 0;
+  LS_CHECK_INPUT(s.class_label < 0 || s.num_classes > 0,
+                 "sample.class_label (--class) " << s.class_label << ": the model is not class-conditional (model.class_conditional)");
+  LS_CHECK_INPUT(s.class_label < s.num_classes || s.num_classes == 0,
+                 "sample.class_label (--class) " << s.class_label << ": the data has classes 0 to " << s.num_classes - 1);
   return s;
 }
 
@@ -37,7 +45,7 @@ torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {
   float* p = out.data_ptr<float>();
   for (uint64_t i = 0; i < num; ++i) {
     CounterRng rng(seed, 0, i, Stream::kEvalData);
-    data.fresh(rng, p + i * data.dim());
+    (void)data.fresh(rng, p + i * data.dim());
   }
   return out;
 }

@@ -20,7 +20,9 @@
 
 namespace lockstep {
 
-SampleSpec sample_spec(const Config& cfg, int64_t dim);
+// The sampling settings of a config (sample section, path, prediction, classes). Throws BadInput for a class the
+// model does not have.
+SampleSpec sample_spec(const Config& cfg, const DataSource& data);
 torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                                double* nfe);
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);

@@ -142,7 +142,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   // 4. finish: samples, data, picture, energy distance --------------------------------------------------------
   if (root) {
     const auto t0 = std::chrono::steady_clock::now();
-    const SampleSpec spec = sample_spec(cfg, worker.data().dim());
+    const SampleSpec spec = sample_spec(cfg, worker.data());
     double nfe = 0;
     const torch::Tensor samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
     const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());

@@ -41,7 +41,9 @@ int cmd_sample(const SampleArgs& args) {
                                             : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
   LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
 
-  const SampleSpec spec = sample_spec(cfg, src.data->dim());
+  if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
+  if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
+  const SampleSpec spec = sample_spec(cfg, *src.data);
   double nfe = 0;
   const torch::Tensor samples = generate_samples(*src.net, *src.schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
   write_npy(out, samples.data_ptr<float>(), samples.sizes().vec());

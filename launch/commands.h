@@ -22,6 +22,9 @@ struct SampleArgs {
   int64_t num = 0, steps = 0, seed = 0;
   std::string out;  // .npy path; empty: <run>/samples-seed<S>.npy
   std::string sampler;  // empty: the config's
+  bool class_given = false, guidance_given = false;
+  int64_t class_label = -1;
+  double guidance = 1.0;
 };
 
 int cmd_train(const TrainArgs& args);

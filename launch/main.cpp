@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   sa->add_option("--num", sample.num, "Number of samples (default: the config's sample.num)");
   sa->add_option("--steps", sample.steps, "Solver steps (default: the config's sample.steps)");
   sa->add_option("--seed", sample.seed, "Seed of the initial noise (default: the config's sample.seed)");
+  sa->add_option("--class", sample.class_label, "Class of every sample (class-conditional models; default: all classes in turn)");
+  sa->add_option("--guidance", sample.guidance, "Classifier-free guidance scale w: (1 - w) u(x|null) + w u(x|class) (default 1)");
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
 
   std::string path_name;
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
   sample.num_given = sa->get_option("--num")->count() > 0;
   sample.steps_given = sa->get_option("--steps")->count() > 0;
   sample.seed_given = sa->get_option("--seed")->count() > 0;
+  sample.class_given = sa->get_option("--class")->count() > 0;
+  sample.guidance_given = sa->get_option("--guidance")->count() > 0;
   // Under mpirun or srun the MPI session lives here, outside every subcommand, so that a rank that fails alone can
   // end the whole job (MPI_Abort) instead of hanging in MPI_Finalize while the others wait for it.
   std::unique_ptr<MpiSession> mpi;

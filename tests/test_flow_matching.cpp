@@ -11,7 +11,7 @@ namespace {
 // u(x, t) = 0: the loss is then |target|^2.
 class ZeroNet : public Net {
  public:
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&) override { return torch::zeros_like(x); }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&, const torch::Tensor& = {}) override { return torch::zeros_like(x); }
 };
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "common/sampler/ode.h"
 #include "common/sampler/stochastic.h"
 #include "common/metrics/likelihood.h"
+#include "common/io/npy.h"
 #include "tests/proc.h"
 
 using namespace lockstep;
@@ -155,7 +156,7 @@ TEST_CASE("the memorising oracle of a finite training set lands on training poin
   Oracle oracle(cfg, *data);
   const auto schedule = make_schedule(cfg.path());
   torch::Tensor points = torch::empty({50, 2});
-  for (int64_t i = 0; i < 50; ++i) data->item(i, points.data_ptr<float>() + 2 * i);
+  for (int64_t i = 0; i < 50; ++i) (void)data->item(i, points.data_ptr<float>() + 2 * i);
   SampleSpec spec;
   spec.sampler = "rk4";
   spec.steps = 200;
@@ -223,7 +224,9 @@ void check_mixture(const torch::Tensor& x_in) {
 class ConstantX0 : public Net {
  public:
   explicit ConstantX0(torch::Tensor z) : z_(std::move(z)) {}
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&) override { return z_.expand_as(x).to(x.scalar_type()); }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor&, const torch::Tensor& = {}) override {
+    return z_.expand_as(x).to(x.scalar_type());
+  }
 
  private:
   torch::Tensor z_;
@@ -344,4 +347,60 @@ TEST_CASE("lockstep eval --likelihood reports nats and bits per dimension", "[ma
   CHECK(std::stod(r.output.substr(at + 9)) == Approx(2.8379).margin(0.25));
   CHECK_THAT(r.output, Catch::Contains("bits_per_dim="));
   CHECK(test::run_lockstep("eval " + config).exit_code == 2);  // nothing asked
+}
+
+TEST_CASE("classifier-free guidance follows its formula and the class-conditional oracle samples its class", "[math]") {
+  std::string text = kMixture;
+  text.replace(text.find("model { name: \"oracle\" }"), 24, "model { name: \"oracle\" class_conditional: true }");
+  OracleSetup setup(parse_config_text(text, "conditional mixture"));
+  Oracle& oracle = *setup.oracle;
+  const torch::Tensor x = torch::tensor({{0.5, 0.2}, {-1.0, 1.0}, {2.0, -0.5}}, torch::kFloat64);
+  const torch::Tensor t = torch::full({3}, 0.6, torch::kFloat64);
+  const torch::Tensor y = torch::tensor({1, 0, 1}, torch::kInt64);
+  for (double w : {0.0, 1.0, 2.5}) {
+    const Guidance g{y, w, 2};
+    int64_t evals = 0;
+    const torch::Tensor guided = guided_prediction(oracle, x, t, g, {}, &evals);
+    const torch::Tensor expected = (1 - w) * oracle.forward(x, t, torch::full({3}, 2, torch::kInt64)) + w * oracle.forward(x, t, y);
+    CHECK(torch::allclose(guided, expected, 1e-12, 1e-12));
+    CHECK(evals == (w == 1.0 ? 1 : 2));
+  }
+  // w = 1 with class 0: every sample comes from component 0 (mean (-2, 0), std 0.5)
+  SampleSpec spec;
+  spec.sampler = "rk4";
+  spec.steps = 50;
+  spec.num_classes = 2;
+  spec.class_label = 0;
+  const torch::Tensor s0 = sample_range(oracle, *setup.schedule, spec, 0, 2000, nullptr).to(torch::kFloat64);
+  CHECK(std::abs(s0.select(1, 0).mean().item<double>() + 2.0) < 5 * 0.5 / std::sqrt(2000.0));
+  CHECK(std::abs(s0.select(1, 0).std().item<double>() - 0.5) < 5 * 0.5 / std::sqrt(2 * 2000.0));
+  // default labels: class i mod 2, so half the samples in each component
+  spec.class_label = -1;
+  const torch::Tensor both = sample_range(oracle, *setup.schedule, spec, 0, 2000, nullptr);
+  CHECK((both.select(1, 0) > 0).to(torch::kFloat64).mean().item<double>() == Approx(0.5).margin(0.01));
+}
+
+TEST_CASE("a class-conditional MLP trains with label dropout and samples the asked class", "[math][e2e]") {
+  const std::string dir = test::temp_dir("cfg");
+  const std::string config = dir + "/cond.textproto";
+  std::FILE* f = std::fopen(config.c_str(), "w");
+  std::fputs("data { name: \"gaussian_mixture\" mixture { mean: [-2, 0] std: 0.3 } mixture { mean: [2, 0] std: 0.3 } }\n"
+             "model { class_conditional: true mlp { width: 64 } }\n"
+             "train { steps: 800 eval_every: 0 label_dropout: 0.2 } sample { num: 400 }\n", f);
+  std::fclose(f);
+  test::ProcResult r = test::run_lockstep("train " + config + " --out " + dir + "/run");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (int c : {0, 1}) {
+    r = test::run_lockstep("sample " + dir + "/run --class " + std::to_string(c) + " --guidance 2 --out " + dir + "/c" + std::to_string(c) + ".npy");
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("200.0 NFE per sample"));  // guidance: two evaluations a step
+    NpyArray a = read_npy(dir + "/c" + std::to_string(c) + ".npy");
+    int right = 0;
+    for (size_t i = 0; i < a.data.size(); i += 2) right += (a.data[i] > 0) == (c == 1);
+    CHECK(right >= 390);  // of 400: the asked class, nearly always
+  }
+  r = test::run_lockstep("sample " + dir + "/run --class 2");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("the data has classes 0 to 1"));
 }

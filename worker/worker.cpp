@@ -47,7 +47,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
   reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   const TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
-                       cfg.train().logit_std()};
+                       cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times);
   // The held-out set: fresh draws (or the permutation's items) under a seed of its own, fixed for the run, with
   // stratified times so that every part of the path is weighted alike.
@@ -75,7 +75,7 @@ Report Worker::play(const Frame& frame) {
   const uint64_t n = slice.end() - slice.begin();
   if (n > 0) {
     batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
-    if (device_.is_cuda()) batch_dev_ = {batch_.z.to(device_), batch_.eps.to(device_), batch_.t.to(device_)};
+    if (device_.is_cuda()) batch_dev_ = {batch_.z.to(device_), batch_.eps.to(device_), batch_.t.to(device_), batch_.y.to(device_)};
   }
   tm->set_data(since(t0));
 
@@ -136,7 +136,8 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   const uint64_t chunk = 4096;
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
-    const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_)};
+    const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_),
+                               eval_batch_.y.to(device_)};
     sum += loss_per_sample(*net_, *schedule_, prediction_, on_device).sum().item<double>();
   }
   return sum;

@@ -129,6 +129,10 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.at_least(s.chunk(), 1, "sample.chunk");
   k.positive(s.atol(), "sample.atol");
   k.in_range(s.eta(), 0.0, 1.0, false, "sample.eta");
+  k.in_range(t.label_dropout(), 0.0, 1.0, false, "train.label_dropout");
+  k.need(std::isfinite(s.guidance()), "sample.guidance", "must be finite");
+  k.need(s.class_label() >= -1, "sample.class_label", "must be a class index, or -1 for all classes in turn");
+  k.at_least(m.mlp().class_embedding(), 1, "model.mlp.class_embedding");
   k.need(std::isfinite(s.sde_sigma()) && s.sde_sigma() >= 0, "sample.sde_sigma", "must be >= 0, got " + Checker::fmt(s.sde_sigma()));
   k.one_of(s.sde_sigma_schedule(), {"constant", "beta"}, "sample.sde_sigma_schedule");
   k.positive(s.rtol(), "sample.rtol");

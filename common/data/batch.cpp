@@ -19,7 +19,9 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
     out->z = torch::empty({n, d}, torch::kFloat32);
     out->eps = torch::empty({n, d}, torch::kFloat32);
     out->t = torch::empty({n}, torch::kFloat32);
+    out->y = torch::empty({n}, torch::kInt64);
   }
+  int64_t* y = out->y.data_ptr<int64_t>();
   float* z = out->z.data_ptr<float>();
   float* eps = out->eps.data_ptr<float>();
   float* t = out->t.data_ptr<float>();
@@ -27,10 +29,14 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   for (uint64_t j = begin; j < end; ++j) {
     const int64_t r = static_cast<int64_t>(j - begin);
     if (order_) {
-      data_.item(item_of(tick, global_batch, j), z + r * d);
+      y[r] = data_.item(item_of(tick, global_batch, j), z + r * d);
     } else {
       CounterRng rng(seed_, tick, j, Stream::kDataIndex);
-      data_.fresh(rng, z + r * d);
+      y[r] = data_.fresh(rng, z + r * d);
+    }
+    if (times_.label_dropout > 0) {
+      CounterRng drop(seed_, tick, j, Stream::kLabelDrop);
+      if (drop.uniform() < times_.label_dropout) y[r] = data_.num_classes();
     }
     CounterRng time_rng(seed_, tick, j, Stream::kTime);
     double unit;  // in [0, 1]

@@ -5,7 +5,8 @@
 //     (seed, s, j) (infinite data);
 //   - t_j = t_min + (t_max - t_min) * r_j with r_j = (j + u_j) / B, stratified over the global batch (default),
 //     or r_j = u_j (uniform), or r_j = sigmoid(m + s n_j) (logit-normal); u_j, n_j from (seed, s, j);
-//   - epsilon_j ~ N(0, I) from (seed, s, j).
+//   - epsilon_j ~ N(0, I) from (seed, s, j);
+//   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j)).
 // So a slice is a contiguous time range, and the union of all slices is the same batch for any split.
 // Read phase: "data" of the tick. Buffers are reused from tick to tick.
 #pragma once
@@ -23,12 +24,14 @@ struct TimeSpec {
   double t_min = 0.0, t_max = 1.0;
   int sampling = 0;  // TrainConfig::TimeSampling
   double logit_mean = 0.0, logit_std = 1.0;
+  double label_dropout = 0.0;  // probability that a sample's label becomes the null class
 };
 
 struct TrainBatch {
   torch::Tensor z;    // [n, d] data
   torch::Tensor eps;  // [n, d] noise
   torch::Tensor t;    // [n] times
+  torch::Tensor y;    // [n] int64 class labels; num_classes (the null class) where dropped for guidance
 };
 
 class BatchMaker {

@@ -14,11 +14,12 @@ class ToySource : public DataSource {
   std::string name() const override { return name_; }
   int64_t dim() const override { return 2; }
   uint64_t size() const override { return size_; }
-  void item(uint64_t index, float* out) const override {
+  int64_t num_classes() const override { return toy_classes(name_); }
+  int64_t item(uint64_t index, float* out) const override {
     CounterRng rng(seed_, 0, index, Stream::kDataIndex);
-    toy_point(name_, rng, out);
+    return toy_point(name_, rng, out);
   }
-  void fresh(CounterRng& rng, float* out) const override { toy_point(name_, rng, out); }
+  int64_t fresh(CounterRng& rng, float* out) const override { return toy_point(name_, rng, out); }
 
  private:
   std::string name_;
@@ -42,15 +43,17 @@ class MixtureSource : public DataSource {
   std::string name() const override { return "gaussian_mixture"; }
   int64_t dim() const override { return static_cast<int64_t>(means_.front().size()); }
   uint64_t size() const override { return size_; }
-  void item(uint64_t index, float* out) const override {
+  int64_t num_classes() const override { return static_cast<int64_t>(cdf_.size()); }
+  int64_t item(uint64_t index, float* out) const override {
     CounterRng rng(seed_, 0, index, Stream::kDataIndex);
-    fresh(rng, out);
+    return fresh(rng, out);
   }
-  void fresh(CounterRng& rng, float* out) const override {
+  int64_t fresh(CounterRng& rng, float* out) const override {
     const double u = rng.uniform();
     size_t k = 0;
     while (k + 1 < cdf_.size() && u > cdf_[k]) ++k;
     for (size_t d = 0; d < means_[k].size(); ++d) out[d] = static_cast<float>(means_[k][d] + stds_[k] * rng.normal());
+    return static_cast<int64_t>(k);
   }
 
  private:

@@ -2,7 +2,7 @@
 //
 // Contract: a DataSource either has a finite size N (item(i) for i < N, the same bytes on every rank) or is
 // infinite (size() == 0: every sample draws a fresh point from its own counter-based generator). Items are
-// float32 vectors of dim() numbers. Construction may read files and throws BadInput on bad ones. No torch.
+// float32 vectors of dim() numbers with a class label. Construction may read files and throws BadInput on bad ones. No torch.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +22,12 @@ class DataSource {
   virtual int64_t dim() const = 0;
   // Number of items; 0 for an infinite source.
   virtual uint64_t size() const = 0;
-  // Item i of a finite source.
-  virtual void item(uint64_t index, float* out) const = 0;
-  // A fresh draw from the distribution (every source can do this; finite ones draw a random item).
-  virtual void fresh(CounterRng& rng, float* out) const = 0;
+  // Number of classes (labels 0 .. num_classes - 1).
+  virtual int64_t num_classes() const = 0;
+  // Item i of a finite source; returns its label.
+  virtual int64_t item(uint64_t index, float* out) const = 0;
+  // A fresh draw from the distribution (every source can do this); returns its label.
+  virtual int64_t fresh(CounterRng& rng, float* out) const = 0;
 };
 
 // `seed` fixes the points of a finite toy data set.

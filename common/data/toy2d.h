@@ -13,7 +13,10 @@
 namespace lockstep {
 
 const std::vector<std::string>& toy_dataset_names();
-// Draws one point of the named distribution (a name from toy_dataset_names()).
-void toy_point(const std::string& name, CounterRng& rng, float out[2]);
+// Draws one point of the named distribution (a name from toy_dataset_names()) and returns its class: the
+// component it came from (checkerboard cell, moon, Gaussian, spiral arm, circle).
+int64_t toy_point(const std::string& name, CounterRng& rng, float out[2]);
+// Number of classes of the named distribution.
+int64_t toy_classes(const std::string& name);
 
 }  // namespace lockstep

@@ -36,7 +36,7 @@ torch::Tensor cfm_loss_per_sample(Net& net, const Schedule& s, const TrainBatch&
   const PathTensors p = path_tensors(s, b.t);
   const torch::Tensor x = path_sample(p, b.z, b.eps);
   const torch::Tensor target = cfm_target(p, b.z, b.eps);
-  return (net.forward(x, b.t) - target).pow(2).sum(1);
+  return (net.forward(x, b.t, b.y) - target).pow(2).sum(1);
 }
 
 }  // namespace lockstep

@@ -16,9 +16,13 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& 
   return torch::cat({torch::sin(args), torch::cos(args)}, 1);
 }
 
-Mlp::Mlp(const MlpConfig& cfg, int64_t dim) {
+Mlp::Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes) : num_classes_(num_classes) {
   freqs_ = register_buffer("freqs", embedding_frequencies(cfg.time_embedding(), cfg.time_max_frequency()));
   int64_t in = dim + cfg.time_embedding();
+  if (num_classes > 0) {
+    classes_ = register_module("classes", torch::nn::Embedding(num_classes + 1, cfg.class_embedding()));
+    in += cfg.class_embedding();
+  }
   for (uint32_t i = 0; i < cfg.depth(); ++i) {
     layers_.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.width())));
     in = cfg.width();
@@ -26,8 +30,14 @@ Mlp::Mlp(const MlpConfig& cfg, int64_t dim) {
   layers_.push_back(register_module("out", torch::nn::Linear(in, dim)));
 }
 
-torch::Tensor Mlp::forward(const torch::Tensor& x, const torch::Tensor& t) {
-  torch::Tensor h = torch::cat({x, sinusoidal_embedding(t, freqs_)}, 1);
+torch::Tensor Mlp::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) {
+  torch::Tensor h;
+  if (num_classes_ > 0) {
+    const torch::Tensor labels = y.defined() ? y : torch::full({x.size(0)}, num_classes_, torch::TensorOptions(torch::kInt64).device(x.device()));
+    h = torch::cat({x, sinusoidal_embedding(t, freqs_), classes_->forward(labels)}, 1);
+  } else {
+    h = torch::cat({x, sinusoidal_embedding(t, freqs_)}, 1);
+  }
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::silu(layers_[i]->forward(h));
   return layers_.back()->forward(h);
 }

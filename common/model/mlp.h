@@ -1,4 +1,4 @@
-// MLP velocity network: [x, sinusoidal_embedding(t)] -> (Linear, SiLU) x depth -> Linear.
+// MLP network: [x, sinusoidal_embedding(t), class_embedding(y)] -> (Linear, SiLU) x depth -> Linear.
 //
 // Contract: as Net (net.h). The time embedding uses frequencies w_max * 10000^(-k / (E/2)), k < E/2
 // (w_max = model.mlp.time_max_frequency); it holds no parameters.
@@ -16,12 +16,15 @@ torch::Tensor embedding_frequencies(int64_t size, double max_frequency);
 
 class Mlp : public Net {
  public:
-  Mlp(const MlpConfig& cfg, int64_t dim);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
+  // num_classes > 0: class-conditional, with a learned embedding for each class and the null class.
+  Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes = 0);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
 
  private:
   torch::Tensor freqs_;
   std::vector<torch::nn::Linear> layers_;
+  int64_t num_classes_ = 0;
+  torch::nn::Embedding classes_{nullptr};
 };
 
 }  // namespace lockstep

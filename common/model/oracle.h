@@ -23,9 +23,10 @@ class Oracle : public Net {
  public:
   // From the config's mixture, or from the items of a finite `data` set.
   Oracle(const Config& cfg, const DataSource& data);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) override;
-  // E[z | x_t = x] and E[eps | x_t = x].
-  DataNoise posterior_means(const torch::Tensor& x, const torch::Tensor& t);
+  // y: condition on the class (components or points with that label); the null class or an undefined y: none.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
+  // E[z | x_t = x] and E[eps | x_t = x] (given the class when y is defined).
+  DataNoise posterior_means(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {});
   // The marginal score grad log p_t(x).
   torch::Tensor score(const torch::Tensor& x, const torch::Tensor& t);
 
@@ -34,6 +35,8 @@ class Oracle : public Net {
   std::unique_ptr<Schedule> schedule_;
   Prediction prediction_;
   torch::Tensor means_, stds_, log_weights_;  // [K, d], [K], [K], float64
+  torch::Tensor labels_;                       // [K] int64: the class of each component or point
+  int64_t num_classes_ = 0;
 };
 
 }  // namespace lockstep

@@ -9,9 +9,16 @@
 
 namespace lockstep {
 
-Field velocity_field(Net& net, const Schedule& s, Prediction kind) {
-  return [&net, &s, kind](const torch::Tensor& x, const torch::Tensor& t) {
-    const torch::Tensor out = net.forward(x, t);
+torch::Tensor sample_labels(const SampleSpec& spec, uint64_t begin, uint64_t end) {
+  if (spec.num_classes <= 0) return {};
+  const int64_t n = static_cast<int64_t>(end - begin);
+  if (spec.class_label >= 0) return torch::full({n}, spec.class_label, torch::kInt64);
+  return torch::arange(static_cast<int64_t>(begin), static_cast<int64_t>(end), torch::kInt64).remainder(spec.num_classes);
+}
+
+Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidance& g) {
+  return [&net, &s, kind, g](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& rows) {
+    const torch::Tensor out = guided_prediction(net, x, t, g, rows);
     if (kind == Prediction::kVelocity) return out;
     return convert(kind, Prediction::kVelocity, out, x, path_tensors(s, t));
   };
@@ -29,12 +36,13 @@ torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t 
   return x;
 }
 
-torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tensor x, double t0, double t1,
+torch::Tensor solve_fixed(const std::string& method, const Field& f_in, torch::Tensor x, double t0, double t1,
                           int64_t steps, double* nfe) {
   torch::InferenceMode guard;
   const double h = (t1 - t0) / static_cast<double>(steps);
   torch::Tensor t = torch::empty({x.size(0)}, x.options());
   auto at = [&](double time) { return t.fill_(time); };
+  auto f = [&f_in](const torch::Tensor& a, const torch::Tensor& b) { return f_in(a, b, torch::Tensor()); };
   int64_t evals = 0;
   for (int64_t k = 0; k < steps; ++k) {
     const double tk = t0 + h * static_cast<double>(k);
@@ -95,7 +103,7 @@ torch::Tensor solve_dopri5(const Field& f, torch::Tensor x, double t0, double t1
     for (int s = 0; s < 7; ++s) {
       torch::Tensor xs = xa;
       for (int j = 0; j < s; ++j) if (a[s][j] != 0) xs = xs + (a[s][j] * hc) * k[j];
-      k[s] = f(xs, ta + c[s] * ha);
+      k[s] = f(xs, ta + c[s] * ha, idx);
     }
     const torch::Tensor y5 = xa + hc * (a[6][0] * k[0] + a[6][2] * k[2] + a[6][3] * k[3] + a[6][4] * k[4] + a[6][5] * k[5]);
     torch::Tensor y4 = xa;
@@ -121,7 +129,8 @@ torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, 
   const auto params = net.parameters();
   const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   torch::Tensor x = initial_noise(s, spec, begin, end).to(device);
-  const Field f = velocity_field(net, s, spec.prediction);
+  const Guidance g{sample_labels(spec, begin, end), spec.guidance, spec.num_classes};
+  const Field f = velocity_field(net, s, spec.prediction, g);
   torch::Tensor out;
   StochasticSpec st;
   st.seed = spec.seed;
@@ -129,6 +138,7 @@ torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, 
   st.sigma = spec.sde_sigma;
   st.sigma_times_beta = spec.sde_sigma_times_beta;
   st.eta = spec.sampler == "ddpm" ? 1.0 : spec.eta;
+  st.guidance = g;
   if (spec.sampler == "euler_maruyama") {
     out = solve_euler_maruyama(net, s, spec.prediction, x, spec.t_min, spec.t_max, spec.steps, st, nfe);
   } else if (spec.sampler == "ddim" || spec.sampler == "ddpm") {
@@ -139,6 +149,7 @@ torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, 
   } else {
     out = solve_fixed(spec.sampler, f, x, spec.t_min, spec.t_max, spec.steps, nfe);
   }
+  if (nfe && g.y.defined() && g.scale != 1.0) *nfe *= 2;  // guided: two network evaluations per field evaluation
   return out.to(torch::kCPU);
 }
 

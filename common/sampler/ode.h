@@ -18,6 +18,7 @@
 #include "common/model/net.h"
 #include "common/path/parametrization.h"
 #include "common/path/schedule.h"
+#include "common/sampler/guidance.h"
 #include "common/sampler/sampler_names.h"
 
 namespace lockstep {
@@ -33,12 +34,19 @@ struct SampleSpec {
   double eta = 0.0;                 // ddim
   double sde_sigma = 1.0;           // euler_maruyama
   bool sde_sigma_times_beta = false;
+  int64_t num_classes = 0;          // > 0: a class-conditional model
+  int64_t class_label = -1;         // the class of every sample; -1: sample i gets class i mod num_classes
+  double guidance = 1.0;            // classifier-free guidance scale w
 };
 
-// A vector field u(x, t) with t one time per row; counts its evaluations.
-using Field = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)>;
-// The velocity of a network that predicts `kind`, through the conversions.
-Field velocity_field(Net& net, const Schedule& s, Prediction kind);
+// The class labels of samples [begin, end) (undefined for an unconditional model).
+torch::Tensor sample_labels(const SampleSpec& spec, uint64_t begin, uint64_t end);
+
+// A vector field u(x, t) with t one time per row. `rows` says which rows of the batch x holds (undefined: all),
+// for solvers that drop finished rows.
+using Field = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& rows)>;
+// The velocity of a network that predicts `kind`, through the conversions, with classifier-free guidance.
+Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidance& g = {});
 
 // Initial points of samples [begin, end): beta_{t_min} * eps_i.
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end);

@@ -38,8 +38,7 @@ torch::Tensor solve_euler_maruyama(Net& net, const Schedule& s, Prediction kind,
     const double tk = t0 + h * static_cast<double>(k);
     t.fill_(tk);
     const PathTensors p = path_tensors(s, t);
-    const torch::Tensor out = net.forward(x, t);
-    const DataNoise dn = decompose(kind, out, x, p);
+    const DataNoise dn = decompose(kind, guided_prediction(net, x, t, spec.guidance), x, p);
     const torch::Tensor u = compose(Prediction::kVelocity, dn, p);
     const double sigma = spec.sigma * (spec.sigma_times_beta ? s.at(tk).beta : 1.0);
     torch::Tensor drift = u;
@@ -60,7 +59,7 @@ torch::Tensor solve_ddim(Net& net, const Schedule& s, Prediction kind, torch::Te
     const double tk = t0 + h * static_cast<double>(k), tn = k + 1 == steps ? t1 : tk + h;
     t.fill_(tk);
     const PathPoint a = s.at(tk), b = s.at(tn);
-    const DataNoise dn = decompose(kind, net.forward(x, t), x, path_tensors(s, t));
+    const DataNoise dn = decompose(kind, guided_prediction(net, x, t, spec.guidance), x, path_tensors(s, t));
     const double sigma = ddim_sigma(spec.eta, a.alpha, a.beta, b.alpha, b.beta);
     const double keep = std::sqrt(std::max(0.0, b.beta * b.beta - sigma * sigma));
     x = b.alpha * dn.z + keep * dn.eps;

@@ -19,6 +19,7 @@
 #include "common/model/net.h"
 #include "common/path/parametrization.h"
 #include "common/path/schedule.h"
+#include "common/sampler/guidance.h"
 
 namespace lockstep {
 
@@ -28,6 +29,7 @@ struct StochasticSpec {
   double sigma = 1.0;
   bool sigma_times_beta = false;
   double eta = 0.0;
+  Guidance guidance;  // class labels and scale (undefined labels: unconditional)
 };
 
 torch::Tensor solve_euler_maruyama(Net& net, const Schedule& s, Prediction kind, torch::Tensor x, double t0, double t1,
