@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/loss/flow_matching.h"
+#include "common/loss/losses.h"
 #include "common/proto/config.pb.h"
 
 using namespace lockstep;
@@ -41,4 +42,21 @@ TEST_CASE("the per-sample loss is the squared norm of the residual", "[loss]") {
   ZeroNet net;
   const torch::Tensor loss = cfm_loss_per_sample(net, *make_schedule("linear"), b);
   CHECK(torch::allclose(loss, (b.z - b.eps).pow(2).sum(1), 1e-5, 1e-6));
+}
+
+TEST_CASE("per-time loss weights multiply the per-sample losses", "[loss]") {
+  torch::manual_seed(4);
+  TrainBatch b{torch::randn({32, 2}), torch::randn({32, 2}), 0.05 + 0.9 * torch::rand({32})};
+  ZeroNet net;
+  const auto s = make_schedule("vp_cosine");
+  const torch::Tensor plain = loss_per_sample(net, *s, Prediction::kEpsilon, b);
+  const PathTensors p = path_tensors(*s, b.t);
+  const torch::Tensor snr = (p.alpha / p.beta).pow(2).squeeze(1);
+  CHECK(torch::allclose(loss_per_sample(net, *s, Prediction::kEpsilon, b, {1, 5.0}), plain * snr, 1e-5, 1e-6));
+  CHECK(torch::allclose(loss_per_sample(net, *s, Prediction::kEpsilon, b, {2, 5.0}), plain * snr.clamp_max(5.0), 1e-5, 1e-6));
+  CHECK(torch::allclose(loss_per_sample(net, *s, Prediction::kEpsilon, b, {3, 5.0}), plain * snr.clamp_min(1.0), 1e-5, 1e-6));
+  // the losses of each prediction type: DSM in its stable form, DDPM, data prediction
+  CHECK(torch::allclose(plain, b.eps.pow(2).sum(1), 1e-5, 1e-6));
+  CHECK(torch::allclose(loss_per_sample(net, *s, Prediction::kScore, b), b.eps.pow(2).sum(1), 1e-5, 1e-6));
+  CHECK(torch::allclose(loss_per_sample(net, *s, Prediction::kX0, b), b.z.pow(2).sum(1), 1e-5, 1e-6));
 }

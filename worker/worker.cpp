@@ -53,6 +53,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   // stratified times so that every part of the path is weighted alike.
   held_out_ = std::make_unique<BatchMaker>(*data_, cfg.seed() ^ kHeldOutSeedSalt, TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
   prediction_ = prediction_from_config(cfg.model().prediction());
+  weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
 }
 
 Report Worker::play(const Frame& frame) {
@@ -85,7 +86,7 @@ Report Worker::play(const Frame& frame) {
   double loss_sum = 0.0;
   if (n > 0) {
     t0 = Clock::now();
-    const torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_).sum();
+    const torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_, weight_).sum();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
     t0 = Clock::now();
@@ -138,7 +139,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_),
                                eval_batch_.y.to(device_)};
-    sum += loss_per_sample(*net_, *schedule_, prediction_, on_device).sum().item<double>();
+    sum += loss_per_sample(*net_, *schedule_, prediction_, on_device, weight_).sum().item<double>();
   }
   return sum;
 }

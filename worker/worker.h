@@ -20,6 +20,7 @@
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm.h"
 #include "common/data/batch.h"
+#include "common/loss/losses.h"
 #include "common/model/flat_params.h"
 #include "common/model/net.h"
 #include "common/optim/adam.h"
@@ -65,6 +66,7 @@ class Worker {
   TrainBatch batch_, batch_dev_, eval_batch_;
   torch::Device device_ = torch::kCPU;
   Prediction prediction_ = Prediction::kVelocity;
+  LossWeight weight_;
 };
 
 // The initialisation seed of the model: model.init_seed, or one derived from the run seed.

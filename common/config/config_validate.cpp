@@ -130,6 +130,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.positive(s.atol(), "sample.atol");
   k.in_range(s.eta(), 0.0, 1.0, false, "sample.eta");
   k.in_range(t.label_dropout(), 0.0, 1.0, false, "train.label_dropout");
+  k.positive(t.min_snr_gamma(), "train.min_snr_gamma");
   k.need(std::isfinite(s.guidance()), "sample.guidance", "must be finite");
   k.need(s.class_label() >= -1, "sample.class_label", "must be a class index, or -1 for all classes in turn");
   k.at_least(m.mlp().class_embedding(), 1, "model.mlp.class_embedding");

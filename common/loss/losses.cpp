@@ -4,7 +4,26 @@
 
 namespace lockstep {
 
-torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b) {
+torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b);
+
+torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w) {
+  const PathTensors p = path_tensors(s, t);
+  const torch::Tensor snr = (p.alpha / p.beta).pow(2).squeeze(1);
+  switch (w.kind) {
+    case 1: return snr;
+    case 2: return torch::clamp_max(snr, w.gamma);
+    case 3: return torch::clamp_min(snr, 1.0);
+    default: return torch::ones_like(t);
+  }
+}
+
+torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b, const LossWeight& w) {
+  torch::Tensor loss = unweighted_loss(net, s, kind, b);
+  if (w.kind != 0) loss = loss * loss_weight(s, b.t, w);
+  return loss;
+}
+
+torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b) {
   if (kind == Prediction::kVelocity) return cfm_loss_per_sample(net, s, b);
   const PathTensors p = path_tensors(s, b.t);
   const torch::Tensor x = path_sample(p, b.z, b.eps);

@@ -4,7 +4,8 @@
 //                                            the beta^2 weighting keeps it finite where beta -> 0)
 //   EPSILON   DDPM noise prediction          || eps_theta(x_t, t) - eps ||^2
 //   X0        data prediction                || z_theta(x_t, t) - z ||^2
-// with x_t = alpha_t z + beta_t eps. Contract: per-sample losses [n] (squared norms over the item's dimensions).
+// with x_t = alpha_t z + beta_t eps, each multiplied by the per-time weight lambda(t) of the LossWeight.
+// Contract: per-sample losses [n] (squared norms over the item's dimensions).
 #pragma once
 
 #include <torch/torch.h>
@@ -16,6 +17,13 @@
 
 namespace lockstep {
 
-torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b);
+struct LossWeight {
+  int kind = 0;         // TrainConfig::LossWeighting
+  double gamma = 5.0;   // MIN_SNR
+};
+
+torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b, const LossWeight& w = {});
+// lambda(t) [n] for the times t [n].
+torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w);
 
 }  // namespace lockstep
