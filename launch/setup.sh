@@ -10,6 +10,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev
+  dataset-fashion-mnist
 )
 
 SUDO=""

@@ -35,9 +35,9 @@ TEST_CASE("bad .npy files are refused with the file named", "[io]") {
   };
   CHECK(error("hello world") == "x.npy: not a .npy file (bad magic)");
   CHECK_THAT(error(good.substr(0, good.size() - 4)), Catch::StartsWith("x.npy: truncated data"));
-  std::string int_type = good;
-  int_type.replace(int_type.find("<f4"), 3, "<i8");
-  CHECK(error(int_type) == "x.npy: unsupported dtype '<i8' (expected float32 '<f4' or float64 '<f8')");
+  std::string complex_type = good;
+  complex_type.replace(complex_type.find("<f4"), 3, "<c8");
+  CHECK_THAT(error(complex_type), Catch::StartsWith("x.npy: unsupported dtype '<c8' (expected float32 '<f4'"));
   std::string fortran = good;
   fortran.replace(fortran.find("False"), 5, "True ");
   CHECK_THAT(error(fortran), Catch::Contains("Fortran-ordered"));

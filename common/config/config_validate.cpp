@@ -52,6 +52,7 @@ const std::vector<std::string>& allowed_names(const std::string& field) {
     static const std::vector<std::string> data = [] {
       std::vector<std::string> v = toy_dataset_names();
       v.push_back("gaussian_mixture");
+      for (const char* files : {"fashion_mnist", "idx", "npy"}) v.push_back(files);
       return v;
     }();
     return data;
@@ -68,6 +69,11 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
 
   k.one_of(c.data().name(), allowed_names("data.name"), "data.name");
   const bool mixture = c.data().name() == "gaussian_mixture";
+  const bool from_files = c.data().name() == "idx" || c.data().name() == "npy";
+  k.need(!from_files || !c.data().images().empty(), "data.images", "data \"" + c.data().name() + "\" needs the file of items");
+  k.need(from_files || (c.data().images().empty() && c.data().labels().empty()), "data.images",
+         "data.images and data.labels are only used with data.name \"idx\" or \"npy\"");
+  k.one_of(c.data().split(), {"train", "test"}, "data.split");
   k.need(!mixture || c.data().mixture_size() > 0, "data.mixture", "gaussian_mixture needs at least one component");
   k.need(mixture || c.data().mixture_size() == 0, "data.mixture", "is only used with data.name: \"gaussian_mixture\"");
   for (int i = 0; i < c.data().mixture_size(); ++i) {

@@ -1,5 +1,6 @@
 #include "common/data/dataset.h"
 
+#include "common/data/array_dataset.h"
 #include "common/data/toy2d.h"
 #include "common/proto/config.pb.h"
 
@@ -65,6 +66,7 @@ class MixtureSource : public DataSource {
 }  // namespace
 
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) {
+  if (cfg.name() == "fashion_mnist" || cfg.name() == "idx" || cfg.name() == "npy") return make_array_dataset(cfg);
   if (cfg.name() == "gaussian_mixture") return std::make_unique<MixtureSource>(cfg, seed ^ 0x9E3779B97F4A7C15ull);
   return std::make_unique<ToySource>(cfg.name(), cfg.size(), seed ^ 0x9E3779B97F4A7C15ull);
 }

@@ -1,5 +1,6 @@
 #include "common/io/npy.h"
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 
@@ -52,7 +53,9 @@ NpyArray parse_npy(const std::string& b, const std::string& origin) {
   std::smatch m;
   LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('descr':\s*'([^']*)')")), origin << ": header has no 'descr'");
   const std::string descr = m[1];
-  LS_CHECK_INPUT(descr == "<f4" || descr == "<f8", origin << ": unsupported dtype '" << descr << "' (expected float32 '<f4' or float64 '<f8')");
+  const std::vector<std::string> types = {"<f4", "<f8", "|u1", "<u1", "<i4", "<i8"};
+  LS_CHECK_INPUT(std::find(types.begin(), types.end(), descr) != types.end(),
+                 origin << ": unsupported dtype '" << descr << "' (expected float32 '<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8')");
   LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('fortran_order':\s*(True|False))")), origin << ": header has no 'fortran_order'");
   LS_CHECK_INPUT(m[1] == "False", origin << ": Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
   LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('shape':\s*\(([^)]*)\))")), origin << ": header has no 'shape'");
@@ -65,18 +68,31 @@ NpyArray parse_npy(const std::string& b, const std::string& origin) {
     out.shape.push_back(std::stoll(it->str()));
     count *= out.shape.back();
   }
-  const size_t elem = descr == "<f4" ? 4 : 8;
+  const size_t elem = descr == "<f8" || descr == "<i8" ? 8 : descr == "<f4" || descr == "<i4" ? 4 : 1;
   const size_t need = hstart + hlen + static_cast<size_t>(count) * elem;
   LS_CHECK_INPUT(b.size() >= need, origin << ": truncated data: " << b.size() << " bytes, the header's shape needs " << need);
+  out.dtype = descr == "<u1" ? "|u1" : descr;
   out.data.resize(static_cast<size_t>(count));
   const char* src = b.data() + hstart + hlen;
-  if (elem == 4) {
-    std::memcpy(out.data.data(), src, out.data.size() * 4);
-  } else {
-    for (size_t i = 0; i < out.data.size(); ++i) {
+  const char kind = descr[1];  // 'f', 'i' or 'u'
+  for (size_t i = 0; i < out.data.size(); ++i) {
+    const char* p = src + elem * i;
+    if (kind == 'f' && elem == 4) {
+      std::memcpy(&out.data[i], p, 4);
+    } else if (kind == 'f') {
       double v;
-      std::memcpy(&v, src + 8 * i, 8);
+      std::memcpy(&v, p, 8);
       out.data[i] = static_cast<float>(v);
+    } else if (kind == 'i' && elem == 4) {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      out.data[i] = static_cast<float>(v);
+    } else if (kind == 'i') {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      out.data[i] = static_cast<float>(v);
+    } else {
+      out.data[i] = static_cast<float>(static_cast<unsigned char>(*p));
     }
   }
   return out;

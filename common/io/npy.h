@@ -1,8 +1,9 @@
 // NumPy .npy files (format version 1.0), float32, C order.
 //
-// Contract: write_npy() writes atomically (fs.h). read_npy() accepts little-endian float32 ('<f4') or
-// float64 ('<f8', converted) arrays in C order and throws BadInput naming the file and what is wrong
-// (bad magic, unsupported dtype, Fortran order, truncated data). No torch.
+// Contract: write_npy() writes atomically (fs.h). read_npy() accepts C-order arrays of float32 ('<f4'),
+// float64 ('<f8'), uint8 ('|u1'), int32 ('<i4') or int64 ('<i8'), converted to float32 (dtype says which it
+// was), and throws BadInput naming the file and what is wrong (bad magic, unsupported dtype, Fortran order,
+// truncated data). No torch.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ namespace lockstep {
 struct NpyArray {
   std::vector<int64_t> shape;
   std::vector<float> data;
+  std::string dtype;  // as in the file: "<f4", "<f8", "|u1", "<i4", "<i8"
 };
 
 // The complete file contents of an array of `shape` (header + data).

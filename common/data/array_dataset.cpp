@@ -1,0 +1,102 @@
+#include "common/data/array_dataset.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "common/io/idx.h"
+#include "common/io/npy.h"
+#include "common/proto/config.pb.h"
+#include "common/util/error.h"
+#include "common/util/fs.h"
+
+namespace lockstep {
+namespace {
+
+class ArraySource : public DataSource {
+ public:
+  ArraySource(std::string name, std::vector<float> items, std::vector<int64_t> item_shape, std::vector<int64_t> labels)
+      : name_(std::move(name)), items_(std::move(items)), shape_(std::move(item_shape)), labels_(std::move(labels)) {
+    dim_ = 1;
+    for (int64_t s : shape_) dim_ *= s;
+    for (int64_t y : labels_) classes_ = std::max(classes_, y + 1);
+  }
+  std::string name() const override { return name_; }
+  int64_t dim() const override { return dim_; }
+  uint64_t size() const override { return items_.size() / static_cast<size_t>(dim_); }
+  int64_t num_classes() const override { return classes_; }
+  int64_t item(uint64_t index, float* out) const override {
+    std::memcpy(out, items_.data() + index * static_cast<uint64_t>(dim_), static_cast<size_t>(dim_) * sizeof(float));
+    return labels_.empty() ? 0 : labels_[index];
+  }
+  int64_t fresh(CounterRng& rng, float* out) const override { return item(rng.below(size()), out); }
+
+ private:
+  std::string name_;
+  std::vector<float> items_;
+  std::vector<int64_t> shape_;
+  std::vector<int64_t> labels_;
+  int64_t dim_ = 1, classes_ = 1;
+};
+
+struct Loaded {
+  std::vector<int64_t> shape;  // the whole array's
+  std::vector<float> values;
+};
+
+Loaded load_array(const std::string& path, bool scale_bytes) {
+  Loaded out;
+  const std::string& p = path;
+  const std::string bytes = read_maybe_gzip(p);
+  if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) {
+    NpyArray a = parse_npy(bytes, p);
+    out.shape = a.shape;
+    out.values = std::move(a.data);
+    if (scale_bytes && a.dtype == "|u1") for (float& v : out.values) v = v / 127.5f - 1.0f;
+  } else {
+    IdxArray a = parse_idx(bytes, p);
+    out.shape = a.shape;
+    out.values.resize(a.data.size());
+    for (size_t i = 0; i < a.data.size(); ++i) out.values[i] = scale_bytes ? a.data[i] / 127.5f - 1.0f : a.data[i];
+  }
+  LS_CHECK_INPUT(!out.shape.empty() && out.shape[0] > 0, p << ": holds no items");
+  return out;
+}
+
+}  // namespace
+
+std::string fashion_mnist_file(const std::string& split, bool labels) {
+  const std::string prefix = split == "test" ? "t10k" : "train";
+  return "/usr/share/datasets/fashion-mnist/" + prefix + (labels ? "-labels-idx1-ubyte.gz" : "-images-idx3-ubyte.gz");
+}
+
+std::unique_ptr<DataSource> make_array_dataset(const DataConfig& cfg) {
+  std::string images = cfg.images(), labels = cfg.labels();
+  if (cfg.name() == "fashion_mnist") {
+    images = fashion_mnist_file(cfg.split(), false);
+    labels = fashion_mnist_file(cfg.split(), true);
+    LS_CHECK_INPUT(is_file(images), images << ": no such file (Debian's dataset-fashion-mnist package has it; launch/setup.sh installs it)");
+  }
+  Loaded x = load_array(images, /*scale_bytes=*/true);
+  std::vector<int64_t> item_shape(x.shape.begin() + 1, x.shape.end());
+  if (item_shape.empty()) item_shape = {1};
+  int64_t n = x.shape[0];
+  std::vector<int64_t> y;
+  if (!labels.empty()) {
+    Loaded l = load_array(labels, /*scale_bytes=*/false);
+    LS_CHECK_INPUT(l.shape[0] == n, labels << " has " << l.shape[0] << " labels, " << images << " has " << n << " items");
+    LS_CHECK_INPUT(static_cast<int64_t>(l.values.size()) == n, labels << ": expected one label per item, shape has " << l.values.size() << " numbers");
+    for (float v : l.values) {
+      LS_CHECK_INPUT(v >= 0 && v == std::floor(v) && v < 1e6, labels << ": labels must be integers >= 0, found " << v);
+      y.push_back(static_cast<int64_t>(v));
+    }
+  }
+  if (cfg.size() > 0 && static_cast<int64_t>(cfg.size()) < n) {  // keep the first data.size items
+    const int64_t dim = static_cast<int64_t>(x.values.size()) / n;
+    n = static_cast<int64_t>(cfg.size());
+    x.values.resize(static_cast<size_t>(n * dim));
+    if (!y.empty()) y.resize(static_cast<size_t>(n));
+  }
+  return std::make_unique<ArraySource>(cfg.name(), std::move(x.values), item_shape, std::move(y));
+}
+
+}  // namespace lockstep
