@@ -3,8 +3,21 @@
 #include "common/loss/flow_matching.h"
 
 namespace lockstep {
+namespace {
 
-torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b);
+torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b) {
+  if (kind == Prediction::kVelocity) return cfm_loss_per_sample(net, s, b);
+  const PathTensors p = path_tensors(s, b.t);
+  const torch::Tensor x = path_sample(p, b.z, b.eps);
+  const torch::Tensor out = net.forward(x, b.t, b.y);
+  switch (kind) {
+    case Prediction::kScore: return (p.beta * out + b.eps).pow(2).sum(1);
+    case Prediction::kEpsilon: return (out - b.eps).pow(2).sum(1);
+    default: return (out - b.z).pow(2).sum(1);  // X0
+  }
+}
+
+}  // namespace
 
 torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w) {
   const PathTensors p = path_tensors(s, t);
@@ -21,18 +34,6 @@ torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, cons
   torch::Tensor loss = unweighted_loss(net, s, kind, b);
   if (w.kind != 0) loss = loss * loss_weight(s, b.t, w);
   return loss;
-}
-
-torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b) {
-  if (kind == Prediction::kVelocity) return cfm_loss_per_sample(net, s, b);
-  const PathTensors p = path_tensors(s, b.t);
-  const torch::Tensor x = path_sample(p, b.z, b.eps);
-  const torch::Tensor out = net.forward(x, b.t, b.y);
-  switch (kind) {
-    case Prediction::kScore: return (p.beta * out + b.eps).pow(2).sum(1);
-    case Prediction::kEpsilon: return (out - b.eps).pow(2).sum(1);
-    default: return (out - b.z).pow(2).sum(1);  // X0
-  }
 }
 
 }  // namespace lockstep

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/data/dataset.h"
+#include "common/loss/flow_matching.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
@@ -41,16 +42,7 @@ Oracle::Oracle(const Config& cfg, const DataSource& data)
 }
 
 PathTensors Oracle::path64(const torch::Tensor& t) const {
-  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  const int64_t n = tc.size(0);
-  torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat64);
-  const double* tp = tc.data_ptr<double>();
-  double* a = all.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) {
-    const PathPoint p = schedule_->at(tp[i]);
-    a[i] = p.alpha, a[n + i] = p.beta, a[2 * n + i] = p.d_alpha, a[3 * n + i] = p.d_beta;
-  }
-  return {all[0], all[1], all[2], all[3]};
+  return path_tensors(*schedule_, t.to(torch::kCPU, torch::kFloat64));
 }
 
 DataNoise Oracle::posterior_means(const torch::Tensor& x_in, const torch::Tensor& t, const torch::Tensor& y) {
