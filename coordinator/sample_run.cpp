@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/metrics/energy_distance.h"
+#include "common/plot/image_grid.h"
 #include "common/plot/scatter.h"
 #include "common/util/error.h"
 
@@ -77,8 +78,35 @@ void load_params(FlatParams& params, const CheckpointData& ckpt, const std::stri
   params.values().copy_(values.reshape({-1}));
 }
 
-void plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data) {
-  if (samples.dim() != 2 || samples.size(1) != 2) return;
+std::vector<int64_t> npy_shape(int64_t n, const DataSource& source) {
+  std::vector<int64_t> shape = source.item_shape();
+  if (shape.size() != 3) shape = {source.dim()};
+  shape.insert(shape.begin(), n);
+  return shape;
+}
+
+bool plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data, const DataSource& source,
+                  const SampleSpec& spec) {
+  const std::vector<int64_t> shape = source.item_shape();
+  if (shape.size() == 3) {  // images: a grid, one row per class when sample i has class i mod K
+    const torch::Tensor s = samples.contiguous();
+    ImageGrid g;
+    g.pixels = s.data_ptr<float>();
+    g.n = s.size(0);
+    g.channels = shape[0];
+    g.height = shape[1];
+    g.width = shape[2];
+    const bool per_class = spec.num_classes > 0 && spec.class_label < 0;
+    grid_layout(g.n, per_class ? spec.num_classes : 0, 16, &g);
+    if (per_class) {
+      for (int64_t r = 0; r < g.rows; ++r) g.row_labels.push_back(source.class_name(r));
+    } else if (spec.class_label >= 0) {
+      g.row_labels.assign(static_cast<size_t>(g.rows), source.class_name(spec.class_label));
+    }
+    write_image_grid_png(png, g);
+    return true;
+  }
+  if (samples.dim() != 2 || samples.size(1) != 2) return false;
   const torch::Tensor s = samples.contiguous();
   std::vector<ScatterPanel> panels = {{"samples", s.data_ptr<float>(), s.size(0), 0x1f77b4}};
   torch::Tensor d;
@@ -87,6 +115,7 @@ void plot_samples(const std::string& png, const torch::Tensor& samples, const to
     panels.push_back({"data", d.data_ptr<float>(), d.size(0), 0xff7f0e});
   }
   write_scatter_png(png, panels, 3.0);
+  return true;
 }
 
 }  // namespace lockstep

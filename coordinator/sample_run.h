@@ -3,7 +3,7 @@
 // Contract: generate_samples() produces samples [0, num) in chunks of sample.chunk; sample i depends only on
 // (sample seed, i) (common/sampler/ode.h), so the chunk size never changes the result. fresh_data() draws
 // num points of the data distribution from (seed, i) on a stream of its own. write_sample_outputs() writes
-// <dir>/samples.npy, <dir>/data.npy and <dir>/samples.png (2-D data), and returns the energy distances.
+// <dir>/samples.npy, <dir>/data.npy and <dir>/samples.png (2-D data: scatter; images: a grid), and returns the energy distances.
 // Called on rank 0 in a world of one; distributed sampling joins in a later issue.
 #pragma once
 
@@ -36,7 +36,13 @@ SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& 
 // Writes the network's parameters from a checkpoint, after checking that names and shapes match.
 void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin);
 
-// Writes a 2-D scatter plot of samples (and data, when given) to `png`.
-void plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data);
+// The shape of an array of n items of `source` as written to .npy: [n, d] for points, [n, C, H, W] for images.
+std::vector<int64_t> npy_shape(int64_t n, const DataSource& source);
+
+// Writes the picture of samples to `png`: a grid of images (one row per class when sample i has class i mod K,
+// rows labelled with the class names), or a 2-D scatter plot of samples (and data, when given). Returns false,
+// writing nothing, for other data.
+bool plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data, const DataSource& source,
+                  const SampleSpec& spec);
 
 }  // namespace lockstep

@@ -146,9 +146,9 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     double nfe = 0;
     const torch::Tensor samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
     const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());
-    write_npy(run_dir + "/samples.npy", samples.data_ptr<float>(), samples.sizes().vec());
-    write_npy(run_dir + "/data.npy", data.data_ptr<float>(), data.sizes().vec());
-    plot_samples(run_dir + "/samples.png", samples, &data);
+    write_npy(run_dir + "/samples.npy", samples.data_ptr<float>(), npy_shape(samples.size(0), worker.data()));
+    write_npy(run_dir + "/data.npy", data.data_ptr<float>(), npy_shape(data.size(0), worker.data()));
+    const bool pictured = plot_samples(run_dir + "/samples.png", samples, &data, worker.data(), spec);
     const SampleQuality q = sample_quality(samples, data, cfg.sample().seed());
     result.energy_distance = q.energy_distance;
     result.gaussian_energy_distance = q.gaussian_energy_distance;
@@ -162,7 +162,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
                  spec.sampler.c_str(), nfe, secs);
     std::printf("metrics: energy_distance=%.5f gaussian_baseline=%.5f ratio=%.3f\n", q.energy_distance,
                 q.gaussian_energy_distance, q.energy_distance / q.gaussian_energy_distance);
-    std::printf("picture: %s/samples.png\n", run_dir.c_str());
+    if (pictured) std::printf("picture: %s/samples.png\n", run_dir.c_str());
     std::fflush(stdout);
   }
   return result;

@@ -46,14 +46,14 @@ int cmd_sample(const SampleArgs& args) {
   const SampleSpec spec = sample_spec(cfg, *src.data);
   double nfe = 0;
   const torch::Tensor samples = generate_samples(*src.net, *src.schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
-  write_npy(out, samples.data_ptr<float>(), samples.sizes().vec());
+  write_npy(out, samples.data_ptr<float>(), npy_shape(samples.size(0), *src.data));
   const std::string png = fs::path(out).replace_extension(".png").string();
-  plot_samples(png, samples, nullptr);
+  const bool pictured = plot_samples(png, samples, nullptr, *src.data, spec);
   std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu\n",
                static_cast<unsigned long long>(cfg.sample().num()), src.describe().c_str(), spec.sampler.c_str(), nfe,
                static_cast<unsigned long long>(cfg.sample().seed()));
   std::printf("samples: %s\n", out.c_str());
-  if (samples.size(1) == 2) std::printf("picture: %s\n", png.c_str());
+  if (pictured) std::printf("picture: %s\n", png.c_str());
   return kExitOk;
 }
 

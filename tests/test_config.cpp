@@ -141,7 +141,7 @@ TEST_CASE("every allowed name builds", "[config]") {
   }
   for (const std::string& name : allowed_names("sample.sampler")) {
     ModelConfig m;
-    auto net = make_net(m, 2, 1);
+    auto net = make_net(m, {2}, 1);
     PathConfig p;
     SampleSpec spec;
     spec.sampler = name;

@@ -141,3 +141,60 @@ TEST_CASE("Fashion-MNIST from Debian's package: 60000 and 10000 images of 28x28 
   INFO(r.output);
   CHECK(r.exit_code == 0);
 }
+
+TEST_CASE("items keep their shape: idx [N, H, W] gives [1, H, W], npy [N, C, H, W] gives [C, H, W]", "[data]") {
+  const std::string dir = test::temp_dir("shapes");
+  write_bytes(dir + "/x.idx", idx_bytes(0x08, {2, 3, 4}, std::vector<uint8_t>(24, 9)));
+  DataConfig d;
+  d.set_name("idx");
+  d.set_images(dir + "/x.idx");
+  CHECK(make_dataset(d, 0)->item_shape() == std::vector<int64_t>{1, 3, 4});
+  std::vector<float> x(2 * 3 * 2 * 2, 0.25f);
+  write_npy(dir + "/x.npy", x.data(), {2, 3, 2, 2});
+  d.set_name("npy");
+  d.set_images(dir + "/x.npy");
+  auto data = make_dataset(d, 0);
+  CHECK(data->item_shape() == std::vector<int64_t>{3, 2, 2});
+  CHECK(data->dim() == 12);
+  std::vector<float> points(6, 1.0f);
+  write_npy(dir + "/p.npy", points.data(), {3, 2});
+  d.set_images(dir + "/p.npy");
+  CHECK(make_dataset(d, 0)->item_shape() == std::vector<int64_t>{2});
+}
+
+TEST_CASE("held-out sets are real splits: Fashion-MNIST's other split, data.eval_images for files", "[data]") {
+  const std::string dir = test::temp_dir("eval-split");
+  write_bytes(dir + "/train.idx", idx_bytes(0x08, {6, 2, 2}, std::vector<uint8_t>(24, 0)));
+  write_bytes(dir + "/held.idx", idx_bytes(0x08, {3, 2, 2}, std::vector<uint8_t>(12, 255)));
+  write_bytes(dir + "/odd.idx", idx_bytes(0x08, {3, 3, 2}, std::vector<uint8_t>(18, 255)));
+  DataConfig d;
+  d.set_name("idx");
+  d.set_images(dir + "/train.idx");
+  CHECK(make_eval_dataset(d, 0) == nullptr);  // no split given: the held-out loss draws from the training items
+  d.set_eval_images(dir + "/held.idx");
+  auto held = make_eval_dataset(d, 0);
+  REQUIRE(held != nullptr);
+  CHECK(held->size() == 3);
+  float item[4];
+  held->item(0, item);
+  CHECK(item[0] == 1.0f);  // the held-out file's pixels, not the training file's
+  // through the binary: the held-out loss runs on it; a shape that differs is refused
+  const std::string base = "train --steps 2 --set data.name=idx --set data.images=" + dir + "/train.idx --set train.batch_size=4 " +
+                           "--set train.eval_every=1 --set train.eval_samples=3 --set sample.num=4 --set sample.steps=2 ";
+  const test::ProcResult ok = test::run_lockstep(base + "--set data.eval_images=" + dir + "/held.idx --out " + dir + "/ok");
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CHECK(test::metric_values(dir + "/ok", "eval_loss").size() == 2);
+  const test::ProcResult bad = test::run_lockstep(base + "--set data.eval_images=" + dir + "/odd.idx --out " + dir + "/bad");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("odd.idx: its items have another shape than the training items"));
+  CHECK_THAT(test::run_lockstep(base + "--set data.eval_labels=" + dir + "/held.idx --out " + dir + "/lab").output,
+             Catch::Contains("data.eval_labels") && Catch::Contains("needs data.eval_images"));
+  if (is_file(fashion_mnist_file("test", false))) {
+    DataConfig f;
+    f.set_name("fashion_mnist");
+    CHECK(make_eval_dataset(f, 0)->size() == 10000);  // training on "train" holds out "test"
+    f.set_split("test");
+    CHECK(make_eval_dataset(f, 0)->size() == 60000);
+  }
+}

@@ -79,7 +79,7 @@ TEST_CASE("the bucketed overlapped all-reduce equals one plain all-reduce of the
   std::vector<size_t> buckets(ranks), overlapped(ranks);
   on_ranks(ranks, [&](Comm& c) {
     for (int mode = 0; mode < 2; ++mode) {
-      auto net = make_net(mcfg, 2, 7);  // the same initialisation on every rank
+      auto net = make_net(mcfg, {2}, 7);  // the same initialisation on every rank
       FlatParams flat(*net);
       GradReducer reducer(flat, c, mode == 0 ? 64 : size_t{1} << 30);  // a bucket per parameter, or one bucket
       // each rank its own data, without torch's global generator (shared by the thread-ranks)

@@ -14,7 +14,7 @@ std::shared_ptr<Net> small_mlp(uint64_t seed) {
   cfg.mutable_mlp()->set_width(32);
   cfg.mutable_mlp()->set_depth(2);
   cfg.mutable_mlp()->set_time_embedding(8);
-  return make_net(cfg, 2, seed);
+  return make_net(cfg, {2}, seed);
 }
 torch::Tensor loss_of(Net& net, int step) {
   torch::manual_seed(100 + step);

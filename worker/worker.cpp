@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/loss/losses.h"
+#include "common/model/autocast.h"
 #include "common/util/error.h"
 #include "common/util/fault.h"
 #include "common/util/hash.h"
@@ -49,10 +50,21 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   const TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
                        cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times);
-  // The held-out set: fresh draws (or the permutation's items) under a seed of its own, fixed for the run, with
-  // stratified times so that every part of the path is weighted alike.
-  held_out_ = std::make_unique<BatchMaker>(*data_, cfg.seed() ^ kHeldOutSeedSalt, TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
+  // The held-out set: the data set's own held-out split when it has one (Fashion-MNIST's other split,
+  // data.eval_images), else fresh draws from the training data; under a seed of its own, fixed for the run,
+  // with stratified times so that every part of the path is weighted alike.
+  eval_data_ = make_eval_dataset(cfg.data(), cfg.seed());
+  if (eval_data_) {
+    LS_CHECK_INPUT(eval_data_->item_shape() == data_->item_shape(),
+                   "data.eval_images " << cfg.data().eval_images() << ": its items have another shape than the training items");
+    LS_CHECK_INPUT(eval_data_->num_classes() <= data_->num_classes() || !cfg.model().class_conditional(),
+                   "data.eval_labels " << cfg.data().eval_labels() << ": has labels up to " << eval_data_->num_classes() - 1
+                                       << ", the training labels only up to " << data_->num_classes() - 1);
+  }
+  held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt,
+                                           TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
   prediction_ = prediction_from_config(cfg.model().prediction());
+  bf16_ = cfg.train().precision() == "bf16_mixed";
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
 }
 
@@ -86,6 +98,7 @@ Report Worker::play(const Frame& frame) {
   double loss_sum = 0.0;
   if (n > 0) {
     t0 = Clock::now();
+    const AutocastScope autocast(bf16_, device_.is_cuda());
     const torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_, weight_).sum();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
@@ -139,6 +152,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_),
                                eval_batch_.y.to(device_)};
+    const AutocastScope autocast(bf16_, device_.is_cuda());
     sum += loss_per_sample(*net_, *schedule_, prediction_, on_device, weight_).sum().item<double>();
   }
   return sum;

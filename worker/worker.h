@@ -57,6 +57,8 @@ class Worker {
   Config cfg_;
   Comm& comm_;
   std::unique_ptr<DataSource> data_;
+  std::unique_ptr<DataSource> eval_data_;
+  bool bf16_ = false;  // train.precision == "bf16_mixed"  // a real held-out split, when the data set has one
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;

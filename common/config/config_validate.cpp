@@ -43,7 +43,7 @@ class Checker {
 }  // namespace
 
 const std::vector<std::string>& allowed_names(const std::string& field) {
-  static const std::vector<std::string> models = {"mlp", "oracle"}, optims = {"adam"};
+  static const std::vector<std::string> models = {"mlp", "unet", "oracle"}, optims = {"adam"};
   if (field == "model.name") return models;
   if (field == "optim.name") return optims;
   if (field == "sample.sampler") return sampler_names();
@@ -74,6 +74,9 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(from_files || (c.data().images().empty() && c.data().labels().empty()), "data.images",
          "data.images and data.labels are only used with data.name \"idx\" or \"npy\"");
   k.one_of(c.data().split(), {"train", "test"}, "data.split");
+  k.need(!c.data().has_eval_labels() || c.data().has_eval_images(), "data.eval_labels", "needs data.eval_images");
+  k.need(!c.data().has_eval_images() || c.data().has_labels() == c.data().has_eval_labels(), "data.eval_labels",
+         "give labels for both the training and the held-out images, or for neither");
   k.need(!mixture || c.data().mixture_size() > 0, "data.mixture", "gaussian_mixture needs at least one component");
   k.need(mixture || c.data().mixture_size() == 0, "data.mixture", "is only used with data.name: \"gaussian_mixture\"");
   for (int i = 0; i < c.data().mixture_size(); ++i) {
@@ -110,6 +113,17 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
          "model.mlp.time_embedding", "must be an even number in [2, 4096], got " + std::to_string(m.mlp().time_embedding()));
 
   k.positive(m.mlp().time_max_frequency(), "model.mlp.time_max_frequency");
+  const UnetConfig& u = m.unet();
+  k.need(u.channels() >= 1 && u.channels() <= 4096, "model.unet.channels", "must be in [1, 4096], got " + std::to_string(u.channels()));
+  k.need(u.channel_mult_size() <= 8, "model.unet.channel_mult", "at most 8 levels, got " + std::to_string(u.channel_mult_size()));
+  for (uint32_t mult : u.channel_mult())
+    k.need(mult >= 1 && mult <= 64, "model.unet.channel_mult", "entries must be in [1, 64], got " + std::to_string(mult));
+  k.need(u.res_blocks() >= 1 && u.res_blocks() <= 16, "model.unet.res_blocks", "must be in [1, 16], got " + std::to_string(u.res_blocks()));
+  k.at_least(u.attention_heads(), 1, "model.unet.attention_heads");
+  k.at_least(u.groups(), 1, "model.unet.groups");
+  k.need(u.time_embedding() % 2 == 0 && u.time_embedding() <= 4096, "model.unet.time_embedding",
+         "must be an even number in [0, 4096] (0: model.unet.channels), got " + std::to_string(u.time_embedding()));
+  k.positive(u.time_max_frequency(), "model.unet.time_max_frequency");
 
   const OptimConfig& o = c.optim();
   k.one_of(o.name(), allowed_names("optim.name"), "optim.name");
@@ -176,6 +190,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
          "must be >= 0 (0 waits forever), got " + Checker::fmt(e.collective_timeout_s()));
   k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
+  k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;
 }

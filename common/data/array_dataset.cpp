@@ -22,6 +22,13 @@ class ArraySource : public DataSource {
   }
   std::string name() const override { return name_; }
   int64_t dim() const override { return dim_; }
+  std::vector<int64_t> item_shape() const override { return shape_; }
+  std::string class_name(int64_t k) const override {
+    static const char* const garments[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    if (name_ == "fashion_mnist" && k >= 0 && k < 10) return garments[k];
+    return std::to_string(k);
+  }
   uint64_t size() const override { return items_.size() / static_cast<size_t>(dim_); }
   int64_t num_classes() const override { return classes_; }
   int64_t item(uint64_t index, float* out) const override {
@@ -79,6 +86,7 @@ std::unique_ptr<DataSource> make_array_dataset(const DataConfig& cfg) {
   Loaded x = load_array(images, /*scale_bytes=*/true);
   std::vector<int64_t> item_shape(x.shape.begin() + 1, x.shape.end());
   if (item_shape.empty()) item_shape = {1};
+  if (item_shape.size() == 2) item_shape.insert(item_shape.begin(), 1);  // [H, W] images have one channel
   int64_t n = x.shape[0];
   std::vector<int64_t> y;
   if (!labels.empty()) {

@@ -71,4 +71,22 @@ std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) {
   return std::make_unique<ToySource>(cfg.name(), cfg.size(), seed ^ 0x9E3779B97F4A7C15ull);
 }
 
+std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed) {
+  (void)seed;
+  if (cfg.name() == "fashion_mnist") {
+    DataConfig other = cfg;
+    other.set_split(cfg.split() == "test" ? "train" : "test");
+    other.set_size(0);
+    return make_array_dataset(other);
+  }
+  if ((cfg.name() == "idx" || cfg.name() == "npy") && cfg.has_eval_images()) {
+    DataConfig held = cfg;
+    held.set_images(cfg.eval_images());
+    held.set_labels(cfg.eval_labels());
+    held.set_size(0);
+    return make_array_dataset(held);
+  }
+  return nullptr;
+}
+
 }  // namespace lockstep

@@ -2,12 +2,14 @@
 //
 // Contract: a DataSource either has a finite size N (item(i) for i < N, the same bytes on every rank) or is
 // infinite (size() == 0: every sample draws a fresh point from its own counter-based generator). Items are
-// float32 vectors of dim() numbers with a class label. Construction may read files and throws BadInput on bad ones. No torch.
+// float32 vectors of dim() numbers with a class label; item_shape() tells how the numbers are laid out
+// ([dim] for points, [C, H, W] row-major for images, whose product is dim()). Construction may read files and throws BadInput on bad ones. No torch.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/rng/philox.h"
 
@@ -20,10 +22,13 @@ class DataSource {
   virtual ~DataSource() = default;
   virtual std::string name() const = 0;
   virtual int64_t dim() const = 0;
+  virtual std::vector<int64_t> item_shape() const { return {dim()}; }
   // Number of items; 0 for an infinite source.
   virtual uint64_t size() const = 0;
   // Number of classes (labels 0 .. num_classes - 1).
   virtual int64_t num_classes() const = 0;
+  // A name for class k (for pictures): the data set's own (Fashion-MNIST's garments) or the number.
+  virtual std::string class_name(int64_t k) const { return std::to_string(k); }
   // Item i of a finite source; returns its label.
   virtual int64_t item(uint64_t index, float* out) const = 0;
   // A fresh draw from the distribution (every source can do this); returns its label.
@@ -32,5 +37,8 @@ class DataSource {
 
 // `seed` fixes the points of a finite toy data set.
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed);
+// The held-out set of a data set with a real split (data.eval_images, or Fashion-MNIST's other split);
+// nullptr when there is none (the held-out loss then uses fresh draws from the training data).
+std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed);
 
 }  // namespace lockstep

@@ -34,18 +34,18 @@ double energy_distance(const torch::Tensor& x_in, const torch::Tensor& y_in) {
 torch::Tensor matched_gaussian(const torch::Tensor& ref_in, int64_t n, uint64_t seed) {
   torch::NoGradGuard no_grad;
   const torch::Tensor ref = ref_in.to(torch::kFloat64).reshape({ref_in.size(0), -1});
-  const int64_t d = ref.size(1);
   const torch::Tensor mean = ref.mean(0);
   const torch::Tensor centred = ref - mean;
-  const torch::Tensor cov = centred.t().mm(centred) / static_cast<double>(ref.size(0) - 1);
-  const torch::Tensor chol = at::linalg_cholesky(cov + 1e-9 * torch::eye(d, torch::kFloat64));
-  torch::Tensor eps = torch::empty({n, d}, torch::kFloat64);
-  double* p = eps.data_ptr<double>();
+  // x = mean + centred^T g / sqrt(m - 1), g ~ N(0, I_m), has exactly the covariance of the m reference points,
+  // also when it is singular (images: fewer points than pixels, constant border pixels).
+  const int64_t m = ref.size(0);
+  torch::Tensor g = torch::empty({n, m}, torch::kFloat64);
+  double* p = g.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {
     CounterRng rng(seed ^ 0x5DEECE66Dull, 0, static_cast<uint64_t>(i), Stream::kEvalData);  // apart from data.npy
-    for (int64_t k = 0; k < d; ++k) *p++ = rng.normal();
+    for (int64_t k = 0; k < m; ++k) *p++ = rng.normal();
   }
-  return (eps.mm(chol.t()) + mean).to(torch::kFloat32);
+  return (g.mm(centred) / std::sqrt(static_cast<double>(std::max<int64_t>(m - 1, 1))) + mean).to(torch::kFloat32);
 }
 
 }  // namespace lockstep

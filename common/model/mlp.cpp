@@ -39,7 +39,7 @@ torch::Tensor Mlp::forward(const torch::Tensor& x, const torch::Tensor& t, const
     h = torch::cat({x, sinusoidal_embedding(t, freqs_)}, 1);
   }
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::silu(layers_[i]->forward(h));
-  return layers_.back()->forward(h);
+  return layers_.back()->forward(h).to(torch::kFloat32);  // float32 also under autocast
 }
 
 }  // namespace lockstep

@@ -5,17 +5,12 @@
 #include <cmath>
 
 #include "common/util/error.h"
-#include "common/util/fs.h"
+#include "common/plot/png_out.h"
 
 namespace lockstep {
 namespace {
 
 constexpr int kPanel = 420, kMargin = 40, kTitle = 34;
-
-cairo_status_t append_to_string(void* closure, const unsigned char* data, unsigned int length) {
-  static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
-  return CAIRO_STATUS_SUCCESS;
-}
 
 void draw_panel(cairo_t* cr, const ScatterPanel& p, double x0, double lim) {
   const double y0 = kTitle, size = kPanel;
@@ -79,12 +74,14 @@ void write_scatter_png(const std::string& path, const std::vector<ScatterPanel>&
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   for (size_t i = 0; i < panels.size(); ++i) draw_panel(cr, panels[i], kMargin + static_cast<double>(i) * (kPanel + kMargin), lim);
-  std::string png;
-  const cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_to_string, &png);
   cairo_destroy(cr);
+  try {
+    write_surface_png(path, surface);
+  } catch (...) {
+    cairo_surface_destroy(surface);
+    throw;
+  }
   cairo_surface_destroy(surface);
-  LS_CHECK(status == CAIRO_STATUS_SUCCESS, "cairo_surface_write_to_png_stream: " << cairo_status_to_string(status));
-  write_file_atomic(path, png);
 }
 
 }  // namespace lockstep

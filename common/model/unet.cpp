@@ -1,0 +1,169 @@
+#include "common/model/unet.h"
+
+#include <cmath>
+
+#include "common/model/mlp.h"
+#include "common/proto/config.pb.h"
+#include "common/util/error.h"
+
+namespace lockstep {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::GroupNorm group_norm(int64_t groups, int64_t channels) {
+  LS_CHECK_INPUT(channels % groups == 0, "model.unet.groups " << groups << " does not divide " << channels
+                                          << " channels of a U-Net layer; choose a group count that divides every level's channels");
+  return nn::GroupNorm(nn::GroupNormOptions(groups, channels));
+}
+
+nn::Conv2d conv3(int64_t in, int64_t out, int64_t stride = 1) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
+}
+
+// Group norm in float32 (LibTorch 1.13's CPU kernel takes no bfloat16 input with float32 weights).
+torch::Tensor norm32(nn::GroupNorm& norm, const torch::Tensor& x) {
+  return norm->forward(x.scalar_type() == torch::kFloat32 ? x : x.to(torch::kFloat32));
+}
+
+void zero_init(nn::Conv2d& c) {
+  torch::NoGradGuard no_grad;
+  c->weight.zero_();
+  c->bias.zero_();
+}
+
+}  // namespace
+
+ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups) {
+  norm1_ = register_module("norm1", group_norm(groups, in));
+  conv1_ = register_module("conv1", conv3(in, out));
+  emb_ = register_module("emb", nn::Linear(emb, out));
+  norm2_ = register_module("norm2", group_norm(groups, out));
+  conv2_ = register_module("conv2", conv3(out, out));
+  zero_init(conv2_);
+  if (in != out) skip_ = register_module("skip", nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
+}
+
+torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
+  torch::Tensor h = conv1_->forward(torch::silu(norm32(norm1_, x)));
+  h = h + emb_->forward(emb).unsqueeze(-1).unsqueeze(-1);
+  h = conv2_->forward(torch::silu(norm32(norm2_, h)));
+  return (skip_ ? skip_->forward(x) : x) + h;
+}
+
+AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups) : heads_(heads) {
+  LS_CHECK_INPUT(channels % heads == 0, "model.unet.attention_heads " << heads << " does not divide the " << channels
+                                         << " channels at the lowest resolution");
+  norm_ = register_module("norm", group_norm(groups, channels));
+  qkv_ = register_module("qkv", nn::Conv2d(nn::Conv2dOptions(channels, 3 * channels, 1)));
+  proj_ = register_module("proj", nn::Conv2d(nn::Conv2dOptions(channels, channels, 1)));
+  zero_init(proj_);
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), d = c / heads_;
+  const torch::Tensor qkv = qkv_->forward(norm32(norm_, x)).reshape({n, 3, heads_, d, h * w});
+  const torch::Tensor q = qkv.select(1, 0).reshape({n * heads_, d, h * w});
+  const torch::Tensor k = qkv.select(1, 1).reshape({n * heads_, d, h * w});
+  const torch::Tensor v = qkv.select(1, 2).reshape({n * heads_, d, h * w});
+  const torch::Tensor attn = torch::softmax(torch::bmm(q.transpose(1, 2), k) / std::sqrt(static_cast<double>(d)), -1);
+  torch::Tensor out = torch::bmm(v, attn.transpose(1, 2)).reshape({n, c, h, w});
+  if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) out = out.contiguous(at::MemoryFormat::ChannelsLast);
+  return x + proj_->forward(out);
+}
+
+Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes)
+    : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()) {
+  std::string shape_text;
+  for (size_t i = 0; i < item_shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(item_shape[i]);
+  LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape ["
+                                             << shape_text << "] (use model 'mlp' for points)");
+  const int64_t ch = cfg.channels(), groups = cfg.groups();
+  std::vector<int64_t> mult(cfg.channel_mult().begin(), cfg.channel_mult().end());
+  if (mult.empty()) mult = {1, 2, 2};
+  const int64_t emb = 4 * ch;
+  const int64_t temb = cfg.time_embedding() > 0 ? cfg.time_embedding() : ch + ch % 2;
+  freqs_ = register_buffer("freqs", embedding_frequencies(temb, cfg.time_max_frequency()));
+  time1_ = register_module("time1", nn::Linear(temb, emb));
+  time2_ = register_module("time2", nn::Linear(emb, emb));
+  if (num_classes > 0) classes_ = register_module("classes", nn::Embedding(num_classes + 1, emb));
+  in_ = register_module("in", conv3(item_shape[0], ch));
+
+  const size_t levels = mult.size();
+  std::vector<int64_t> skips = {ch};  // channels of every activation kept for the way up
+  int64_t cur = ch;
+  down_.resize(levels);
+  for (size_t i = 0; i < levels; ++i) {
+    const int64_t out = ch * mult[i];
+    for (uint32_t b = 0; b < cfg.res_blocks(); ++b) {
+      down_[i].push_back(register_module("down" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur, out, emb, groups)));
+      cur = out;
+      skips.push_back(cur);
+    }
+    if (i + 1 < levels) {
+      downsample_.push_back(register_module("downsample" + std::to_string(i), conv3(cur, cur, 2)));
+      skips.push_back(cur);
+    }
+  }
+  mid1_ = register_module("mid1", ResBlock(cur, cur, emb, groups));
+  if (cfg.attention()) attention_ = register_module("attention", Attention(cur, cfg.attention_heads(), groups));
+  mid2_ = register_module("mid2", ResBlock(cur, cur, emb, groups));
+  up_.resize(levels);
+  upsample_.assign(levels, torch::nn::Conv2d(nullptr));
+  for (size_t i = levels; i-- > 0;) {
+    const int64_t out = ch * mult[i];
+    for (uint32_t b = 0; b <= cfg.res_blocks(); ++b) {
+      up_[i].push_back(register_module("up" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur + skips.back(), out, emb, groups)));
+      skips.pop_back();
+      cur = out;
+    }
+    if (i > 0) upsample_[i] = register_module("upsample" + std::to_string(i), conv3(cur, cur));
+  }
+  out_norm_ = register_module("out_norm", group_norm(groups, cur));
+  out_ = register_module("out", conv3(cur, item_shape[0]));
+  zero_init(out_);
+}
+
+torch::Tensor Unet::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) {
+  const int64_t n = x.size(0);
+  torch::Tensor h = x.view({n, shape_[0], shape_[1], shape_[2]});
+  if (channels_last_) h = h.contiguous(at::MemoryFormat::ChannelsLast);
+  torch::Tensor e = time2_->forward(torch::silu(time1_->forward(sinusoidal_embedding(t, freqs_))));
+  if (num_classes_ > 0) {
+    const torch::Tensor labels = y.defined() ? y : torch::full({n}, num_classes_, torch::TensorOptions(torch::kInt64).device(x.device()));
+    e = e + classes_->forward(labels);
+  }
+  e = torch::silu(e);
+
+  h = in_->forward(h);
+  std::vector<torch::Tensor> skips = {h};
+  for (size_t i = 0; i < down_.size(); ++i) {
+    for (ResBlock& b : down_[i]) {
+      h = b->forward(h, e);
+      skips.push_back(h);
+    }
+    if (i < downsample_.size()) {
+      h = downsample_[i]->forward(h);
+      skips.push_back(h);
+    }
+  }
+  h = mid1_->forward(h, e);
+  if (attention_) h = attention_->forward(h);
+  h = mid2_->forward(h, e);
+  for (size_t i = up_.size(); i-- > 0;) {
+    for (ResBlock& b : up_[i]) {
+      h = b->forward(torch::cat({h, skips.back()}, 1), e);
+      skips.pop_back();
+    }
+    if (i > 0) {
+      const torch::Tensor& next = skips.back();
+      h = torch::nn::functional::interpolate(
+          h, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{next.size(2), next.size(3)}).mode(torch::kNearest));
+      h = upsample_[i]->forward(h);
+    }
+  }
+  h = out_->forward(torch::silu(norm32(out_norm_, h)));
+  return h.to(torch::kFloat32).contiguous().view({n, -1});
+}
+
+}  // namespace lockstep
