@@ -90,7 +90,12 @@ TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& 
     s.slowest_s = std::max(s.slowest_s, r.timings().total());
     eval_sum += r.eval_loss_sum();
     eval_count += r.eval_count();
+    if (r.nonfinite_loss()) s.nonfinite_ranks.push_back(static_cast<int>(r.rank()));
+    if (r.signal() != 0 && s.signal == 0) s.signal = static_cast<int>(r.signal());
   }
+  s.skipped = reports.front().skipped();
+  if (s.skipped) ++skipped_total_;
+  s.skipped_total = skipped_total_;
   LS_CHECK(s.samples == frame.global_batch(), "reports cover " << s.samples << " samples of " << frame.global_batch());
   s.loss = loss_sum / static_cast<double>(s.samples);
   s.grad_norm = reports.front().grad_norm();

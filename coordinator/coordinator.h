@@ -34,6 +34,10 @@ struct TickSummary {
   std::vector<Timings> timings;  // per rank
   bool has_eval = false;
   double eval_loss = 0.0;  // mean held-out loss
+  bool skipped = false;    // non-finite gradients: no rank updated its weights
+  std::vector<int> nonfinite_ranks;  // ranks whose loss was NaN or Inf
+  int signal = 0;          // a stop signal some rank received (the first rank's that has one)
+  uint64_t skipped_total = 0;  // skipped ticks of the run so far
 };
 
 class Coordinator {
@@ -49,6 +53,8 @@ class Coordinator {
   // Compares rank 0's copy of the probed tensor with the others' and builds the error message.
   std::string desync_message(const std::vector<std::string>& tensors) const;
   void set_state_tensor_names(std::vector<std::string> names) { state_names_ = std::move(names); }
+  // Resume: ticks skipped before the checkpoint.
+  void set_skipped_total(uint64_t n) { skipped_total_ = n; }
 
  private:
   Config cfg_;
@@ -58,6 +64,7 @@ class Coordinator {
   std::vector<std::string> state_names_;
   std::string desync_tensor_;
   uint64_t desync_tick_ = 0;
+  uint64_t skipped_total_ = 0;
   std::vector<int> desync_ranks_;
 };
 

@@ -18,30 +18,33 @@ std::string clock_text(double s) {
 
 }  // namespace
 
-Progress::Progress(const std::string& metrics_path, uint64_t total_ticks)
-    : metrics_(metrics_path), total_(total_ticks), tty_(::isatty(STDERR_FILENO) == 1),
+Progress::Progress(const std::string& metrics_path, uint64_t total_ticks, uint64_t start_tick)
+    : metrics_(metrics_path), total_(total_ticks), start_tick_(start_tick), tty_(::isatty(STDERR_FILENO) == 1),
       start_(Clock::now()), window_start_(start_), last_draw_(start_) {}
 
 double Progress::elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 void Progress::tick(const Frame& frame, const TickSummary& s) {
-  window_loss_ += s.loss;
-  ++window_ticks_;
+  if (!s.skipped) {
+    window_loss_ += s.loss;
+    ++window_ticks_;
+  }
   window_samples_ += s.samples;
   const uint64_t done = s.tick + 1;
   const auto now = Clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double rate_ticks = done / std::max(elapsed, 1e-9);
+  const double rate_ticks = static_cast<double>(done - start_tick_) / std::max(elapsed, 1e-9);
   const double eta = static_cast<double>(total_ - done) / rate_ticks;
 
   if (frame.log()) {
     const double window_s = std::chrono::duration<double>(now - window_start_).count();
     last_rate_ = window_samples_ / std::max(window_s, 1e-9);
-    const double loss = window_loss_ / static_cast<double>(window_ticks_);
+    const double loss = window_ticks_ > 0 ? window_loss_ / static_cast<double>(window_ticks_) : s.loss;
     JsonObject o;
     o.set("tick", done).set("loss", loss).set("samples_per_s", last_rate_).set("elapsed_s", elapsed)
         .set("lr", s.lr).set("grad_norm", s.grad_norm);
     if (s.has_eval) o.set("eval_loss", s.eval_loss);
+    if (s.skipped_total > 0) o.set("skipped_ticks", s.skipped_total);
     auto per_rank = [&](double (Timings::*phase)() const) {
       std::vector<double> v;
       for (const Timings& t : s.timings) v.push_back((t.*phase)());

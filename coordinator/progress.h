@@ -7,7 +7,8 @@
 // eval_loss (when the held-out loss was evaluated on this tick), and every rank's phase times of the tick as
 // arrays indexed by rank (time_data_s, time_forward_s, time_backward_s, time_comm_s, time_optimizer_s,
 // time_total_s). time_comm_s is the wait for the gradient all-reduce after backward (what overlap did not hide).
-// A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss).
+// A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss). Skipped
+// ticks (non-finite values) stay out of the loss mean; skipped_ticks (the run's total) is added once there is one.
 #pragma once
 
 #include <chrono>
@@ -21,7 +22,8 @@ namespace lockstep {
 
 class Progress {
  public:
-  Progress(const std::string& metrics_path, uint64_t total_ticks);
+  // start_tick: ticks already done (a resumed run); rates and ETA count from there.
+  Progress(const std::string& metrics_path, uint64_t total_ticks, uint64_t start_tick = 0);
   void tick(const Frame& frame, const TickSummary& s);
   void finish();
   double elapsed_s() const;
@@ -29,7 +31,7 @@ class Progress {
  private:
   using Clock = std::chrono::steady_clock;
   JsonlWriter metrics_;
-  uint64_t total_;
+  uint64_t total_, start_tick_;
   bool tty_;
   Clock::time_point start_, window_start_, last_draw_;
   double window_loss_ = 0.0;

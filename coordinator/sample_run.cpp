@@ -51,31 +51,11 @@ torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {
   return out;
 }
 
-SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, uint64_t seed) {
+SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, const torch::Tensor& fit, uint64_t seed) {
   SampleQuality q;
   q.energy_distance = energy_distance(samples, data);
-  q.gaussian_energy_distance = energy_distance(matched_gaussian(data, data.size(0), seed), data);
+  q.gaussian_energy_distance = energy_distance(matched_gaussian(fit, data.size(0), seed), data);
   return q;
-}
-
-void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin) {
-  const std::vector<ParamSpan>& want = params.spans();
-  std::string diff;
-  auto shape_text = [](const std::vector<int64_t>& s) {
-    std::string t = "[";
-    for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
-    return t + "]";
-  };
-  for (size_t i = 0; i < std::max(want.size(), ckpt.params.size()); ++i) {
-    const std::string model = i < want.size() ? want[i].name + " " + shape_text(want[i].shape) : "(none)";
-    const std::string stored = i < ckpt.params.size() ? ckpt.params[i].name + " " + shape_text(ckpt.params[i].shape) : "(none)";
-    if (model != stored) diff += "\n  parameter " + std::to_string(i) + ": config builds " + model + ", checkpoint has " + stored;
-  }
-  LS_CHECK_INPUT(diff.empty(), origin << ": the checkpoint's parameters do not match the model of the config:" << diff);
-  const torch::Tensor& values = ckpt.tensor("params", origin);
-  LS_CHECK_INPUT(values.numel() == params.numel(), origin << ": payload 'params' has " << values.numel() << " numbers, the model " << params.numel());
-  torch::NoGradGuard no_grad;
-  params.values().copy_(values.reshape({-1}));
 }
 
 std::vector<int64_t> npy_shape(int64_t n, const DataSource& source) {

@@ -29,12 +29,11 @@ torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 
 struct SampleQuality {
   double energy_distance = 0.0;           // samples vs data
-  double gaussian_energy_distance = 0.0;  // N(mean(data), cov(data)) vs data: the baseline to beat
+  double gaussian_energy_distance = 0.0;  // N(mean(fit), cov(fit)) vs data: the baseline to beat
 };
-SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, uint64_t seed);
-
-// Writes the network's parameters from a checkpoint, after checking that names and shapes match.
-void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin);
+// The Gaussian baseline is fitted to `fit`, points of the data distribution apart from `data` (a Gaussian
+// fitted to `data` itself lies in the span of those very points, which flatters it in high dimensions).
+SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, const torch::Tensor& fit, uint64_t seed);
 
 // The shape of an array of n items of `source` as written to .npy: [n, d] for points, [n, C, H, W] for images.
 std::vector<int64_t> npy_shape(int64_t n, const DataSource& source);

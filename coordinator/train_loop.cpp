@@ -1,6 +1,12 @@
 #include "coordinator/train_loop.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 #include <filesystem>
 
@@ -9,6 +15,8 @@
 #include "common/model/net.h"
 #include "common/util/blas_info.h"
 #include "common/util/error.h"
+#include "common/util/fault.h"
+#include "common/util/stop_signal.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/coordinator.h"
@@ -26,9 +34,31 @@ std::string frame_bytes(const Frame& f) {
   return b;
 }
 
+// Resume: keeps the lines of metrics.jsonl up to `tick` (what the checkpoint has seen), so that the resumed
+// run continues the file instead of repeating ticks. Written atomically; a missing file is fine.
+void cut_metrics(const std::string& path, uint64_t tick) {
+  if (!is_file(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("\"tick\": ");
+    if (at != std::string::npos && std::stoull(line.substr(at + 8)) > tick) continue;
+    kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+// LOCKSTEP_FAULT ckpt_kill: a crash half-way through a checkpoint write (the temporary file is left behind).
+[[noreturn]] void crash_during_write(const std::string& path, const std::string& bytes) {
+  make_dirs(std::filesystem::path(path).parent_path().string());
+  std::ofstream(path + ".tmp-" + std::to_string(::getpid()), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  ::kill(::getpid(), SIGKILL);
+  std::abort();
+}
+
 }  // namespace
 
-TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir, Comm& comm) {
+TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir, Comm& comm, const ResumePoint* resume) {
   const Config& cfg = loaded.config;
   const bool root = comm.rank() == 0;
   TrainResult result;
@@ -41,10 +71,16 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   result.run_dir = run_dir;
   const std::string config_text = effective_config_text(cfg);
   std::string setup_error;  // rank 0 prepares the run directory; every rank learns whether that worked
+  const uint64_t start_tick = resume ? resume->state.tick : 0;
   if (root) {
     try {
-      LS_CHECK_INPUT(!is_file(run_dir + "/metrics.jsonl"),
-                     run_dir << ": already holds a run (metrics.jsonl); choose another --out, nothing was overwritten");
+      if (resume) {
+        cut_metrics(run_dir + "/metrics.jsonl", start_tick);
+      } else {
+        LS_CHECK_INPUT(!is_file(run_dir + "/metrics.jsonl"),
+                       run_dir << ": already holds a run (metrics.jsonl); choose another --out, or continue it with --resume "
+                               << run_dir << "; nothing was overwritten");
+      }
       make_dirs(run_dir);
       write_file_atomic(run_dir + "/config.textproto", config_text);
     } catch (const BadInput& e) {
@@ -57,6 +93,11 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     const BlasInfo blas = loaded_blas();
     std::fprintf(stderr, "lockstep %s: training '%s' from %s\n", LOCKSTEP_VERSION, cfg.name().c_str(), loaded.source.c_str());
     std::fprintf(stderr, "  run directory : %s\n", run_dir.c_str());
+    if (resume) {
+      std::fprintf(stderr, "  resuming      : %s at tick %llu (written by lockstep %s on %u rank%s)\n", resume->path.c_str(),
+                   static_cast<unsigned long long>(start_tick), resume->state.version.c_str(), resume->state.world_size,
+                   resume->state.world_size == 1 ? "" : "s");
+    }
     std::fprintf(stderr, "  world         : %d rank%s (%s), %s\n", comm.size(), comm.size() == 1 ? "" : "s",
                  comm.backend().c_str(), threads.description.c_str());
     std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
@@ -71,8 +112,11 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   // 2. build -------------------------------------------------------------------------------------------------
   comm.set_timeout(cfg.engine().collective_timeout_s());
   Worker worker(cfg, comm);
+  if (resume) worker.restore(resume->state, resume->path);
   Coordinator coordinator(cfg, comm.size());
   coordinator.set_state_tensor_names(worker.state_tensor_names());
+  if (resume) coordinator.set_skipped_total(resume->state.skipped_ticks);
+  install_stop_signal_handlers();
   if (root) {
     std::fprintf(stderr, "  model         : %s, %lld parameters in %zu gradient bucket%s; data: %s (dim %lld); path: %s\n",
                  cfg.model().name().c_str(), static_cast<long long>(parameter_count(worker.net())),
@@ -80,17 +124,23 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
                  worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
   }
   std::unique_ptr<Progress> progress;
-  if (root) progress = std::make_unique<Progress>(run_dir + "/metrics.jsonl", cfg.train().steps());
+  if (root) progress = std::make_unique<Progress>(run_dir + "/metrics.jsonl", cfg.train().steps(), start_tick);
   Trace trace;
 
   // 3. tick loop ---------------------------------------------------------------------------------------------
-  for (uint64_t tick = 0;; ++tick) {
+  std::unique_ptr<Frame> stop_next;  // rank 0: a stop frame to send instead of the next plan
+  uint64_t skipped_total = resume ? resume->state.skipped_ticks : 0;
+  for (uint64_t tick = start_tick;; ++tick) {
     // plan and send
     Frame frame;
-    std::string bytes = root ? frame_bytes(coordinator.plan(tick)) : std::string();
+    std::string bytes = root ? frame_bytes(stop_next ? *stop_next : coordinator.plan(tick)) : std::string();
     comm.broadcast(&bytes, 0);
     LS_CHECK(frame.ParseFromString(bytes), "parsing frame of tick " << tick);
-    if (frame.stop()) break;
+    if (frame.stop()) {
+      if (!frame.error().empty()) throw TrainingStopped(frame.error());
+      result.preempted = frame.preempted_by() != 0;
+      break;
+    }
     if (!frame.desync_probe().empty()) {  // replicas diverged: find the first differing element, then stop
       const torch::Tensor mine = worker.state_tensor(frame.desync_probe());
       const std::vector<std::string> all = comm.gather(
@@ -112,24 +162,63 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     std::string report_bytes;
     LS_CHECK(report.SerializeToString(&report_bytes), "serializing report of tick " << tick);
     const std::vector<std::string> gathered = comm.gather(report_bytes, 0);
-    if (root) {
-      std::vector<Report> reports(gathered.size());
-      for (size_t r = 0; r < gathered.size(); ++r) LS_CHECK(reports[r].ParseFromString(gathered[r]), "parsing report of rank " << r);
-      const TickSummary summary = coordinator.collect(frame, reports);
-      progress->tick(frame, summary);
-      if (tick >= cfg.engine().trace_begin() && tick < cfg.engine().trace_end()) {
-        trace.add(tick, summary.timings);
-        if (tick + 1 == cfg.engine().trace_end() || tick + 1 == cfg.train().steps()) trace.write(run_dir + "/trace.json");
-      }
+    if (!root) continue;
+    std::vector<Report> reports(gathered.size());
+    for (size_t r = 0; r < gathered.size(); ++r) LS_CHECK(reports[r].ParseFromString(gathered[r]), "parsing report of rank " << r);
+    const TickSummary summary = coordinator.collect(frame, reports);
+    progress->tick(frame, summary);
+    if (tick >= cfg.engine().trace_begin() && tick < cfg.engine().trace_end()) {
+      trace.add(tick, summary.timings);
+      if (tick + 1 == cfg.engine().trace_end() || tick + 1 == cfg.train().steps()) trace.write(run_dir + "/trace.json");
     }
-    if (frame.checkpoint() && root) {
+    const bool last = tick + 1 == cfg.train().steps();
+    if (summary.skipped) {  // no rank updated its weights on this tick
+      skipped_total = summary.skipped_total;
+      std::string ranks;
+      for (int r : summary.nonfinite_ranks) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+      const std::string what = "tick " + std::to_string(tick) + ": non-finite gradients" +
+                               (ranks.empty() ? std::string() : " (the loss of rank" + std::string(summary.nonfinite_ranks.size() > 1 ? "s " : " ") +
+                                                                    ranks + " is NaN or Inf)");
+      if (cfg.train().nonfinite() == TrainConfig::STOP) {
+        stop_next = std::make_unique<Frame>();
+        stop_next->set_stop(true);
+        stop_next->set_error(what + "; stopped (train.nonfinite: STOP). The weights are those before the tick; the last "
+                                    "checkpoint is " + (result.checkpoint.empty() ? std::string("none") : result.checkpoint));
+        continue;
+      }
+      std::fprintf(stderr, "\nlockstep: warning: %s; the tick is skipped (%llu so far)\n", what.c_str(),
+                   static_cast<unsigned long long>(skipped_total));
+    }
+    if (frame.checkpoint() || (summary.signal != 0 && !last)) {
       CheckpointData state = worker.state();
       state.config_text = config_text;
       state.tick = tick + 1;
       state.world_size = comm.size();
+      state.seed = cfg.seed();
+      state.skipped_ticks = skipped_total;
+      const uint64_t consumed = (tick + 1) * cfg.train().batch_size();
+      if (worker.data().size() > 0) {
+        state.data_epoch = consumed / worker.data().size();
+        state.data_position = consumed % worker.data().size();
+      }
       result.checkpoint = checkpoint_path(run_dir, tick + 1);
+      if (injected_fault().hits("ckpt_kill", 0, tick)) crash_during_write(result.checkpoint, checkpoint_bytes(state));
       save_checkpoint(result.checkpoint, state);
+      prune_checkpoints(run_dir, cfg.train().keep_last(), cfg.train().keep_every());
     }
+    if (summary.signal != 0 && !last) {
+      stop_next = std::make_unique<Frame>();
+      stop_next->set_stop(true);
+      stop_next->set_preempted_by(static_cast<uint32_t>(summary.signal));
+      std::fprintf(stderr, "\nlockstep: %s received: stopped after tick %llu; checkpoint %s\n"
+                           "  continue with: lockstep train --resume %s\n",
+                   summary.signal == SIGTERM ? "SIGTERM" : "SIGUSR1", static_cast<unsigned long long>(tick + 1),
+                   result.checkpoint.c_str(), run_dir.c_str());
+    }
+  }
+  if (result.preempted) {  // every rank got the stop frame; the checkpoint is written
+    if (root) progress->finish();
+    return result;
   }
   if (root) {
     progress->finish();
@@ -144,12 +233,18 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     const auto t0 = std::chrono::steady_clock::now();
     const SampleSpec spec = sample_spec(cfg, worker.data());
     double nfe = 0;
-    const torch::Tensor samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
+    torch::Tensor samples;
+    {
+      std::unique_ptr<Worker::EmaSwap> ema;
+      if (cfg.sample().use_ema()) ema = std::make_unique<Worker::EmaSwap>(worker);
+      samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
+    }
     const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());
     write_npy(run_dir + "/samples.npy", samples.data_ptr<float>(), npy_shape(samples.size(0), worker.data()));
     write_npy(run_dir + "/data.npy", data.data_ptr<float>(), npy_shape(data.size(0), worker.data()));
     const bool pictured = plot_samples(run_dir + "/samples.png", samples, &data, worker.data(), spec);
-    const SampleQuality q = sample_quality(samples, data, cfg.sample().seed());
+    const torch::Tensor fit = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed() ^ 0xF17DA7Aull);
+    const SampleQuality q = sample_quality(samples, data, fit, cfg.sample().seed());
     result.energy_distance = q.energy_distance;
     result.gaussian_energy_distance = q.gaussian_energy_distance;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

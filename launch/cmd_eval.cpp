@@ -18,7 +18,7 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.num >= 1 && args.num < (int64_t{1} << 32), "--num must be in [1, 2^32), got " << args.num);
   LS_CHECK_INPUT(args.steps >= 1 && args.steps <= 100000, "--steps must be in [1, 100000], got " << args.steps);
   LS_CHECK_INPUT(args.seed >= 0, "--seed must be >= 0, got " << args.seed);
-  ModelSource src = load_model_source(args.checkpoint);
+  ModelSource src = load_model_source(args.checkpoint, args.raw);
   configure_threads(src.config.engine().threads(), 1);
   const torch::Tensor data = fresh_data(*src.data, static_cast<uint64_t>(args.num), static_cast<uint64_t>(args.seed));
   LikelihoodSpec spec;

@@ -25,7 +25,7 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(!args.steps_given || (args.steps >= 1 && args.steps <= 1000000), "--steps must be in [1, 1000000], got " << args.steps);
   LS_CHECK_INPUT(!args.seed_given || args.seed >= 0, "--seed must be >= 0, got " << args.seed);
 
-  ModelSource src = load_model_source(args.checkpoint);
+  ModelSource src = load_model_source(args.checkpoint, args.raw);
   Config& cfg = src.config;
   if (args.num_given) cfg.mutable_sample()->set_num(static_cast<uint64_t>(args.num));
   if (args.steps_given) cfg.mutable_sample()->set_steps(static_cast<uint32_t>(args.steps));

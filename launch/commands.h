@@ -1,4 +1,4 @@
-// The subcommands of the lockstep binary. Each returns the process exit code (error.h: 0, 1 or 2) or throws
+// The subcommands of the lockstep binary. Each returns the process exit code (error.h) or throws
 // BadInput / InternalError, which main() turns into a message and exit code 2 / 1.
 #pragma once
 
@@ -14,6 +14,7 @@ struct TrainArgs {
   bool steps_given = false, seed_given = false;
   int64_t steps = 0, seed = 0;
   std::vector<std::string> sets;
+  std::string resume;  // a checkpoint file or run directory to continue; empty: a new run
 };
 
 struct SampleArgs {
@@ -25,6 +26,7 @@ struct SampleArgs {
   bool class_given = false, guidance_given = false;
   int64_t class_label = -1;
   double guidance = 1.0;
+  bool raw = false;  // the raw weights instead of the EMA weights
 };
 
 int cmd_train(const TrainArgs& args);
@@ -33,6 +35,7 @@ struct EvalArgs {
   std::string checkpoint;
   bool likelihood = false;
   int64_t num = 1000, steps = 100, seed = 12345;
+  bool raw = false;
 };
 
 int cmd_version();

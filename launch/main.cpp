@@ -1,7 +1,8 @@
 // main() of the lockstep binary: parses the command line, runs one subcommand, maps errors to exit codes.
 //
 // Exit codes: 0 success; 1 internal error; 2 bad input (command line, config, data, checkpoint); 3 distributed
-// failure (replicas diverged, a collective timed out, a rank was lost).
+// failure (replicas diverged, a collective timed out, a rank was lost); 4 training stopped on non-finite values
+// (train.nonfinite STOP); 75 preempted (SIGTERM or SIGUSR1): a checkpoint was written, resume with --resume.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   tr->add_option("--steps", train.steps, "Total number of ticks (overrides train.steps)");
   tr->add_option("--seed", train.seed, "Master seed (overrides seed)");
   tr->add_option("--set", train.sets, "Override a config field: --set optim.lr=1e-3 (repeatable)")->allow_extra_args(false);
+  tr->add_option("--resume", train.resume,
+                 "Continue a run from a checkpoint file or a run directory (its latest checkpoint), in its run directory");
 
   SampleArgs sample;
   CLI::App* sa = app.add_subcommand("sample", "Generate samples from a checkpoint");
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
   sa->add_option("--class", sample.class_label, "Class of every sample (class-conditional models; default: all classes in turn)");
   sa->add_option("--guidance", sample.guidance, "Classifier-free guidance scale w: (1 - w) u(x|null) + w u(x|class) (default 1)");
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
+  sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
 
   std::string path_name;
   int64_t path_num = 11;
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
   ev->add_option("--num", eval.num, "Number of data points (default 1000)");
   ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
+  ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
 
   try {
     app.parse(argc, argv);
@@ -88,6 +93,10 @@ int main(int argc, char** argv) {
     // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.
     if (rank == 0) std::fprintf(stderr, "lockstep: error: %s\n", e.what());
     return kExitBadInput;
+  } catch (const TrainingStopped& e) {
+    // Every rank got the stop frame: rank 0 speaks, all exit alike.
+    if (rank == 0) std::fprintf(stderr, "lockstep: error: %s\n", e.what());
+    return kExitNonFinite;
   } catch (const DistributedError& e) {
     if (!e.reported()) std::fprintf(stderr, "lockstep: rank %d: error: %s\n", rank, e.what());
     if (world > 1) MpiSession::abort_job(kExitDistributed);

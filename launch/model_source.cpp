@@ -12,10 +12,10 @@
 namespace lockstep {
 
 std::string ModelSource::describe() const {
-  return path + (oracle ? " (oracle)" : " (tick " + std::to_string(tick) + ")");
+  return path + (oracle ? " (oracle)" : " (tick " + std::to_string(tick) + (ema ? ", EMA weights)" : ", raw weights)"));
 }
 
-ModelSource load_model_source(const std::string& arg) {
+ModelSource load_model_source(const std::string& arg, bool raw) {
   namespace fs = std::filesystem;
   ModelSource m;
   const std::string ext = fs::path(arg).extension().string();
@@ -40,7 +40,8 @@ ModelSource load_model_source(const std::string& arg) {
   m.net = make_model(m.config, *m.data, init_seed_of(m.config));
   if (!m.oracle) {
     m.params = std::make_unique<FlatParams>(*m.net);
-    load_params(*m.params, ckpt, m.path);
+    m.ema = !raw && m.config.sample().use_ema() && has_payload(ckpt, "ema");
+    load_params(*m.params, ckpt, m.path, m.ema ? "ema" : "params");
   }
   return m;
 }

@@ -142,7 +142,7 @@ TEST_CASE("Fashion-MNIST from Debian's package: 60000 and 10000 images of 28x28 
   CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("items keep their shape: idx [N, H, W] gives [1, H, W], npy [N, C, H, W] gives [C, H, W]", "[data]") {
+TEST_CASE("items keep their shape: IDX images get one channel and npy images keep theirs", "[data]") {
   const std::string dir = test::temp_dir("shapes");
   write_bytes(dir + "/x.idx", idx_bytes(0x08, {2, 3, 4}, std::vector<uint8_t>(24, 9)));
   DataConfig d;
@@ -162,7 +162,7 @@ TEST_CASE("items keep their shape: idx [N, H, W] gives [1, H, W], npy [N, C, H, 
   CHECK(make_dataset(d, 0)->item_shape() == std::vector<int64_t>{2});
 }
 
-TEST_CASE("held-out sets are real splits: Fashion-MNIST's other split, data.eval_images for files", "[data]") {
+TEST_CASE("held-out sets are real splits: the other Fashion-MNIST split or data.eval_images", "[data]") {
   const std::string dir = test::temp_dir("eval-split");
   write_bytes(dir + "/train.idx", idx_bytes(0x08, {6, 2, 2}, std::vector<uint8_t>(24, 0)));
   write_bytes(dir + "/held.idx", idx_bytes(0x08, {3, 2, 2}, std::vector<uint8_t>(12, 255)));

@@ -43,7 +43,7 @@ int64_t numel_of(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-TEST_CASE("U-Net output shapes for several configs, a zero field at the start", "[models]") {
+TEST_CASE("U-Net output shapes for several configs and a zero field at the start", "[models]") {
   struct Case {
     std::vector<int64_t> shape;
     ModelConfig cfg;
@@ -87,7 +87,7 @@ TEST_CASE("U-Net class conditioning changes the output and the null class is acc
   CHECK((net->forward(x, torch::full({4}, 0.9f), torch::zeros({4}, torch::kInt64)) - a).abs().max().item<float>() > 1e-3f);
 }
 
-TEST_CASE("U-Net channels-last and plain layouts agree, and bf16_mixed stays close to float32", "[models]") {
+TEST_CASE("U-Net channels-last and plain layouts agree and bf16_mixed stays close to float32", "[models]") {
   ModelConfig last = unet_config(16, {1, 2, 2}, 1, true, 8), plain = last;
   plain.mutable_unet()->set_channels_last(false);
   auto a = make_net(last, {1, 28, 28}, 5, 10), b = make_net(plain, {1, 28, 28}, 5, 10);
@@ -128,7 +128,7 @@ TEST_CASE("U-Net refuses point data and group counts that do not divide the chan
   CHECK_THAT(r.output, Catch::Contains("needs image data"));
 }
 
-TEST_CASE("a short overfit on a handful of images drives the loss down; image outputs are [N, C, H, W] and a grid", "[models]") {
+TEST_CASE("a short overfit on a handful of images drives the loss down and writes image outputs and grids", "[models]") {
   // Eight distinct 8x8 patterns (bars, squares, diagonals), two per class.
   const std::string dir = test::temp_dir("overfit");
   std::vector<float> pixels(8 * 64, -1.0f), labels(8);
@@ -149,7 +149,7 @@ TEST_CASE("a short overfit on a handful of images drives the loss down; image ou
                              "--set model.unet.channel_mult=1,2 --set model.unet.res_blocks=1 --set train.batch_size=32 " +
                              "--set optim.lr=3e-3 --set optim.warmup_ticks=20 --set train.log_every=10 --set train.eval_every=0 " +
                              "--set sample.num=12 --set sample.steps=10 --set sample.guidance=2 --set engine.threads=2 ";
-  const test::ProcResult r = test::run_lockstep("train --steps 300 " + common + "--out " + dir + "/run");
+  const test::ProcResult r = test::run_lockstep("train --steps 500 " + common + "--out " + dir + "/run");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const std::vector<double> loss = test::metric_values(dir + "/run", "loss");
@@ -157,7 +157,7 @@ TEST_CASE("a short overfit on a handful of images drives the loss down; image ou
   // The zero field's loss is E||z - eps||^2 (about 64 * 2 here); trained, the memorised field leaves only the
   // early-time posterior spread.
   INFO("first " << loss.front() << ", last " << loss.back());
-  CHECK(loss.back() < loss.front() / 8);
+  CHECK(loss.back() < loss.front() / 6);
   CHECK(r.output.find("unet,") != std::string::npos);  // the parameter count line names the model
   const NpyArray s = read_npy(dir + "/run/samples.npy");
   CHECK(s.shape == std::vector<int64_t>{12, 1, 8, 8});
@@ -167,7 +167,21 @@ TEST_CASE("a short overfit on a handful of images drives the loss down; image ou
   const test::ProcResult q = test::run_lockstep("sample " + dir + "/run --class 2 --num 6 --out " + dir + "/c2.npy");
   INFO(q.output);
   REQUIRE(q.exit_code == 0);
-  CHECK(read_npy(dir + "/c2.npy").shape == std::vector<int64_t>{6, 1, 8, 8});
+  const NpyArray c2 = read_npy(dir + "/c2.npy");
+  CHECK(c2.shape == std::vector<int64_t>{6, 1, 8, 8});
+  // class 2 holds patterns 4 and 5: every sample's nearest training image is one of them
+  int of_class = 0;
+  for (int k = 0; k < 6; ++k) {
+    int best = -1;
+    double best_d = 1e30;
+    for (int i = 0; i < 8; ++i) {
+      double d = 0;
+      for (int p = 0; p < 64; ++p) d += std::pow(c2.data[k * 64 + p] - pixels[i * 64 + p], 2);
+      if (d < best_d) best_d = d, best = i;
+    }
+    of_class += best / 2 == 2;
+  }
+  CHECK(of_class == 6);
   CHECK(is_file(dir + "/c2.png"));
   CHECK(test::run_lockstep("sample " + dir + "/run --class 4 --num 6 --out " + dir + "/c4.npy").exit_code == 2);
 }

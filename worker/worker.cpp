@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include "common/loss/losses.h"
 #include "common/model/autocast.h"
 #include "common/util/error.h"
 #include "common/util/fault.h"
+#include "common/util/stop_signal.h"
 #include "common/util/hash.h"
 
 namespace lockstep {
@@ -45,6 +48,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     torch::NoGradGuard no_grad;
     params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
   }
+  if (cfg.train().ema_decay() > 0) ema_ = params_->values().detach().clone();
   adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
   reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   const TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
@@ -74,6 +78,7 @@ Report Worker::play(const Frame& frame) {
   const Fault& fault = injected_fault();
   if (fault.hits("kill", rank, frame.tick())) ::kill(::getpid(), SIGKILL);
   if (fault.hits("stall", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::hours(1));
+  if (fault.hits("term", rank, frame.tick())) ::kill(::getpid(), SIGTERM);
 
   const Slice& slice = frame.slices(rank);
   LS_CHECK(slice.rank() == static_cast<uint32_t>(rank), "frame slice order");
@@ -99,7 +104,8 @@ Report Worker::play(const Frame& frame) {
   if (n > 0) {
     t0 = Clock::now();
     const AutocastScope autocast(bf16_, device_.is_cuda());
-    const torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_, weight_).sum();
+    torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_, weight_).sum();
+    if (fault.hits("nan", rank, frame.tick())) slice_sum = slice_sum * std::numeric_limits<double>::quiet_NaN();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
     t0 = Clock::now();
@@ -109,6 +115,8 @@ Report Worker::play(const Frame& frame) {
   }
   report.set_loss_sum(loss_sum);
   report.set_count(n);
+  report.set_nonfinite_loss(!std::isfinite(loss_sum));
+  report.set_signal(static_cast<uint32_t>(stop_signal()));
 
   // 4. comm: what backward did not already overlap
   tm->set_comm(reducer_->finish());
@@ -121,16 +129,22 @@ Report Worker::play(const Frame& frame) {
     torch::NoGradGuard no_grad;
     const double norm = params_->grads().norm().item<double>();
     report.set_grad_norm(norm);
-    const double clip = cfg_.optim().grad_clip();
-    if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
-    adam_->step(params_->values(), params_->grads(), frame.lr());
-    if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
+    if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
+      const double clip = cfg_.optim().grad_clip();
+      if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
+      adam_->step(params_->values(), params_->grads(), frame.lr());
+      if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
+      update_ema();
+    } else {
+      report.set_skipped(true);
+    }
   }
   tm->set_optimizer(since(t0));
   tm->set_total(since(t_start));
 
   if (frame.evaluate()) {
     uint64_t count = 0;
+    const EmaSwap swap(*this);  // the held-out loss of the EMA weights
     report.set_eval_loss_sum(held_out_loss_sum(&count));
     report.set_eval_count(count);
   }
@@ -160,14 +174,18 @@ double Worker::held_out_loss_sum(uint64_t* count) {
 
 std::vector<std::string> Worker::state_tensor_names() const {
   std::vector<std::string> names;
-  for (const char* buffer : {"params", "adam.exp_avg", "adam.exp_avg_sq"})
+  for (const char* buffer : {"params", "adam.exp_avg", "adam.exp_avg_sq", "ema"}) {
+    if (std::string(buffer) == "ema" && !ema_.defined()) continue;
     for (const ParamSpan& s : params_->spans()) names.push_back(std::string(buffer) + "/" + s.name);
+  }
   return names;
 }
 
 std::vector<uint64_t> Worker::state_hashes() const {
   std::vector<uint64_t> out;
-  for (const torch::Tensor* buffer : {&params_->values(), &adam_->exp_avg(), &adam_->exp_avg_sq()}) {
+  const std::initializer_list<const torch::Tensor*> buffers = {&params_->values(), &adam_->exp_avg(), &adam_->exp_avg_sq(), &ema_};
+  for (const torch::Tensor* buffer : buffers) {
+    if (!buffer->defined()) continue;
     const torch::Tensor host = buffer->to(torch::kCPU).contiguous();
     const float* p = host.data_ptr<float>();
     for (const ParamSpan& s : params_->spans()) out.push_back(hash_bytes(p + s.offset, s.numel * sizeof(float)));
@@ -180,6 +198,7 @@ torch::Tensor Worker::state_tensor(const std::string& name) const {
   const std::string buffer = name.substr(0, slash), param = name.substr(slash + 1);
   const torch::Tensor* flat = buffer == "params" ? &params_->values()
                               : buffer == "adam.exp_avg" ? &adam_->exp_avg()
+                              : buffer == "ema" ? &ema_
                               : &adam_->exp_avg_sq();
   for (const ParamSpan& s : params_->spans())
     if (s.name == param) return flat->narrow(0, s.offset, s.numel).to(torch::kCPU).contiguous();
@@ -193,7 +212,46 @@ CheckpointData Worker::state() const {
   d.tensors = {{"params", params_->values().to(torch::kCPU).clone()},
                {"adam.exp_avg", adam_->exp_avg().to(torch::kCPU).clone()},
                {"adam.exp_avg_sq", adam_->exp_avg_sq().to(torch::kCPU).clone()}};
+  if (ema_.defined()) d.tensors.emplace_back("ema", ema_.to(torch::kCPU).clone());
   return d;
+}
+
+void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
+  load_params(*params_, ckpt, origin);
+  torch::NoGradGuard no_grad;
+  auto copy = [&](torch::Tensor& into, const char* name) {
+    const torch::Tensor& t = ckpt.tensor(name, origin);
+    LS_CHECK_INPUT(t.numel() == into.numel(), origin << ": payload '" << name << "' has " << t.numel() << " numbers, the model " << into.numel());
+    into.copy_(t.reshape({-1}));
+  };
+  copy(adam_->exp_avg(), "adam.exp_avg");
+  copy(adam_->exp_avg_sq(), "adam.exp_avg_sq");
+  adam_->set_step_count(ckpt.optimizer_step);
+  if (ema_.defined()) {
+    if (has_payload(ckpt, "ema")) copy(ema_, "ema");
+    else ema_.copy_(params_->values());  // a checkpoint from a run without EMA: start the average here
+  }
+}
+
+void Worker::update_ema() {
+  const double n = static_cast<double>(adam_->step_count());
+  double d = cfg_.train().ema_decay();
+  if (d <= 0) return;
+  if (cfg_.train().ema_warmup()) d = std::min(d, (1.0 + n) / (10.0 + n));
+  ema_.mul_(d).add_(params_->values(), 1.0 - d);
+}
+
+Worker::EmaSwap::EmaSwap(Worker& w) : w_(w) {
+  if (!w_.ema_.defined()) return;
+  torch::NoGradGuard no_grad;
+  raw_ = w_.params_->values().clone();
+  w_.params_->values().copy_(w_.ema_);
+}
+
+Worker::EmaSwap::~EmaSwap() {
+  if (!raw_.defined()) return;
+  torch::NoGradGuard no_grad;
+  w_.params_->values().copy_(raw_);
 }
 
 }  // namespace lockstep

@@ -42,10 +42,24 @@ class Worker {
   const DataSource& data() const { return *data_; }
   FlatParams& params() { return *params_; }
   const GradReducer& reducer() const { return *reducer_; }
-  // Model and optimizer state for a checkpoint (config and tick filled in by the caller).
+  // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).
   CheckpointData state() const;
+  // Continues from a checkpoint's state (resume); throws BadInput naming `origin` when it does not fit.
+  void restore(const CheckpointData& ckpt, const std::string& origin);
+  // While it lives, the network's parameters are the EMA weights (when there are any); then the raw ones again.
+  class EmaSwap {
+   public:
+    explicit EmaSwap(Worker& w);
+    ~EmaSwap();
+    EmaSwap(const EmaSwap&) = delete;
+    EmaSwap& operator=(const EmaSwap&) = delete;
+
+   private:
+    Worker& w_;
+    torch::Tensor raw_;
+  };
   // Names of the state tensors, in the order of Report.state_hash: params/<p>, adam.exp_avg/<p>,
-  // adam.exp_avg_sq/<p> for every parameter p.
+  // adam.exp_avg_sq/<p> and (with EMA) ema/<p> for every parameter p.
   std::vector<std::string> state_tensor_names() const;
   // The state tensor of that name, as float32 on the host.
   torch::Tensor state_tensor(const std::string& name) const;
@@ -53,12 +67,14 @@ class Worker {
  private:
   std::vector<uint64_t> state_hashes() const;
   double held_out_loss_sum(uint64_t* count);
+  void update_ema();
 
   Config cfg_;
   Comm& comm_;
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<DataSource> eval_data_;
-  bool bf16_ = false;  // train.precision == "bf16_mixed"  // a real held-out split, when the data set has one
+  bool bf16_ = false;  // train.precision == "bf16_mixed"
+  torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device  // a real held-out split, when the data set has one
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -35,13 +36,17 @@ const torch::Tensor& CheckpointData::tensor(const std::string& name, const std::
   throw BadInput(origin + ": checkpoint has no payload '" + name + "'");
 }
 
-void save_checkpoint(const std::string& path, const CheckpointData& data) {
+std::string checkpoint_bytes(const CheckpointData& data) {
   Manifest m;
   m.set_lockstep_version(LOCKSTEP_VERSION);
   m.set_config(data.config_text);
   m.set_tick(data.tick);
   m.set_world_size(data.world_size);
   m.set_optimizer_step(data.optimizer_step);
+  m.set_seed(data.seed);
+  m.set_data_epoch(data.data_epoch);
+  m.set_data_position(data.data_position);
+  m.set_skipped_ticks(data.skipped_ticks);
   m.set_created_unix_s(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   for (const ParamSpan& s : data.params) {
     ParamInfo* p = m.add_params();
@@ -67,8 +72,41 @@ void save_checkpoint(const std::string& path, const CheckpointData& data) {
   for (int i = 0; i < 8; ++i) file += static_cast<char>((len >> (8 * i)) & 0xff);
   file += manifest;
   file += body;
+  return file;
+}
+
+void save_checkpoint(const std::string& path, const CheckpointData& data) {
+  const std::string file = checkpoint_bytes(data);
   make_dirs(std::filesystem::path(path).parent_path().string());
   write_file_atomic(path, file);
+}
+
+std::vector<uint64_t> prune_checkpoints(const std::string& run_dir, uint32_t keep_last, uint64_t keep_every) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  if (!is_dir(dir.string())) return {};
+  const std::regex pattern(R"(tick-(\d+)\.ckpt)"), leftover(R"(tick-\d+\.ckpt\.tmp-\d+)");
+  std::vector<uint64_t> ticks;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, pattern)) ticks.push_back(std::stoull(m[1]));
+    else if (std::regex_match(name, leftover)) fs::remove(entry.path());  // a write that crashed half-way
+  }
+  std::sort(ticks.begin(), ticks.end());
+  std::vector<uint64_t> kept;
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    const bool recent = keep_last == 0 || i + keep_last >= ticks.size();
+    const bool milestone = keep_every > 0 && ticks[i] % keep_every == 0;
+    if (recent || milestone) {
+      kept.push_back(ticks[i]);
+    } else {
+      std::error_code ec;
+      fs::remove(checkpoint_path(run_dir, ticks[i]), ec);
+      LS_CHECK(!ec, "removing old checkpoint " << checkpoint_path(run_dir, ticks[i]) << ": " << ec.message());
+    }
+  }
+  return kept;
 }
 
 CheckpointData load_checkpoint(const std::string& path) {
@@ -88,6 +126,11 @@ CheckpointData load_checkpoint(const std::string& path) {
   out.tick = m.tick();
   out.world_size = m.world_size();
   out.optimizer_step = m.optimizer_step();
+  out.seed = m.seed();
+  out.data_epoch = m.data_epoch();
+  out.data_position = m.data_position();
+  out.skipped_ticks = m.skipped_ticks();
+  out.version = m.lockstep_version();
   int64_t offset = 0;
   for (const ParamInfo& p : m.params()) {
     ParamSpan s{p.name(), {p.shape().begin(), p.shape().end()}, offset, 1};
@@ -109,6 +152,31 @@ CheckpointData load_checkpoint(const std::string& path) {
     out.tensors.emplace_back(p.name(), t);
   }
   return out;
+}
+
+void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin, const std::string& payload) {
+  const std::vector<ParamSpan>& want = params.spans();
+  std::string diff;
+  auto shape_text = [](const std::vector<int64_t>& s) {
+    std::string t = "[";
+    for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
+    return t + "]";
+  };
+  for (size_t i = 0; i < std::max(want.size(), ckpt.params.size()); ++i) {
+    const std::string model = i < want.size() ? want[i].name + " " + shape_text(want[i].shape) : "(none)";
+    const std::string stored = i < ckpt.params.size() ? ckpt.params[i].name + " " + shape_text(ckpt.params[i].shape) : "(none)";
+    if (model != stored) diff += "\n  parameter " + std::to_string(i) + ": config builds " + model + ", checkpoint has " + stored;
+  }
+  LS_CHECK_INPUT(diff.empty(), origin << ": the checkpoint's parameters do not match the model of the config:" << diff);
+  const torch::Tensor& values = ckpt.tensor(payload, origin);
+  LS_CHECK_INPUT(values.numel() == params.numel(), origin << ": payload '" << payload << "' has " << values.numel() << " numbers, the model " << params.numel());
+  torch::NoGradGuard no_grad;
+  params.values().copy_(values.reshape({-1}));
+}
+
+bool has_payload(const CheckpointData& ckpt, const std::string& name) {
+  for (const auto& t : ckpt.tensors) if (t.first == name) return true;
+  return false;
 }
 
 std::string checkpoint_path(const std::string& run_dir, uint64_t tick) {

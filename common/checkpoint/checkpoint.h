@@ -21,13 +21,29 @@ struct CheckpointData {
   uint64_t tick = 0;        // ticks completed
   uint32_t world_size = 1;
   uint64_t optimizer_step = 0;
+  uint64_t seed = 0;           // the master seed (the key of all counter-based randomness)
+  uint64_t data_epoch = 0, data_position = 0;  // where the data permutation stands (finite data)
+  uint64_t skipped_ticks = 0;  // ticks skipped for non-finite values
+  std::string version;         // the Lockstep version that wrote it (filled in by load_checkpoint)
   std::vector<ParamSpan> params;
   std::vector<std::pair<std::string, torch::Tensor>> tensors;  // flat float32 payloads by name
   const torch::Tensor& tensor(const std::string& name, const std::string& origin) const;
 };
 
 void save_checkpoint(const std::string& path, const CheckpointData& data);
+// The bytes save_checkpoint() writes.
+std::string checkpoint_bytes(const CheckpointData& data);
+// Retention: removes the checkpoints of <run_dir>/checkpoints except the newest keep_last (0: all) and those
+// whose tick is a multiple of keep_every (0: none), and leftover temporary files of crashed writes. Returns the
+// ticks kept, ascending.
+std::vector<uint64_t> prune_checkpoints(const std::string& run_dir, uint32_t keep_last, uint64_t keep_every);
 CheckpointData load_checkpoint(const std::string& path);
+
+// Writes the network's parameters from a checkpoint's payload ("params", or "ema"), after checking that names
+// and shapes match; throws BadInput listing every parameter that differs.
+void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin,
+                 const std::string& payload = "params");
+bool has_payload(const CheckpointData& ckpt, const std::string& name);
 
 std::string checkpoint_path(const std::string& run_dir, uint64_t tick);
 // A checkpoint file as is; a run directory (or its checkpoints/ folder): its latest checkpoint.

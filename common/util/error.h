@@ -6,6 +6,7 @@
 // - InternalError: a failed call or a broken invariant. main() exits with code 1. The message names the
 //   failing call (its source text), the file and the line.
 // - DistributedError (and CommError, comm.h): replicas diverged or a collective failed; exit code 3.
+// - TrainingStopped: every rank stopped on a non-finite loss (train.nonfinite STOP); exit code 4.
 // - No code outside main() calls exit(); everything throws.
 #pragma once
 
@@ -36,8 +37,23 @@ class DistributedError : public std::runtime_error {
   bool reported_;
 };
 
-// Exit codes of the lockstep binary (documented in the README).
-enum ExitCode : int { kExitOk = 0, kExitInternal = 1, kExitBadInput = 2, kExitDistributed = 3 };
+// Training stopped on purpose by every rank together (train.nonfinite STOP: a NaN or Inf in the loss or the
+// gradients); exit code 4.
+class TrainingStopped : public std::runtime_error {
+ public:
+  explicit TrainingStopped(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Exit codes of the lockstep binary (documented in the README). 75 is sysexits' EX_TEMPFAIL: "try again" --
+// a batch script requeues the job and continues it with --resume.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,
+  kExitBadInput = 2,
+  kExitDistributed = 3,
+  kExitNonFinite = 4,
+  kExitPreempted = 75,
+};
 
 namespace detail {
 [[noreturn]] void throw_internal(const char* expr, const char* file, int line, const std::string& msg);

@@ -2,6 +2,10 @@
 //   "perturb:RANK:TICK"  rank RANK adds 1e-3 to its first parameter after tick TICK (a desynchronised replica)
 //   "kill:RANK:TICK"     rank RANK sends itself SIGKILL at the start of tick TICK (a lost rank)
 //   "stall:RANK:TICK"    rank RANK sleeps for an hour at the start of tick TICK (a hung rank)
+//   "nan:RANK:TICK"      rank RANK's loss of tick TICK becomes NaN (a diverging batch)
+//   "term:RANK:TICK"     rank RANK sends itself SIGTERM at the start of tick TICK (preemption at a known tick)
+//   "ckpt_kill:RANK:TICK" rank RANK, when it writes the checkpoint after tick TICK, writes half of the
+//                        temporary file and sends itself SIGKILL (a crash during a checkpoint write)
 // Unset in normal use; documented in the README under Tests. No torch.
 #pragma once
 
@@ -11,7 +15,7 @@
 namespace lockstep {
 
 struct Fault {
-  std::string kind;  // "", "perturb", "kill", "stall"
+  std::string kind;  // "", or one of the kinds above
   int rank = -1;
   uint64_t tick = 0;
   bool hits(const char* k, int r, uint64_t t) const { return kind == k && rank == r && tick == t; }
