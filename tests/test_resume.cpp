@@ -223,3 +223,20 @@ TEST_CASE("a NaN loss skips the tick and counts it or stops the run naming tick 
   CHECK(stop.exit_code == 4);
   CHECK_THAT(stop.output, Catch::Contains("tick 10: non-finite gradients (the loss of rank 0 is NaN or Inf); stopped (train.nonfinite: STOP)"));
 }
+
+TEST_CASE("SIGUSR1 to mpirun reaches every rank: a checkpoint and exit code 75", "[resume][mpi]") {
+  const std::string run = temp_dir("resume-usr1") + "/run";
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  const std::string script = std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN +
+                             " train --steps 1000000 --set train.log_every=5 --out " + run + " > " + run + ".log 2>&1 & pid=$!; " +
+                             "for i in $(seq 600); do grep -q '\"tick\": 10' " + run + "/metrics.jsonl 2>/dev/null && break; sleep 0.1; done; " +
+                             "kill -USR1 $pid; wait $pid; echo exit=$?";
+  const ProcResult r = run_shell(script);
+  INFO(r.output << read_file(run + ".log"));
+  CHECK_THAT(r.output, Catch::Contains("exit=75"));
+  CHECK_THAT(read_file(run + ".log"), Catch::Contains("SIGUSR1 received: stopped after tick"));
+  const CheckpointData s = load_checkpoint(resolve_checkpoint(run));
+  CHECK(s.world_size == 2);
+  CHECK(s.tick >= 10);
+}

@@ -238,7 +238,7 @@ void Worker::update_ema() {
   double d = cfg_.train().ema_decay();
   if (d <= 0) return;
   if (cfg_.train().ema_warmup()) d = std::min(d, (1.0 + n) / (10.0 + n));
-  ema_.mul_(d).add_(params_->values(), 1.0 - d);
+  ema_.lerp_(params_->values(), 1.0 - d);  // ema + (1 - d) (theta - ema): one pass
 }
 
 Worker::EmaSwap::EmaSwap(Worker& w) : w_(w) {
