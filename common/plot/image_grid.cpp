@@ -42,6 +42,7 @@ void write_image_grid_png(const std::string& path, const ImageGrid& g) {
            "write_image_grid_png: " << g.rows << "x" << g.cols << " grid with " << g.cells.size() << " cells");
   LS_CHECK(g.row_labels.empty() || static_cast<int64_t>(g.row_labels.size()) == g.rows,
            "write_image_grid_png: " << g.row_labels.size() << " labels for " << g.rows << " rows");
+  for (int64_t idx : g.cells) LS_CHECK(idx < g.n, "write_image_grid_png: a cell shows image " << idx << " of " << g.n);
   const int cell_w = static_cast<int>(g.width) * g.scale, cell_h = static_cast<int>(g.height) * g.scale;
 
   // Measure the labels on a scratch surface to size the left margin.
@@ -74,7 +75,6 @@ void write_image_grid_png(const std::string& path, const ImageGrid& g) {
     for (int64_t c = 0; c < g.cols; ++c) {
       const int64_t idx = g.cells[static_cast<size_t>(r * g.cols + c)];
       if (idx < 0) continue;
-      LS_CHECK(idx < g.n, "write_image_grid_png: cell shows image " << idx << " of " << g.n);
       const float* img = g.pixels + idx * item;
       const int x0 = label_w + kGap + static_cast<int>(c) * (cell_w + kGap), y0 = kGap + static_cast<int>(r) * (cell_h + kGap);
       for (int64_t py = 0; py < g.height; ++py) {
@@ -106,13 +106,7 @@ void write_image_grid_png(const std::string& path, const ImageGrid& g) {
     }
     cairo_destroy(cr);
   }
-  try {
-    write_surface_png(path, surface);
-  } catch (...) {
-    cairo_surface_destroy(surface);
-    throw;
-  }
-  cairo_surface_destroy(surface);
+  write_surface_png(path, surface);  // and destroys it
 }
 
 }  // namespace lockstep

@@ -18,6 +18,7 @@ cairo_status_t append_to_string(void* closure, const unsigned char* data, unsign
 void write_surface_png(const std::string& path, _cairo_surface* surface) {
   std::string png;
   const cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_to_string, &png);
+  cairo_surface_destroy(surface);
   LS_CHECK(status == CAIRO_STATUS_SUCCESS, "cairo_surface_write_to_png_stream: " << cairo_status_to_string(status));
   write_file_atomic(path, png);
 }

@@ -1,6 +1,7 @@
 // Writing a cairo image surface to a PNG file, atomically (temporary file, fsync, rename).
 //
-// Contract: throws InternalError when cairo fails to encode, Error from write_file_atomic on I/O failure.
+// Contract: takes the surface over and destroys it, also when it throws: InternalError when cairo fails to
+// encode, the errors of write_file_atomic on I/O failure.
 // Keeps cairo out of the header.
 #pragma once
 

@@ -75,13 +75,7 @@ void write_scatter_png(const std::string& path, const std::vector<ScatterPanel>&
   cairo_paint(cr);
   for (size_t i = 0; i < panels.size(); ++i) draw_panel(cr, panels[i], kMargin + static_cast<double>(i) * (kPanel + kMargin), lim);
   cairo_destroy(cr);
-  try {
-    write_surface_png(path, surface);
-  } catch (...) {
-    cairo_surface_destroy(surface);
-    throw;
-  }
-  cairo_surface_destroy(surface);
+  write_surface_png(path, surface);  // and destroys it
 }
 
 }  // namespace lockstep
