@@ -1,6 +1,9 @@
 #include "coordinator/sample_run.h"
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
 #include "common/metrics/energy_distance.h"
 #include "common/plot/image_grid.h"
@@ -39,6 +42,64 @@ torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& sp
   std::vector<torch::Tensor> parts;
   for (uint64_t b = 0; b < num; b += chunk) parts.push_back(sample_range(net, s, spec, b, std::min(num, b + chunk), nfe));
   return torch::cat(parts, 0);
+}
+
+SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
+                              uint64_t keep, NpyStreamWriter* out, bool progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto last_print = t0;
+  const uint64_t world = static_cast<uint64_t>(comm.size()), rank = static_cast<uint64_t>(comm.rank());
+  const uint64_t chunks = (num + chunk - 1) / chunk;
+  SampledSet result;
+  std::vector<torch::Tensor> kept;
+  uint64_t kept_n = 0, done = 0;
+  double nfe_sum = 0.0;
+  for (uint64_t round = 0; round * world < chunks; ++round) {
+    const uint64_t c = round * world + rank;
+    std::string mine;
+    if (c < chunks) {
+      const uint64_t begin = c * chunk, end = std::min(num, begin + chunk);
+      double nfe = 0.0;
+      const torch::Tensor x = sample_range(net, s, spec, begin, end, &nfe).to(torch::kCPU).contiguous();
+      const double nfe_total = nfe * static_cast<double>(end - begin);
+      mine.assign(reinterpret_cast<const char*>(&nfe_total), sizeof nfe_total);
+      mine.append(static_cast<const char*>(x.data_ptr()), static_cast<size_t>(x.numel()) * sizeof(float));
+    }
+    const std::vector<std::string> parts = comm.gather(mine, 0);
+    if (rank != 0) continue;
+    for (uint64_t k = 0; k < world && round * world + k < chunks; ++k) {
+      const std::string& p = parts[k];
+      const uint64_t begin = (round * world + k) * chunk, n = std::min(num, begin + chunk) - begin;
+      LS_CHECK(p.size() == sizeof(double) + n * static_cast<uint64_t>(spec.dim) * sizeof(float),
+               "rank " << k << " sent " << p.size() << " bytes for " << n << " samples");
+      double nfe_total;
+      std::memcpy(&nfe_total, p.data(), sizeof nfe_total);
+      nfe_sum += nfe_total;
+      const float* x = reinterpret_cast<const float*>(p.data() + sizeof(double));
+      if (out) out->append(x, static_cast<int64_t>(n));
+      if (kept_n < keep) {
+        const uint64_t take = std::min(n, keep - kept_n);
+        kept.push_back(torch::from_blob(const_cast<float*>(x), {static_cast<int64_t>(take), spec.dim}, torch::kFloat32).clone());
+        kept_n += take;
+      }
+      done += n;
+    }
+    const auto now = Clock::now();
+    if (progress && (std::chrono::duration<double>(now - last_print).count() > 2.0 || done == num)) {
+      const double secs = std::chrono::duration<double>(now - t0).count();
+      const double rate = static_cast<double>(done) / std::max(secs, 1e-9);
+      std::fprintf(stderr, "sampled %llu/%llu  %.0f samples/s  elapsed %.0f s  eta %.0f s\n", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(num), rate, secs, static_cast<double>(num - done) / std::max(rate, 1e-9));
+      last_print = now;
+    }
+  }
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (rank == 0) {
+    result.nfe = nfe_sum / static_cast<double>(std::max<uint64_t>(num, 1));
+    result.first = kept.empty() ? torch::empty({0, spec.dim}) : torch::cat(kept, 0);
+  }
+  return result;
 }
 
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {

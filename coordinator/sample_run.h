@@ -4,7 +4,7 @@
 // (sample seed, i) (common/sampler/ode.h), so the chunk size never changes the result. fresh_data() draws
 // num points of the data distribution from (seed, i) on a stream of its own. write_sample_outputs() writes
 // <dir>/samples.npy, <dir>/data.npy and <dir>/samples.png (2-D data: scatter; images: a grid), and returns the energy distances.
-// Called on rank 0 in a world of one; distributed sampling joins in a later issue.
+// sample_distributed() is the same, shared among the ranks of a job.
 #pragma once
 
 #include <torch/torch.h>
@@ -12,6 +12,8 @@
 #include <string>
 
 #include "common/checkpoint/checkpoint.h"
+#include "common/comm/comm.h"
+#include "common/io/npy_stream.h"
 #include "common/data/dataset.h"
 #include "common/model/net.h"
 #include "common/path/schedule.h"
@@ -25,6 +27,19 @@ namespace lockstep {
 SampleSpec sample_spec(const Config& cfg, const DataSource& data);
 torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                                double* nfe);
+
+// All ranks together (collective). Chunk c covers samples [c * chunk, (c + 1) * chunk); in round q, rank k
+// computes chunk q * W + k, so a chunk holds the same samples for any world size and the result is bitwise
+// the same on 1 or many ranks. Rank 0 gathers each round and appends the chunks in order to `out` (when
+// given: streamed, never all in memory) and keeps the first `keep` samples; with `progress` it prints
+// samples/s and an ETA on stderr.
+struct SampledSet {
+  torch::Tensor first;  // rank 0: samples [0, min(keep, num)) as [n, d]; undefined elsewhere
+  double nfe = 0.0;     // network evaluations per sample (mean)
+  double seconds = 0.0;
+};
+SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
+                              uint64_t keep, NpyStreamWriter* out, bool progress);
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 
 struct SampleQuality {

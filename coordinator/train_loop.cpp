@@ -228,17 +228,19 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   }
   comm.barrier();
 
-  // 4. finish: samples, data, picture, energy distance --------------------------------------------------------
+  // 4. finish: samples (all ranks together), then on rank 0 data, picture, energy distance --------------------
+  const auto t0 = std::chrono::steady_clock::now();
+  const SampleSpec spec = sample_spec(cfg, worker.data());
+  SampledSet sampled;
+  {
+    std::unique_ptr<Worker::EmaSwap> ema;
+    if (cfg.sample().use_ema()) ema = std::make_unique<Worker::EmaSwap>(worker);
+    sampled = sample_distributed(comm, worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(),
+                                 cfg.sample().num(), nullptr, false);
+  }
   if (root) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const SampleSpec spec = sample_spec(cfg, worker.data());
-    double nfe = 0;
-    torch::Tensor samples;
-    {
-      std::unique_ptr<Worker::EmaSwap> ema;
-      if (cfg.sample().use_ema()) ema = std::make_unique<Worker::EmaSwap>(worker);
-      samples = generate_samples(worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
-    }
+    const torch::Tensor& samples = sampled.first;
+    const double nfe = sampled.nfe;
     const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());
     write_npy(run_dir + "/samples.npy", samples.data_ptr<float>(), npy_shape(samples.size(0), worker.data()));
     write_npy(run_dir + "/data.npy", data.data_ptr<float>(), npy_shape(data.size(0), worker.data()));

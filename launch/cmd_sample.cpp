@@ -1,9 +1,12 @@
-// `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--out FILE.npy]`
+// `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--out FILE.npy] ...`, on one process or under mpirun/srun
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "common/checkpoint/checkpoint.h"
+#include "common/comm/comm_registry.h"
+#include "common/comm/mpi_session.h"
+#include "common/io/npy_stream.h"
 #include "common/config/config.h"
 #include "common/io/npy.h"
 #include "common/model/flat_params.h"
@@ -35,25 +38,35 @@ int cmd_sample(const SampleArgs& args) {
                    "--sampler " << args.sampler << ": unknown sampler; allowed: " << join(sampler_names()));
     cfg.mutable_sample()->set_sampler(args.sampler);
   }
-  configure_threads(cfg.engine().threads(), 1);
-
-  const std::string out = !args.out.empty() ? args.out
-                                            : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
-  LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
-
   if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
   if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
   const SampleSpec spec = sample_spec(cfg, *src.data);
-  double nfe = 0;
-  const torch::Tensor samples = generate_samples(*src.net, *src.schedule, spec, cfg.sample().num(), cfg.sample().chunk(), &nfe);
-  write_npy(out, samples.data_ptr<float>(), npy_shape(samples.size(0), *src.data));
+  const std::string out = !args.out.empty() ? args.out
+                                            : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
+  LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
+  const std::string out_dir = fs::path(out).parent_path().string();
+  LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << out << ": no such directory " << out_dir);
+
+  // Under mpirun or srun every rank samples its share of the chunks; rank 0 streams them to the file.
+  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
+  configure_threads(cfg.engine().threads(), comm->local_size());
+  const bool root = comm->rank() == 0;
+  const uint64_t num = cfg.sample().num();
+  std::unique_ptr<NpyStreamWriter> writer;
+  if (root) writer = std::make_unique<NpyStreamWriter>(out, npy_shape(static_cast<int64_t>(num), *src.data));
+  const bool images = src.data->item_shape().size() == 3;
+  const uint64_t keep = images ? std::max<uint64_t>(256, 16 * static_cast<uint64_t>(std::max<int64_t>(spec.num_classes, 1))) : 20000;
+  const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, num, cfg.sample().chunk(), keep, writer.get(),
+                                                root && num > 4 * cfg.sample().chunk());
+  if (!root) return kExitOk;
+  writer->finish();
   const std::string png = fs::path(out).replace_extension(".png").string();
-  const bool pictured = plot_samples(png, samples, nullptr, *src.data, spec);
-  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu\n",
-               static_cast<unsigned long long>(cfg.sample().num()), src.describe().c_str(), spec.sampler.c_str(), nfe,
-               static_cast<unsigned long long>(cfg.sample().seed()));
+  const bool pictured = plot_samples(png, sampled.first, nullptr, *src.data, spec);
+  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.1f s\n",
+               static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,
+               static_cast<unsigned long long>(cfg.sample().seed()), comm->size(), comm->size() == 1 ? "" : "s", sampled.seconds);
   std::printf("samples: %s\n", out.c_str());
-  if (pictured) std::printf("picture: %s\n", png.c_str());
+  if (pictured) std::printf("picture: %s (the first %lld samples)\n", png.c_str(), static_cast<long long>(sampled.first.size(0)));
   return kExitOk;
 }
 

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   int rank = 0, world = 1;
   try {
     if (version) return cmd_version();
-    if (*tr && launched_by_mpi()) {
+    if ((*tr || *sa) && launched_by_mpi()) {
       mpi = std::make_unique<MpiSession>();
       rank = MpiSession::world_rank();
       world = MpiSession::world_size();

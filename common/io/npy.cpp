@@ -9,13 +9,9 @@
 
 namespace lockstep {
 
-std::string npy_bytes(const float* data, const std::vector<int64_t>& shape) {
+std::string npy_header(const std::vector<int64_t>& shape) {
   std::string dims;
-  int64_t count = 1;
-  for (int64_t s : shape) {
-    dims += std::to_string(s) + ",";
-    count *= s;
-  }
+  for (int64_t s : shape) dims += std::to_string(s) + ",";
   if (shape.size() > 1) dims.pop_back();  // "(3,)" for one dimension, "(3,2)" otherwise
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   const size_t unpadded = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
@@ -25,7 +21,13 @@ std::string npy_bytes(const float* data, const std::vector<int64_t>& shape) {
   const uint16_t len = static_cast<uint16_t>(header.size());
   out += static_cast<char>(len & 0xff);
   out += static_cast<char>(len >> 8);
-  out += header;
+  return out + header;
+}
+
+std::string npy_bytes(const float* data, const std::vector<int64_t>& shape) {
+  int64_t count = 1;
+  for (int64_t s : shape) count *= s;
+  std::string out = npy_header(shape);
   out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(count) * sizeof(float));
   return out;
 }

@@ -18,6 +18,8 @@ struct NpyArray {
   std::string dtype;  // as in the file: "<f4", "<f8", "|u1", "<i4", "<i8"
 };
 
+// The header (magic, version, dict, padding to 64 bytes) of a float32 array of `shape`.
+std::string npy_header(const std::vector<int64_t>& shape);
 // The complete file contents of an array of `shape` (header + data).
 std::string npy_bytes(const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);

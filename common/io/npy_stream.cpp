@@ -1,0 +1,63 @@
+#include "common/io/npy_stream.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "common/io/npy.h"
+#include "common/util/error.h"
+
+namespace lockstep {
+namespace {
+
+void write_all(int fd, const char* data, size_t n, const std::string& file) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    LS_CHECK_SYS(w, "write " << file);
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+NpyStreamWriter::NpyStreamWriter(const std::string& path, const std::vector<int64_t>& shape)
+    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
+  LS_CHECK(!shape.empty(), "NpyStreamWriter: an array needs a shape");
+  total_ = shape[0];
+  for (size_t i = 1; i < shape.size(); ++i) item_numel_ *= shape[i];
+  fd_ = LS_CHECK_SYS(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "open " << tmp_);
+  const std::string header = npy_header(shape);
+  write_all(fd_, header.data(), header.size(), tmp_);
+}
+
+NpyStreamWriter::~NpyStreamWriter() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void NpyStreamWriter::append(const float* data, int64_t items) {
+  LS_CHECK(fd_ >= 0 && written_ + items <= total_, "NpyStreamWriter: " << written_ + items << " items for an array of " << total_);
+  write_all(fd_, reinterpret_cast<const char*>(data), static_cast<size_t>(items * item_numel_) * sizeof(float), tmp_);
+  written_ += items;
+}
+
+void NpyStreamWriter::finish() {
+  LS_CHECK(written_ == total_, "NpyStreamWriter: " << written_ << " of " << total_ << " items written to " << path_);
+  LS_CHECK_SYS(::fsync(fd_), "fsync " << tmp_);
+  const int fd = fd_;
+  fd_ = -1;
+  LS_CHECK_SYS(::close(fd), "close " << tmp_);
+  LS_CHECK_SYS(::rename(tmp_.c_str(), path_.c_str()), "rename " << tmp_ << " to " << path_);
+  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  if (dir.empty()) dir = ".";
+  const int dfd = LS_CHECK_SYS(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory " << dir);
+  LS_CHECK_SYS(::fsync(dfd), "fsync directory " << dir);
+  ::close(dfd);
+}
+
+}  // namespace lockstep

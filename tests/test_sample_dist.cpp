@@ -1,0 +1,97 @@
+// Distributed sampling: the same bytes on 1, 2 and 3 ranks, streamed .npy output equal to the in-memory
+// array, the stream writer's atomicity, and progress output.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/io/npy.h"
+#include "common/io/npy_stream.h"
+#include "common/util/error.h"
+#include "common/util/fs.h"
+#include "tests/proc.h"
+
+using namespace lockstep;
+using namespace lockstep::test;
+
+namespace {
+
+// A short training run whose checkpoint the sampling tests share; its samples.npy (5,000 samples in two chunks, generated
+// in memory at the end of training) is the in-memory reference.
+const std::string& trained_run() {
+  static const std::string run = [] {
+    const std::string d = temp_dir("sample-dist") + "/run";
+    const ProcResult r = run_lockstep("train --steps 30 --set model.mlp.width=64 --set train.eval_every=0 --set sample.num=5000 "
+                                      "--set sample.steps=10 --out " + d);
+    if (r.exit_code != 0) throw std::runtime_error("training failed:\n" + r.output);
+    return d;
+  }();
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("sampling under mpiexec gives the same bytes on 1 2 and 3 ranks", "[sample][mpi]") {
+  const std::string run = trained_run();
+  const std::string dir = temp_dir("sample-world");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  const ProcResult one = run_lockstep("sample " + run + " --num 20000 --steps 10 --sampler heun --out " + dir + "/w1.npy");
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  CHECK_THAT(one.output, Catch::Contains("samples/s") && Catch::Contains("eta"));  // 5 chunks: progress lines
+  const std::string ref = read_file(dir + "/w1.npy");
+  for (int n : {2, 3}) {
+    const std::string out = dir + "/w" + std::to_string(n) + ".npy";
+    const ProcResult r = run_shell(std::string(MPIEXEC) + " --oversubscribe -n " + std::to_string(n) + " " + LOCKSTEP_BIN + " sample " +
+                                   run + " --num 20000 --steps 10 --sampler heun --out " + out);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains(std::to_string(n) + " ranks"));
+    CHECK(read_file(out) == ref);
+  }
+  // the SDE sampler's noise also depends only on (seed, step, i)
+  const ProcResult em1 = run_lockstep("sample " + run + " --num 5000 --steps 8 --sampler euler_maruyama --out " + dir + "/em1.npy");
+  REQUIRE(em1.exit_code == 0);
+  const ProcResult em2 = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + " sample " + run +
+                                   " --num 5000 --steps 8 --sampler euler_maruyama --out " + dir + "/em2.npy");
+  REQUIRE(em2.exit_code == 0);
+  CHECK(read_file(dir + "/em1.npy") == read_file(dir + "/em2.npy"));
+}
+
+TEST_CASE("streamed sample output equals the in-memory samples of the training run", "[sample]") {
+  const std::string run = trained_run();
+  const std::string out = temp_dir("sample-stream") + "/s.npy";
+  const ProcResult r = run_lockstep("sample " + run + " --out " + out);  // the run's own sample settings and seed
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(out) == read_file(run + "/samples.npy"));
+  const NpyArray a = read_npy(out);
+  CHECK(a.shape == std::vector<int64_t>{5000, 2});
+}
+
+TEST_CASE("the .npy stream writer writes the final header and renames only when complete", "[sample][io]") {
+  const std::string dir = temp_dir("npy-stream");
+  std::vector<float> x(7 * 3);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) * 0.5f;
+  {
+    NpyStreamWriter w(dir + "/a.npy", {7, 3});
+    w.append(x.data(), 2);
+    CHECK(!is_file(dir + "/a.npy"));  // nothing at the final name before finish()
+    w.append(x.data() + 6, 5);
+    w.finish();
+  }
+  CHECK(read_file(dir + "/a.npy") == npy_bytes(x.data(), {7, 3}));
+  {
+    NpyStreamWriter w(dir + "/b.npy", {7, 3});
+    w.append(x.data(), 3);
+    CHECK_THROWS_AS(w.finish(), InternalError);  // 3 of 7 items
+    CHECK_THROWS_AS(w.append(x.data(), 5), InternalError);  // more than 7
+  }
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.path().filename() != "a.npy";
+  CHECK(files == 0);  // the unfinished writer removed its temporary file
+  const ProcResult bad = run_lockstep("sample " + trained_run() + " --num 4 --out " + dir + "/missing/x.npy");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("no such directory"));
+}
