@@ -1,40 +1,143 @@
-// `lockstep eval CHECKPOINT|CONFIG --likelihood [--num N] [--steps K] [--seed S]`: the log-likelihood of N fresh
-// data points (drawn from (seed, i), apart from training data) through the probability-flow ODE, in nats per
-// item and bits per dimension.
+// `lockstep eval CHECKPOINT|CONFIG [--num N] [--likelihood] [--steps K] [--seed S] [--raw] [--report FILE.json]`:
+// samples and fresh data of the model's distribution compared by all ranks together (energy distance, RBF MMD at
+// five bandwidths), and with --likelihood the log-likelihood of N fresh data points through the
+// probability-flow ODE (nats per item, bits per dimension). Writes a JSON report and a Markdown table.
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
+#include <filesystem>
 
+#include "common/comm/comm_registry.h"
+#include "common/comm/mpi_session.h"
+#include "common/io/jsonl.h"
 #include "common/metrics/likelihood.h"
+#include "common/metrics/pair_sums.h"
 #include "common/util/error.h"
+#include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/sample_run.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 
 namespace lockstep {
+namespace {
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Every rank gets rank 0's tensor (float32, [n, d]).
+torch::Tensor broadcast_rows(Comm& comm, const torch::Tensor& t, int64_t n, int64_t d) {
+  std::string bytes;
+  if (comm.rank() == 0) bytes.assign(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(n * d) * sizeof(float));
+  comm.broadcast(&bytes, 0);
+  torch::Tensor out = torch::empty({n, d}, torch::kFloat32);
+  LS_CHECK(bytes.size() == static_cast<size_t>(n * d) * sizeof(float), "broadcast of " << n << " samples: " << bytes.size() << " bytes");
+  std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+  return out;
+}
+
+}  // namespace
 
 int cmd_eval(const EvalArgs& args) {
-  LS_CHECK_INPUT(args.likelihood, "eval: name what to evaluate: --likelihood");
-  LS_CHECK_INPUT(args.num >= 1 && args.num < (int64_t{1} << 32), "--num must be in [1, 2^32), got " << args.num);
+  namespace fs = std::filesystem;
+  LS_CHECK_INPUT(args.num >= 2 && args.num < (int64_t{1} << 32), "--num must be in [2, 2^32), got " << args.num);
   LS_CHECK_INPUT(args.steps >= 1 && args.steps <= 100000, "--steps must be in [1, 100000], got " << args.steps);
   LS_CHECK_INPUT(args.seed >= 0, "--seed must be >= 0, got " << args.seed);
+  LS_CHECK_INPUT(args.report.empty() || fs::path(args.report).extension() == ".json", "--report " << args.report << ": expected a .json file name");
   ModelSource src = load_model_source(args.checkpoint, args.raw);
-  configure_threads(src.config.engine().threads(), 1);
-  const torch::Tensor data = fresh_data(*src.data, static_cast<uint64_t>(args.num), static_cast<uint64_t>(args.seed));
-  LikelihoodSpec spec;
-  spec.t_min = src.config.path().t_min();
-  spec.t_max = src.config.path().t_max();
-  spec.steps = args.steps;
-  spec.seed = static_cast<uint64_t>(args.seed);
-  const Prediction kind = prediction_from_config(src.config.model().prediction());
-  const torch::Tensor log_p = log_likelihood(*src.net, *src.schedule, kind, data, spec);
-  const double nll = -log_p.to(torch::kFloat64).mean().item<double>();
-  const double se = log_p.to(torch::kFloat64).std().item<double>() / std::sqrt(static_cast<double>(args.num));
-  const double dims = static_cast<double>(data.size(1));
-  std::fprintf(stderr, "likelihood of %lld fresh data points under %s, RK4 with %lld steps (%s divergence)\n",
-               static_cast<long long>(args.num), src.describe().c_str(), static_cast<long long>(args.steps),
-               data.size(1) <= spec.exact_dims ? "exact" : "Hutchinson");
-  std::printf("likelihood: nll_nats=%.5f +- %.5f bits_per_dim=%.5f\n", nll, se, nll / (dims * std::log(2.0)));
+  const std::string report = !args.report.empty() ? args.report
+                                                  : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
+  const std::string report_dir = fs::path(report).parent_path().string();
+  LS_CHECK_INPUT(report_dir.empty() || is_dir(report_dir), "--report " << report << ": no such directory " << report_dir);
+
+  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
+  configure_threads(src.config.engine().threads(), comm->local_size());
+  const bool root = comm->rank() == 0;
+  const int64_t n = args.num, d = src.data->dim();
+  const int64_t begin = n * comm->rank() / comm->size(), end = n * (comm->rank() + 1) / comm->size();
+  const auto t0 = std::chrono::steady_clock::now();
+
+  // 1. samples (all ranks), shared with every rank; fresh data (every rank draws the same points)
+  const SampleSpec spec = sample_spec(src.config, *src.data);
+  const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, static_cast<uint64_t>(n),
+                                                src.config.sample().chunk(), static_cast<uint64_t>(n), nullptr, false);
+  const torch::Tensor x = broadcast_rows(*comm, sampled.first, n, d);
+  const torch::Tensor y = fresh_data(*src.data, static_cast<uint64_t>(n), static_cast<uint64_t>(args.seed));
+
+  // 2. two-sample distances: each rank its rows, sums gathered at rank 0
+  PairSums sums(n, n, median_bandwidths(y));
+  PairSums mine = sums;
+  mine.add_rows(x, y, begin, end, begin, end);
+  const std::vector<std::string> all_sums = comm->gather(mine.to_bytes(), 0);
+  if (root) for (const std::string& b : all_sums) sums.merge_bytes(b);
+
+  // 3. likelihood of the fresh data: each rank its rows
+  double nll = 0, se = 0;
+  if (args.likelihood) {
+    LikelihoodSpec ls;
+    ls.t_min = src.config.path().t_min();
+    ls.t_max = src.config.path().t_max();
+    ls.steps = args.steps;
+    ls.seed = static_cast<uint64_t>(args.seed);
+    ls.first_index = static_cast<uint64_t>(begin);  // probes keyed by the global row: any world size, same numbers
+    double part[2] = {0, 0};
+    if (end > begin) {
+      const torch::Tensor log_p = log_likelihood(*src.net, *src.schedule, prediction_from_config(src.config.model().prediction()),
+                                                 y.narrow(0, begin, end - begin), ls)
+                                      .to(torch::kFloat64);
+      part[0] = log_p.sum().item<double>();
+      part[1] = log_p.square().sum().item<double>();
+    }
+    const std::vector<std::string> parts = comm->gather(std::string(reinterpret_cast<const char*>(part), sizeof part), 0);
+    if (root) {
+      double s = 0, s2 = 0;
+      for (const std::string& p : parts) {
+        double v[2];
+        std::memcpy(v, p.data(), sizeof v);
+        s += v[0];
+        s2 += v[1];
+      }
+      const double mean = s / static_cast<double>(n), var = (s2 - s * mean) / static_cast<double>(n - 1);
+      nll = -mean;
+      se = std::sqrt(std::max(var, 0.0) / static_cast<double>(n));
+    }
+  }
+  if (!root) return kExitOk;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // 4. report: JSON and Markdown
+  JsonObject o;
+  o.set("checkpoint", src.path).set("tick", src.tick).set("weights", std::string(src.oracle ? "oracle" : src.ema ? "ema" : "raw"))
+      .set("sampler", spec.sampler).set("steps", static_cast<uint64_t>(spec.steps)).set("guidance", spec.guidance)
+      .set("seed", spec.seed).set("data_seed", static_cast<uint64_t>(args.seed)).set("num", static_cast<uint64_t>(n))
+      .set("nfe", sampled.nfe).set("ranks", static_cast<uint64_t>(comm->size())).set("seconds", secs)
+      .set("energy_distance", sums.energy_distance_u()).set("mmd_bandwidths", sums.bandwidths);
+  std::vector<double> mmd;
+  for (size_t k = 0; k < sums.bandwidths.size(); ++k) mmd.push_back(sums.mmd2_u(k));
+  o.set("mmd2", mmd);
+  std::string md = "| metric | value |\n| --- | --- |\n";
+  md += "| samples | " + std::to_string(n) + " (" + spec.sampler + ", " + std::to_string(spec.steps) + " steps, " + fmt(sampled.nfe) +
+        " NFE, seed " + std::to_string(spec.seed) + ", guidance " + fmt(spec.guidance) + ") |\n";
+  md += "| energy distance | " + fmt(sums.energy_distance_u()) + " |\n";
+  for (size_t k = 0; k < mmd.size(); ++k) md += "| MMD² (RBF, h = " + fmt(sums.bandwidths[k]) + ") | " + fmt(mmd[k]) + " |\n";
+  if (args.likelihood) {
+    const double bpd = nll / (static_cast<double>(d) * std::log(2.0));
+    o.set("nll_nats", nll).set("nll_se", se).set("bits_per_dim", bpd).set("likelihood_steps", static_cast<uint64_t>(args.steps));
+    md += "| NLL (nats per item) | " + fmt(nll) + " ± " + fmt(se) + " |\n| bits per dimension | " + fmt(bpd) + " |\n";
+    std::fprintf(stderr, "likelihood of %lld fresh data points, RK4 with %lld steps (%s divergence)\n", static_cast<long long>(n),
+                 static_cast<long long>(args.steps), d <= LikelihoodSpec().exact_dims ? "exact" : "Hutchinson");
+    std::printf("likelihood: nll_nats=%.5f +- %.5f bits_per_dim=%.5f\n", nll, se, bpd);
+  }
+  write_file_atomic(report, o.dump() + "\n");
+  const std::string md_path = fs::path(report).replace_extension(".md").string();
+  write_file_atomic(md_path, "Evaluation of " + src.describe() + "\n\n" + md);
+  std::fprintf(stderr, "evaluated %s on %d rank%s in %.1f s\n%s", src.describe().c_str(), comm->size(), comm->size() == 1 ? "" : "s", secs,
+               md.c_str());
+  std::printf("report: %s\n", report.c_str());
   return kExitOk;
 }
 

@@ -51,13 +51,14 @@ int main(int argc, char** argv) {
   pa->add_option("--num", path_num, "Number of evenly spaced times in [0, 1] (default 11)");
 
   EvalArgs eval;
-  CLI::App* ev = app.add_subcommand("eval", "Evaluate a checkpoint (or an oracle config)");
+  CLI::App* ev = app.add_subcommand("eval", "Evaluate a checkpoint (or an oracle config): energy distance, MMD, likelihood; a JSON and Markdown report");
   ev->add_option("checkpoint", eval.checkpoint, "Checkpoint file, run directory, or oracle .textproto config")->required();
-  ev->add_flag("--likelihood", eval.likelihood, "Log-likelihood of fresh data through the probability-flow ODE (nats, bits/dim)");
-  ev->add_option("--num", eval.num, "Number of data points (default 1000)");
+  ev->add_flag("--likelihood", eval.likelihood, "Also the log-likelihood of fresh data through the probability-flow ODE (nats, bits/dim)");
+  ev->add_option("--num", eval.num, "Number of samples and of fresh data points (default 1000)");
   ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
+  ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
   try {
     app.parse(argc, argv);
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   int rank = 0, world = 1;
   try {
     if (version) return cmd_version();
-    if ((*tr || *sa) && launched_by_mpi()) {
+    if ((*tr || *sa || *ev) && launched_by_mpi()) {
       mpi = std::make_unique<MpiSession>();
       rank = MpiSession::world_rank();
       world = MpiSession::world_size();

@@ -14,6 +14,7 @@
 #include "common/sampler/stochastic.h"
 #include "common/metrics/likelihood.h"
 #include "common/io/npy.h"
+#include "common/util/fs.h"
 #include "tests/proc.h"
 
 using namespace lockstep;
@@ -346,7 +347,16 @@ TEST_CASE("lockstep eval --likelihood reports nats and bits per dimension", "[ma
   REQUIRE(at != std::string::npos);
   CHECK(std::stod(r.output.substr(at + 9)) == Approx(2.8379).margin(0.25));
   CHECK_THAT(r.output, Catch::Contains("bits_per_dim="));
-  CHECK(test::run_lockstep("eval " + config).exit_code == 2);  // nothing asked
+  // the report: JSON and Markdown beside the config (an oracle has no run directory)
+  const std::string json = read_file(dir + "/eval-tick0.json");
+  CHECK_THAT(json, Catch::Contains("\"energy_distance\": ") && Catch::Contains("\"mmd2\": [") && Catch::Contains("\"nll_nats\": ") &&
+                       Catch::Contains("\"sampler\": \"euler\"") && Catch::Contains("\"weights\": \"oracle\""));
+  CHECK_THAT(read_file(dir + "/eval-tick0.md"), Catch::Contains("| energy distance |") && Catch::Contains("| bits per dimension |"));
+  // the oracle's samples are its data distribution: energy distance and every MMD near zero for 400 points
+  const test::ProcResult q = test::run_lockstep("eval " + config + " --num 400 --report " + dir + "/plain.json");
+  REQUIRE(q.exit_code == 0);
+  CHECK_THAT(read_file(dir + "/plain.json"), !Catch::Contains("nll_nats"));
+  CHECK(test::run_lockstep("eval " + config + " --num 1").exit_code == 2);
 }
 
 TEST_CASE("classifier-free guidance follows its formula and the class-conditional oracle samples its class", "[math]") {

@@ -95,3 +95,30 @@ TEST_CASE("the .npy stream writer writes the final header and renames only when 
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("no such directory"));
 }
+
+TEST_CASE("lockstep eval under mpiexec reports what one process reports", "[sample][mpi]") {
+  const std::string run = trained_run();
+  const std::string dir = temp_dir("eval-world");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  const ProcResult one = run_lockstep("eval " + run + " --num 600 --likelihood --steps 10 --report " + dir + "/one.json");
+  INFO(one.output);
+  REQUIRE(one.exit_code == 0);
+  const ProcResult two = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + " eval " + run +
+                                   " --num 600 --likelihood --steps 10 --report " + dir + "/two.json");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  auto value = [](const std::string& json, const std::string& key) {
+    const size_t at = json.find("\"" + key + "\": ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(json.substr(at + key.size() + 4));
+  };
+  const std::string a = read_file(dir + "/one.json"), b = read_file(dir + "/two.json");
+  for (const char* key : {"energy_distance", "nll_nats", "nfe"}) {
+    INFO(key);
+    CHECK(value(b, key) == Approx(value(a, key)).epsilon(1e-9));  // only the order of float64 sums differs
+  }
+  CHECK(value(b, "ranks") == 2);
+  CHECK(value(a, "energy_distance") > 0);  // a 30-tick model is far from the data
+  CHECK_THAT(read_file(dir + "/one.md"), Catch::Contains("| MMD² (RBF, h = "));
+}
