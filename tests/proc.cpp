@@ -1,5 +1,7 @@
 #include "tests/proc.h"
 
+#include <cstdlib>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +35,12 @@ std::string temp_dir(const std::string& name) {
 }
 
 std::string source_dir() { return LOCKSTEP_SOURCE_DIR; }
+
+std::string mpi_lockstep_command(int ranks) {
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  return std::string(MPIEXEC) + " --oversubscribe -n " + std::to_string(ranks) + " " + LOCKSTEP_BIN;
+}
 
 std::vector<double> metric_values(const std::string& run_dir, const std::string& key) {
   std::ifstream in(run_dir + "/metrics.jsonl");

@@ -14,6 +14,8 @@ struct ProcResult {
 // Runs `args` appended to the lockstep binary's path through the shell.
 ProcResult run_lockstep(const std::string& args);
 ProcResult run_shell(const std::string& command);
+// "<mpiexec> --oversubscribe -n RANKS <lockstep binary>", with Open MPI allowed to run as root.
+std::string mpi_lockstep_command(int ranks);
 // A fresh, empty directory under the build tree for one test.
 std::string temp_dir(const std::string& name);
 std::string source_dir();

@@ -74,9 +74,7 @@ TEST_CASE("a resumed run ends bitwise identical to the run that never stopped", 
 
 TEST_CASE("resume on another world size stays within 1e-5 of the uninterrupted run", "[resume][mpi]") {
   const std::string run = fresh_run_from("resume-world", 20);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  const ProcResult r = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + " train --resume " + run);
+  const ProcResult r = run_shell(mpi_lockstep_command(2) + " train --resume " + run);
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const CheckpointData a = final_state(run), b = final_state(reference_run());
@@ -226,9 +224,7 @@ TEST_CASE("a NaN loss skips the tick and counts it or stops the run naming tick 
 
 TEST_CASE("SIGUSR1 to mpirun reaches every rank: a checkpoint and exit code 75", "[resume][mpi]") {
   const std::string run = temp_dir("resume-usr1") + "/run";
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  const std::string script = std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN +
+  const std::string script = mpi_lockstep_command(2) +
                              " train --steps 1000000 --set train.log_every=5 --out " + run + " > " + run + ".log 2>&1 & pid=$!; " +
                              "for i in $(seq 600); do grep -q '\"tick\": 10' " + run + "/metrics.jsonl 2>/dev/null && break; sleep 0.1; done; " +
                              "kill -USR1 $pid; wait $pid; echo exit=$?";

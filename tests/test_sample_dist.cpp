@@ -34,8 +34,6 @@ const std::string& trained_run() {
 TEST_CASE("sampling under mpiexec gives the same bytes on 1 2 and 3 ranks", "[sample][mpi]") {
   const std::string run = trained_run();
   const std::string dir = temp_dir("sample-world");
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   const ProcResult one = run_lockstep("sample " + run + " --num 20000 --steps 10 --sampler heun --out " + dir + "/w1.npy");
   INFO(one.output);
   REQUIRE(one.exit_code == 0);
@@ -43,7 +41,7 @@ TEST_CASE("sampling under mpiexec gives the same bytes on 1 2 and 3 ranks", "[sa
   const std::string ref = read_file(dir + "/w1.npy");
   for (int n : {2, 3}) {
     const std::string out = dir + "/w" + std::to_string(n) + ".npy";
-    const ProcResult r = run_shell(std::string(MPIEXEC) + " --oversubscribe -n " + std::to_string(n) + " " + LOCKSTEP_BIN + " sample " +
+    const ProcResult r = run_shell(mpi_lockstep_command(n) + " sample " +
                                    run + " --num 20000 --steps 10 --sampler heun --out " + out);
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
@@ -53,7 +51,7 @@ TEST_CASE("sampling under mpiexec gives the same bytes on 1 2 and 3 ranks", "[sa
   // the SDE sampler's noise also depends only on (seed, step, i)
   const ProcResult em1 = run_lockstep("sample " + run + " --num 5000 --steps 8 --sampler euler_maruyama --out " + dir + "/em1.npy");
   REQUIRE(em1.exit_code == 0);
-  const ProcResult em2 = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + " sample " + run +
+  const ProcResult em2 = run_shell(mpi_lockstep_command(2) + " sample " + run +
                                    " --num 5000 --steps 8 --sampler euler_maruyama --out " + dir + "/em2.npy");
   REQUIRE(em2.exit_code == 0);
   CHECK(read_file(dir + "/em1.npy") == read_file(dir + "/em2.npy"));
@@ -99,12 +97,10 @@ TEST_CASE("the .npy stream writer writes the final header and renames only when 
 TEST_CASE("lockstep eval under mpiexec reports what one process reports", "[sample][mpi]") {
   const std::string run = trained_run();
   const std::string dir = temp_dir("eval-world");
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   const ProcResult one = run_lockstep("eval " + run + " --num 600 --likelihood --steps 10 --report " + dir + "/one.json");
   INFO(one.output);
   REQUIRE(one.exit_code == 0);
-  const ProcResult two = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + " eval " + run +
+  const ProcResult two = run_shell(mpi_lockstep_command(2) + " eval " + run +
                                    " --num 600 --likelihood --steps 10 --report " + dir + "/two.json");
   INFO(two.output);
   REQUIRE(two.exit_code == 0);
