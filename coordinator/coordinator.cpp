@@ -70,6 +70,7 @@ Frame Coordinator::plan(uint64_t tick) {
   auto every = [&](uint64_t n) { return n > 0 && (done % n == 0 || last); };
   f.set_log(every(t.log_every()) || tick == 0);
   f.set_evaluate(every(t.eval_every()));
+  f.set_sample_eval(every(t.sample_eval_every()));
   f.set_check_hash(every(e.check_every()) || (e.check_every() > 0 && tick == 0));
   f.set_checkpoint(last || (t.checkpoint_every() > 0 && done % t.checkpoint_every() == 0));
   return f;

@@ -102,6 +102,26 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
   return result;
 }
 
+PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const torch::Tensor& data) {
+  const int64_t n = data.size(0), d = data.size(1);
+  std::string bytes;
+  if (comm.rank() == 0) {
+    const torch::Tensor s = samples.to(torch::kFloat32).contiguous();
+    LS_CHECK(s.size(0) == n && s.size(1) == d, "compare_distributed: samples " << s.sizes() << ", data " << data.sizes());
+    bytes.assign(static_cast<const char*>(s.data_ptr()), static_cast<size_t>(n * d) * sizeof(float));
+  }
+  comm.broadcast(&bytes, 0);
+  LS_CHECK(bytes.size() == static_cast<size_t>(n * d) * sizeof(float), "compare_distributed: " << bytes.size() << " bytes of samples");
+  const torch::Tensor x = torch::from_blob(bytes.data(), {n, d}, torch::kFloat32);
+  PairSums sums(n, n, median_bandwidths(data));
+  PairSums mine = sums;
+  const int64_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
+  mine.add_rows(x, data, begin, end, begin, end);
+  const std::vector<std::string> all = comm.gather(mine.to_bytes(), 0);
+  if (comm.rank() == 0) for (const std::string& b : all) sums.merge_bytes(b);
+  return sums;
+}
+
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {
   torch::Tensor out = torch::empty({static_cast<int64_t>(num), data.dim()}, torch::kFloat32);
   float* p = out.data_ptr<float>();

@@ -14,6 +14,7 @@
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm.h"
 #include "common/io/npy_stream.h"
+#include "common/metrics/pair_sums.h"
 #include "common/data/dataset.h"
 #include "common/model/net.h"
 #include "common/path/schedule.h"
@@ -40,6 +41,10 @@ struct SampledSet {
 };
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                               uint64_t keep, NpyStreamWriter* out, bool progress);
+// All ranks together: rank 0's `samples` [n, d] against `data` [n, d] (the same on every rank): each rank adds the
+// pair sums of its rows, rank 0 merges them (the result is meaningful on rank 0 only). Bandwidths follow the data.
+PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const torch::Tensor& data);
+
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 
 struct SampleQuality {

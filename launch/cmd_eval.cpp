@@ -29,17 +29,6 @@ std::string fmt(double v) {
   return buf;
 }
 
-// Every rank gets rank 0's tensor (float32, [n, d]).
-torch::Tensor broadcast_rows(Comm& comm, const torch::Tensor& t, int64_t n, int64_t d) {
-  std::string bytes;
-  if (comm.rank() == 0) bytes.assign(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(n * d) * sizeof(float));
-  comm.broadcast(&bytes, 0);
-  torch::Tensor out = torch::empty({n, d}, torch::kFloat32);
-  LS_CHECK(bytes.size() == static_cast<size_t>(n * d) * sizeof(float), "broadcast of " << n << " samples: " << bytes.size() << " bytes");
-  std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
-  return out;
-}
-
 }  // namespace
 
 int cmd_eval(const EvalArgs& args) {
@@ -61,19 +50,14 @@ int cmd_eval(const EvalArgs& args) {
   const int64_t begin = n * comm->rank() / comm->size(), end = n * (comm->rank() + 1) / comm->size();
   const auto t0 = std::chrono::steady_clock::now();
 
-  // 1. samples (all ranks), shared with every rank; fresh data (every rank draws the same points)
+  // 1. samples (all ranks); fresh data (every rank draws the same points)
   const SampleSpec spec = sample_spec(src.config, *src.data);
   const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, static_cast<uint64_t>(n),
                                                 src.config.sample().chunk(), static_cast<uint64_t>(n), nullptr, false);
-  const torch::Tensor x = broadcast_rows(*comm, sampled.first, n, d);
   const torch::Tensor y = fresh_data(*src.data, static_cast<uint64_t>(n), static_cast<uint64_t>(args.seed));
 
   // 2. two-sample distances: each rank its rows, sums gathered at rank 0
-  PairSums sums(n, n, median_bandwidths(y));
-  PairSums mine = sums;
-  mine.add_rows(x, y, begin, end, begin, end);
-  const std::vector<std::string> all_sums = comm->gather(mine.to_bytes(), 0);
-  if (root) for (const std::string& b : all_sums) sums.merge_bytes(b);
+  const PairSums sums = compare_distributed(*comm, sampled.first, y);
 
   // 3. likelihood of the fresh data: each rank its rows
   double nll = 0, se = 0;

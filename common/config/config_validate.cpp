@@ -191,6 +191,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
   k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
+  k.need(t.sample_eval_every() == 0 || t.sample_eval_num() >= 2, "train.sample_eval_num", "must be >= 2, got " + std::to_string(t.sample_eval_num()));
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;
