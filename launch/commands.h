@@ -36,6 +36,7 @@ struct EvalArgs {
   bool likelihood = false;
   int64_t num = 1000, steps = 100, seed = 12345;
   bool raw = false;
+  bool sweep = false;  // quality against NFE for several samplers
   std::string report;  // .json path; empty: <run>/eval-tick<N>.json
 };
 

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
+  ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama: a table and a plot");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
   try {

@@ -140,3 +140,17 @@ TEST_CASE("periodic sample evaluation during training uses every rank and leaves
   const std::string p = checkpoint_path(dir + "/plain", 30), q = checkpoint_path(dir + "/one", 30);
   CHECK(torch::equal(load_checkpoint(p).tensor("params", p), load_checkpoint(q).tensor("params", q)));
 }
+
+TEST_CASE("eval --sweep measures every sampler at 1 to 64 NFE with a table and a plot", "[sample]") {
+  const std::string dir = temp_dir("eval-sweep");
+  const ProcResult r = run_lockstep("eval " + trained_run() + " --num 300 --sweep --report " + dir + "/r.json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string json = read_file(dir + "/r.json");
+  size_t rows = 0;
+  for (size_t at = json.find("\"sweep\": ["); at != std::string::npos; at = json.find("{\"sampler\": ", at + 1)) ++rows;
+  CHECK(rows == 1 + 7 + 6 + 5 + 7 + 7);  // the array, then euler, heun (2..64), rk4 (4..64), ddim, euler_maruyama
+  CHECK_THAT(json, Catch::Contains("{\"sampler\": \"rk4\", \"steps\": 16, \"nfe\": 64, \"guidance\": 1, \"seed\": 1, \"energy_distance\": "));
+  CHECK_THAT(read_file(dir + "/r.md"), Catch::Contains("| heun | 32 | 64 |"));
+  CHECK(read_file(dir + "/r.sweep.png").compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+}

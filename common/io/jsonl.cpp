@@ -61,6 +61,13 @@ JsonObject& JsonObject::set(const std::string& key, const std::vector<double>& v
   return *this;
 }
 
+JsonObject& JsonObject::set(const std::string& key, const std::vector<JsonObject>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i].dump();
+  fields_.emplace_back(key, out + "]");
+  return *this;
+}
+
 std::string JsonObject::dump() const {
   std::string out = "{";
   for (size_t i = 0; i < fields_.size(); ++i) {

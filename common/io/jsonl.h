@@ -1,4 +1,4 @@
-// JSON Lines output (metrics.jsonl): one flat JSON object per line, flushed at once.
+// JSON Lines output (metrics.jsonl): one JSON object per line (flat, or with arrays), flushed at once.
 //
 // Contract: keys keep insertion order; doubles print with 7 significant digits; NaN and infinities print as
 // null (JSON has neither). Writers append; a crash loses at most the line being written. No torch.
@@ -18,6 +18,7 @@ class JsonObject {
   JsonObject& set(const std::string& key, uint64_t v);
   JsonObject& set(const std::string& key, const std::string& v);
   JsonObject& set(const std::string& key, const std::vector<double>& v);
+  JsonObject& set(const std::string& key, const std::vector<JsonObject>& v);  // an array of objects (reports)
   std::string dump() const;
 
  private:
