@@ -37,13 +37,6 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data) {
   return s;
 }
 
-torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                               double* nfe) {
-  std::vector<torch::Tensor> parts;
-  for (uint64_t b = 0; b < num; b += chunk) parts.push_back(sample_range(net, s, spec, b, std::min(num, b + chunk), nfe));
-  return torch::cat(parts, 0);
-}
-
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                               uint64_t keep, NpyStreamWriter* out, bool progress) {
   using Clock = std::chrono::steady_clock;

@@ -1,10 +1,10 @@
 // Generating samples with a trained network, and the outputs that go with them.
 //
-// Contract: generate_samples() produces samples [0, num) in chunks of sample.chunk; sample i depends only on
-// (sample seed, i) (common/sampler/ode.h), so the chunk size never changes the result. fresh_data() draws
-// num points of the data distribution from (seed, i) on a stream of its own. write_sample_outputs() writes
-// <dir>/samples.npy, <dir>/data.npy and <dir>/samples.png (2-D data: scatter; images: a grid), and returns the energy distances.
-// sample_distributed() is the same, shared among the ranks of a job.
+// Contract: sample_distributed() produces samples [0, num) in chunks of sample.chunk, shared among the ranks of
+// a job; sample i depends only on (sample seed, i) (common/sampler/ode.h), and a chunk holds the same samples
+// for any world size. fresh_data() draws num points of the data distribution from (seed, i) on a stream of its
+// own. compare_distributed() measures samples against data with every rank; plot_samples() draws them
+// (2-D data: scatter; images: a grid).
 #pragma once
 
 #include <torch/torch.h>
@@ -26,8 +26,6 @@ namespace lockstep {
 // The sampling settings of a config (sample section, path, prediction, classes). Throws BadInput for a class the
 // model does not have.
 SampleSpec sample_spec(const Config& cfg, const DataSource& data);
-torch::Tensor generate_samples(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                               double* nfe);
 
 // All ranks together (collective). Chunk c covers samples [c * chunk, (c + 1) * chunk); in round q, rank k
 // computes chunk q * W + k, so a chunk holds the same samples for any world size and the result is bitwise

@@ -63,8 +63,7 @@ void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t do
   const SampleSpec spec = sample_spec(cfg, worker.data());
   SampledSet sampled;
   {
-    std::unique_ptr<Worker::EmaSwap> ema;
-    if (cfg.sample().use_ema()) ema = std::make_unique<Worker::EmaSwap>(worker);
+    const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
     sampled = sample_distributed(comm, worker.net(), worker.schedule(), spec, num, cfg.sample().chunk(), num, nullptr, false);
   }
   const torch::Tensor data = fresh_data(worker.data(), num, cfg.sample().seed() ^ 0xE7A1DA7Aull);
@@ -257,8 +256,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   const SampleSpec spec = sample_spec(cfg, worker.data());
   SampledSet sampled;
   {
-    std::unique_ptr<Worker::EmaSwap> ema;
-    if (cfg.sample().use_ema()) ema = std::make_unique<Worker::EmaSwap>(worker);
+    const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
     sampled = sample_distributed(comm, worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(),
                                  cfg.sample().num(), nullptr, false);
   }

@@ -241,8 +241,8 @@ void Worker::update_ema() {
   ema_.lerp_(params_->values(), 1.0 - d);  // ema + (1 - d) (theta - ema): one pass
 }
 
-Worker::EmaSwap::EmaSwap(Worker& w) : w_(w) {
-  if (!w_.ema_.defined()) return;
+Worker::EmaSwap::EmaSwap(Worker& w, bool active) : w_(w) {
+  if (!active || !w_.ema_.defined()) return;
   torch::NoGradGuard no_grad;
   raw_ = w_.params_->values().clone();
   w_.params_->values().copy_(w_.ema_);

@@ -46,10 +46,11 @@ class Worker {
   CheckpointData state() const;
   // Continues from a checkpoint's state (resume); throws BadInput naming `origin` when it does not fit.
   void restore(const CheckpointData& ckpt, const std::string& origin);
-  // While it lives, the network's parameters are the EMA weights (when there are any); then the raw ones again.
+  // While it lives, the network's parameters are the EMA weights (when `active` and there are any); then the raw
+  // ones again.
   class EmaSwap {
    public:
-    explicit EmaSwap(Worker& w);
+    explicit EmaSwap(Worker& w, bool active = true);
     ~EmaSwap();
     EmaSwap(const EmaSwap&) = delete;
     EmaSwap& operator=(const EmaSwap&) = delete;
