@@ -1,6 +1,4 @@
 // `lockstep train [CONFIG] [--out DIR] [--steps N] [--seed S] [--set field=value]... [--resume CHECKPOINT_OR_RUN]`
-#include <filesystem>
-
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
@@ -51,10 +49,7 @@ int cmd_train(const TrainArgs& args) {
     resume = std::make_unique<ResumePoint>();
     resume->path = resolve_checkpoint(args.resume);
     resume->state = load_checkpoint(resume->path);
-    namespace fs = std::filesystem;
-    fs::path dir = fs::path(resume->path).parent_path();
-    if (dir.filename() == "checkpoints") dir = dir.parent_path();
-    out = dir.empty() ? "." : dir.string();
+    out = run_dir_of(resume->path);
     cfg = resume_config(*resume, overrides);
   } else {
     cfg = load_config(args.config, overrides);

@@ -32,9 +32,7 @@ ModelSource load_model_source(const std::string& arg, bool raw) {
     m.config = parse_config_text(ckpt.config_text, m.path + " (stored config)");
     m.tick = ckpt.tick;
   }
-  fs::path dir = fs::path(m.path).parent_path();
-  if (dir.filename() == "checkpoints") dir = dir.parent_path();
-  m.run_dir = dir.empty() ? "." : dir.string();
+  m.run_dir = run_dir_of(m.path);
   m.data = make_dataset(m.config.data(), m.config.seed());
   m.schedule = make_schedule(m.config.path());
   m.net = make_model(m.config, *m.data, init_seed_of(m.config));

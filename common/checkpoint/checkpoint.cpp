@@ -185,6 +185,12 @@ std::string checkpoint_path(const std::string& run_dir, uint64_t tick) {
   return (std::filesystem::path(run_dir) / "checkpoints" / name).string();
 }
 
+std::string run_dir_of(const std::string& file) {
+  std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  if (dir.filename() == "checkpoints") dir = dir.parent_path();
+  return dir.empty() ? "." : dir.string();
+}
+
 std::string resolve_checkpoint(const std::string& file_or_dir) {
   namespace fs = std::filesystem;
   if (is_file(file_or_dir)) return file_or_dir;

@@ -46,6 +46,8 @@ void load_params(FlatParams& params, const CheckpointData& ckpt, const std::stri
 bool has_payload(const CheckpointData& ckpt, const std::string& name);
 
 std::string checkpoint_path(const std::string& run_dir, uint64_t tick);
+// The run directory a file belongs to: the parent of its checkpoints/ folder, else its own folder ("." when none).
+std::string run_dir_of(const std::string& file);
 // A checkpoint file as is; a run directory (or its checkpoints/ folder): its latest checkpoint.
 std::string resolve_checkpoint(const std::string& file_or_dir);
 
