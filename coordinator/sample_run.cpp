@@ -38,7 +38,8 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data) {
 }
 
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                              uint64_t keep, NpyStreamWriter* out, bool progress) {
+                              uint64_t keep, NpyStreamWriter* out, bool progress,
+                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   auto last_print = t0;
@@ -55,6 +56,7 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
       const uint64_t begin = c * chunk, end = std::min(num, begin + chunk);
       double nfe = 0.0;
       const torch::Tensor x = sample_range(net, s, spec, begin, end, &nfe).to(torch::kCPU).contiguous();
+      if (on_chunk) on_chunk(begin, x);
       const double nfe_total = nfe * static_cast<double>(end - begin);
       mine.assign(reinterpret_cast<const char*>(&nfe_total), sizeof nfe_total);
       mine.append(static_cast<const char*>(x.data_ptr()), static_cast<size_t>(x.numel()) * sizeof(float));

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 #include "common/checkpoint/checkpoint.h"
@@ -31,14 +32,16 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data);
 // computes chunk q * W + k, so a chunk holds the same samples for any world size and the result is bitwise
 // the same on 1 or many ranks. Rank 0 gathers each round and appends the chunks in order to `out` (when
 // given: streamed, never all in memory) and keeps the first `keep` samples; with `progress` it prints
-// samples/s and an ETA on stderr.
+// samples/s and an ETA on stderr. `on_chunk`, when given, sees every chunk on the rank that computed it (its first
+// sample's index and the samples [n, d]), before the gather: per-rank metrics of the samples cost no transfer.
 struct SampledSet {
   torch::Tensor first;  // rank 0: samples [0, min(keep, num)) as [n, d]; undefined elsewhere
   double nfe = 0.0;     // network evaluations per sample (mean)
   double seconds = 0.0;
 };
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                              uint64_t keep, NpyStreamWriter* out, bool progress);
+                              uint64_t keep, NpyStreamWriter* out, bool progress,
+                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = {});
 // All ranks together: rank 0's `samples` [n, d] against `data` [n, d] (the same on every rank): each rank adds the
 // pair sums of its rows, rank 0 merges them (the result is meaningful on rank 0 only). Bandwidths follow the data.
 PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const torch::Tensor& data);

@@ -12,6 +12,7 @@
 
 #include "common/checkpoint/checkpoint.h"
 #include "common/io/npy.h"
+#include "common/model/classifier.h"
 #include "common/model/net.h"
 #include "common/util/blas_info.h"
 #include "common/util/error.h"
@@ -20,6 +21,7 @@
 #include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/image_metrics.h"
 #include "coordinator/progress.h"
 #include "coordinator/sample_run.h"
 #include "coordinator/trace.h"
@@ -76,6 +78,26 @@ void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t do
       .set("sample_mmd_bandwidths", sums.bandwidths).set("sample_nfe", sampled.nfe)
       .set("sample_eval_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   JsonlWriter(*run_dir + "/metrics.jsonl").write(o);
+}
+
+// A classifier's finish: its accuracy on the held-out split (EMA weights when sample.use_ema), all ranks.
+void finish_classifier(const Config& cfg, Worker& worker, Comm& comm, const std::string& run_dir, TrainResult* result) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string what;
+  std::unique_ptr<ImageScorer> s;
+  {
+    const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
+    s = score_reference(comm, *as_classifier(worker.net()), cfg.data(), cfg.seed(), &what);
+  }
+  if (comm.rank() != 0) return;
+  result->test_accuracy = s->counts.accuracy();
+  const double ce = s->cross_entropy_sum / static_cast<double>(s->counts.rows());
+  JsonObject o;
+  o.set("tick", cfg.train().steps()).set("test_accuracy", result->test_accuracy).set("test_cross_entropy", ce).set("test_reference", what)
+      .set("test_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  JsonlWriter(run_dir + "/metrics.jsonl").write(o);
+  std::printf("metrics: test_accuracy=%.4f test_cross_entropy=%.4f (%s)\n", result->test_accuracy, ce, what.c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -250,6 +272,10 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
                  result.train_seconds, result.checkpoint.c_str());
   }
   comm.barrier();
+  if (cfg.train().loss() == TrainConfig::CLASSIFY) {
+    finish_classifier(cfg, worker, comm, run_dir, &result);
+    return result;
+  }
 
   // 4. finish: samples (all ranks together), then on rank 0 data, picture, energy distance --------------------
   const auto t0 = std::chrono::steady_clock::now();

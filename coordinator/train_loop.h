@@ -5,6 +5,7 @@
 //   2. build       worker (data, path, model, flat parameters, Adam) and coordinator
 //   3. tick loop   plan -> broadcast frame -> play -> gather reports -> collect -> systems (log, checkpoint)
 //   4. finish      the final checkpoint, then samples.npy, data.npy, samples.png and the energy distance
+//                  (a classifier, train.loss CLASSIFY: its accuracy on the held-out split instead)
 // Stop signals (SIGTERM, SIGUSR1) reach rank 0 through the reports: the tick in flight finishes, rank 0 writes
 // its checkpoint, and a stop frame ends every rank (exit code 75). Non-finite ticks: train.nonfinite.
 // Collective: every rank runs run_training() with the same config.
@@ -24,6 +25,7 @@ struct TrainResult {
   double energy_distance = 0.0;
   double gaussian_energy_distance = 0.0;
   double train_seconds = 0.0;
+  double test_accuracy = 0.0;  // classifiers: accuracy on the held-out split
   bool preempted = false;  // stopped by SIGTERM/SIGUSR1 after writing a checkpoint (exit code 75)
 };
 

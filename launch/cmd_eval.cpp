@@ -1,9 +1,12 @@
-// `lockstep eval CHECKPOINT|CONFIG [--num N] [--likelihood] [--sweep] [--steps K] [--seed S] [--raw] [--report FILE.json]`:
-// samples and fresh data of the model's distribution compared by all ranks together (energy distance, RBF MMD at
-// five bandwidths), and with --likelihood the log-likelihood of N fresh data points through the
-// probability-flow ODE (nats per item, bits per dimension); with --sweep the same comparison for Euler, Heun, RK4,
-// DDIM and Euler-Maruyama at 1 to 64 network evaluations per sample, as a table and a plot. Writes a JSON report
-// and a Markdown table.
+// `lockstep eval CHECKPOINT|CONFIG [--num N] [--likelihood] [--sweep] [--classifier CKPT] [--steps K] [--seed S] [--raw]
+// [--report FILE.json]`: samples and fresh data of the model's distribution compared by all ranks together (energy
+// distance, RBF MMD at five bandwidths); for images with --classifier, the Fréchet distance between samples and
+// the held-out split in the classifier's features (and, as the floor, of N training images), and the share of
+// class-conditional samples classified as their class; with --likelihood the log-likelihood of held-out data
+// through the probability-flow ODE (nats per item, bits per dimension; discrete images uniformly dequantized);
+// with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama at 1 to 64 network evaluations
+// per sample, as a table and a plot. Writes a JSON report and a Markdown table. A classifier checkpoint is
+// evaluated on its held-out split instead (eval_classifier.cpp).
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -15,10 +18,13 @@
 #include "common/io/jsonl.h"
 #include "common/metrics/likelihood.h"
 #include "common/metrics/pair_sums.h"
+#include "common/model/classifier.h"
 #include "common/plot/line_plot.h"
+#include "common/rng/philox.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
+#include "coordinator/image_metrics.h"
 #include "coordinator/sample_run.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
@@ -32,6 +38,32 @@ std::string fmt(double v) {
   return buf;
 }
 
+// The items whose likelihood is measured: the first n of the held-out split (or the fresh data points `fresh`
+// without one), uniformly dequantized for discrete data: item + (u - 1/2) * step, u ~ U(0, 1) from (seed, row).
+torch::Tensor likelihood_items(const ModelSource& src, const torch::Tensor& fresh, int64_t n, uint64_t seed, std::string* what) {
+  const std::unique_ptr<DataSource> held_out = make_eval_dataset(src.config.data(), src.config.seed());
+  torch::Tensor x;
+  if (held_out && held_out->size() > 0) {
+    n = std::min<int64_t>(n, static_cast<int64_t>(held_out->size()));
+    x = torch::empty({n, held_out->dim()}, torch::kFloat32);
+    for (int64_t i = 0; i < n; ++i) held_out->item(static_cast<uint64_t>(i), x.data_ptr<float>() + i * held_out->dim());
+    *what = "the first " + std::to_string(n) + " items of the held-out split";
+  } else {
+    x = fresh.narrow(0, 0, std::min<int64_t>(n, fresh.size(0))).clone();
+    *what = std::to_string(x.size(0)) + " fresh data points";
+  }
+  const double step = src.data->quantization_step();
+  if (step > 0) {
+    float* p = x.data_ptr<float>();
+    for (int64_t i = 0; i < x.size(0); ++i) {
+      CounterRng rng(seed, 0, static_cast<uint64_t>(i), Stream::kDequantize);
+      for (int64_t k = 0; k < x.size(1); ++k) *p++ += static_cast<float>((rng.uniform() - 0.5) * step);
+    }
+    *what += ", uniformly dequantized";
+  }
+  return x;
+}
+
 }  // namespace
 
 int cmd_eval(const EvalArgs& args) {
@@ -40,11 +72,27 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.steps >= 1 && args.steps <= 100000, "--steps must be in [1, 100000], got " << args.steps);
   LS_CHECK_INPUT(args.seed >= 0, "--seed must be >= 0, got " << args.seed);
   LS_CHECK_INPUT(args.report.empty() || fs::path(args.report).extension() == ".json", "--report " << args.report << ": expected a .json file name");
+  LS_CHECK_INPUT(args.likelihood_num >= 0, "--likelihood-num must be >= 0, got " << args.likelihood_num);
   ModelSource src = load_model_source(args.checkpoint, args.raw);
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
   const std::string report_dir = fs::path(report).parent_path().string();
   LS_CHECK_INPUT(report_dir.empty() || is_dir(report_dir), "--report " << report << ": no such directory " << report_dir);
+  if (as_classifier(*src.net)) return eval_classifier(args, src);
+
+  // The classifier of the image metrics: a checkpoint of model "classifier" for items of this data's shape.
+  std::unique_ptr<ModelSource> cls;
+  Classifier* classifier = nullptr;
+  if (!args.classifier.empty()) {
+    cls = std::make_unique<ModelSource>(load_model_source(args.classifier));
+    classifier = as_classifier(*cls->net);
+    LS_CHECK_INPUT(classifier, "--classifier " << args.classifier << ": model '" << cls->config.model().name()
+                                                << "' is not a classifier (train one with configs/fashion_mnist_classifier.textproto)");
+    LS_CHECK_INPUT(classifier->input_shape() == src.data->item_shape(),
+                   "--classifier " << args.classifier << ": classifies items of another shape than " << src.data->name() << "'s");
+    LS_CHECK_INPUT(classifier->num_classes() >= src.data->num_classes(), "--classifier " << args.classifier << ": tells "
+                       << classifier->num_classes() << " classes apart, " << src.data->name() << " has " << src.data->num_classes());
+  }
 
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
   configure_threads(src.config.engine().threads(), comm->local_size());
@@ -53,28 +101,56 @@ int cmd_eval(const EvalArgs& args) {
   const int64_t begin = n * comm->rank() / comm->size(), end = n * (comm->rank() + 1) / comm->size();
   const auto t0 = std::chrono::steady_clock::now();
 
-  // 1. samples (all ranks); fresh data (every rank draws the same points)
+  // 1. samples (all ranks; with a classifier each rank scores its own chunks); fresh data (every rank draws the
+  // same points)
   const SampleSpec spec = sample_spec(src.config, *src.data);
+  std::unique_ptr<ImageScorer> scored = classifier ? std::make_unique<ImageScorer>(*classifier) : nullptr;
+  const auto score_chunk = [&](uint64_t first, const torch::Tensor& x) {
+    scored->add(x, spec.num_classes > 0 ? sample_labels(spec, first, first + static_cast<uint64_t>(x.size(0))) : torch::Tensor());
+  };
   const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, static_cast<uint64_t>(n),
-                                                src.config.sample().chunk(), static_cast<uint64_t>(n), nullptr, false);
+                                                src.config.sample().chunk(), static_cast<uint64_t>(n), nullptr, false,
+                                                scored ? std::function<void(uint64_t, const torch::Tensor&)>(score_chunk) : nullptr);
   const torch::Tensor y = fresh_data(*src.data, static_cast<uint64_t>(n), static_cast<uint64_t>(args.seed));
 
   // 2. two-sample distances: each rank its rows, sums gathered at rank 0
   const PairSums sums = compare_distributed(*comm, sampled.first, y);
 
-  // 3. likelihood of the fresh data: each rank its rows
+  // 3. images: Fréchet distances to the held-out split in the classifier's features; the floor is that of n
+  // training images
+  double fd = 0, fd_floor = 0;
+  std::string reference;
+  std::unique_ptr<ImageScorer> ref;
+  if (classifier) {
+    scored->reduce(*comm);
+    ref = score_reference(*comm, *classifier, src.config.data(), src.config.seed(), &reference);
+    ImageScorer floor(*classifier);
+    floor.add(y.narrow(0, begin, end - begin), torch::Tensor());
+    floor.reduce(*comm);
+    if (root) {
+      fd = frechet_distance(scored->stats, ref->stats);
+      fd_floor = frechet_distance(floor.stats, ref->stats);
+    }
+  }
+
+  // 4. likelihood of held-out data: each rank its rows
   double nll = 0, se = 0;
+  std::string likelihood_of;
+  const int64_t ln_wanted = args.likelihood_num > 0 ? args.likelihood_num : n;
+  const torch::Tensor lx = args.likelihood ? likelihood_items(src, y, ln_wanted, static_cast<uint64_t>(args.seed), &likelihood_of) : torch::Tensor();
+  const int64_t ln = args.likelihood ? lx.size(0) : 0;
+  const int64_t lbegin = ln * comm->rank() / comm->size(), lend = ln * (comm->rank() + 1) / comm->size();
   if (args.likelihood) {
     LikelihoodSpec ls;
     ls.t_min = src.config.path().t_min();
     ls.t_max = src.config.path().t_max();
     ls.steps = args.steps;
     ls.seed = static_cast<uint64_t>(args.seed);
-    ls.first_index = static_cast<uint64_t>(begin);  // probes keyed by the global row: any world size, same numbers
+    ls.first_index = static_cast<uint64_t>(lbegin);  // probes keyed by the global row: any world size, same numbers
     double part[2] = {0, 0};
-    if (end > begin) {
+    if (lend > lbegin) {
       const torch::Tensor log_p = log_likelihood(*src.net, *src.schedule, prediction_from_config(src.config.model().prediction()),
-                                                 y.narrow(0, begin, end - begin), ls)
+                                                 lx.narrow(0, lbegin, lend - lbegin), ls)
                                       .to(torch::kFloat64);
       part[0] = log_p.sum().item<double>();
       part[1] = log_p.square().sum().item<double>();
@@ -88,12 +164,12 @@ int cmd_eval(const EvalArgs& args) {
         s += v[0];
         s2 += v[1];
       }
-      const double mean = s / static_cast<double>(n), var = (s2 - s * mean) / static_cast<double>(n - 1);
+      const double mean = s / static_cast<double>(ln), var = ln > 1 ? (s2 - s * mean) / static_cast<double>(ln - 1) : 0.0;
       nll = -mean;
-      se = std::sqrt(std::max(var, 0.0) / static_cast<double>(n));
+      se = std::sqrt(std::max(var, 0.0) / static_cast<double>(ln));
     }
   }
-  // 4. sampler sweep: quality against NFE for each sampler, the same data and seed
+  // 5. sampler sweep: quality against NFE for each sampler, the same data and seed
   std::vector<JsonObject> sweep;
   std::vector<LineSeries> curves;
   std::string sweep_md;
@@ -134,7 +210,7 @@ int cmd_eval(const EvalArgs& args) {
   if (!root) return kExitOk;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // 4. report: JSON and Markdown
+  // 6. report: JSON and Markdown
   JsonObject o;
   o.set("checkpoint", src.path).set("tick", src.tick).set("weights", std::string(src.oracle ? "oracle" : src.ema ? "ema" : "raw"))
       .set("sampler", spec.sampler).set("steps", static_cast<uint64_t>(spec.steps)).set("guidance", spec.guidance)
@@ -149,11 +225,33 @@ int cmd_eval(const EvalArgs& args) {
         " NFE, seed " + std::to_string(spec.seed) + ", guidance " + fmt(spec.guidance) + ") |\n";
   md += "| energy distance | " + fmt(sums.energy_distance_u()) + " |\n";
   for (size_t k = 0; k < mmd.size(); ++k) md += "| MMD² (RBF, h = " + fmt(sums.bandwidths[k]) + ") | " + fmt(mmd[k]) + " |\n";
+  if (classifier) {
+    o.set("classifier", cls->path).set("frechet_distance", fd).set("frechet_distance_data_floor", fd_floor)
+        .set("frechet_reference", reference).set("classifier_reference_accuracy", ref->counts.accuracy());
+    md += "| Fréchet distance (classifier features, vs " + reference + ") | " + fmt(fd) + " |\n";
+    md += "| Fréchet distance of " + std::to_string(n) + " training images (the floor) | " + fmt(fd_floor) + " |\n";
+    std::printf("frechet: frechet_distance=%.5f data_floor=%.5f\n", fd, fd_floor);
+    if (spec.num_classes > 0) {
+      std::vector<double> per_class;
+      std::string row;
+      for (int64_t k = 0; k < spec.num_classes; ++k) {
+        per_class.push_back(scored->counts.accuracy(k));
+        row += (k ? ", " : "") + src.data->class_name(k) + " " + fmt(scored->counts.accuracy(k));
+      }
+      o.set("class_accuracy", scored->counts.accuracy()).set("class_accuracy_per_class", per_class);
+      md += "| class accuracy of samples (classifier's held-out accuracy " + fmt(ref->counts.accuracy()) + ") | " +
+            fmt(scored->counts.accuracy()) + " |\n| per class | " + row + " |\n";
+      std::printf("class accuracy: %.4f (the classifier's own held-out accuracy %.4f)\n", scored->counts.accuracy(), ref->counts.accuracy());
+    }
+  }
   if (args.likelihood) {
-    const double bpd = nll / (static_cast<double>(d) * std::log(2.0));
-    o.set("nll_nats", nll).set("nll_se", se).set("bits_per_dim", bpd).set("likelihood_steps", static_cast<uint64_t>(args.steps));
-    md += "| NLL (nats per item) | " + fmt(nll) + " ± " + fmt(se) + " |\n| bits per dimension | " + fmt(bpd) + " |\n";
-    std::fprintf(stderr, "likelihood of %lld fresh data points, RK4 with %lld steps (%s divergence)\n", static_cast<long long>(n),
+    const double step = src.data->quantization_step();
+    // Discrete data: -log P(bin) <= E[-log p(item + u)] - D log(step), so bits/dim = (nll - D log step) / (D log 2).
+    const double bpd = (nll - (step > 0 ? static_cast<double>(d) * std::log(step) : 0.0)) / (static_cast<double>(d) * std::log(2.0));
+    o.set("nll_nats", nll).set("nll_se", se).set("bits_per_dim", bpd).set("likelihood_steps", static_cast<uint64_t>(args.steps))
+        .set("likelihood_items", likelihood_of).set("likelihood_num", static_cast<uint64_t>(ln));
+    md += "| NLL (nats per item; " + likelihood_of + ") | " + fmt(nll) + " ± " + fmt(se) + " |\n| bits per dimension | " + fmt(bpd) + " |\n";
+    std::fprintf(stderr, "likelihood of %s, RK4 with %lld steps (%s divergence)\n", likelihood_of.c_str(),
                  static_cast<long long>(args.steps), d <= LikelihoodSpec().exact_dims ? "exact" : "Hutchinson");
     std::printf("likelihood: nll_nats=%.5f +- %.5f bits_per_dim=%.5f\n", nll, se, bpd);
   }

@@ -16,6 +16,7 @@
 #include "common/util/fs.h"
 #include "common/util/threads.h"
 #include "coordinator/sample_run.h"
+#include "common/model/classifier.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 #include "worker/worker.h"
@@ -29,6 +30,8 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(!args.seed_given || args.seed >= 0, "--seed must be >= 0, got " << args.seed);
 
   ModelSource src = load_model_source(args.checkpoint, args.raw);
+  LS_CHECK_INPUT(!as_classifier(*src.net), src.path << " is a classifier (model \"classifier\"): it makes no samples; `lockstep eval "
+                                                     << args.checkpoint << "` reports its accuracy");
   Config& cfg = src.config;
   if (args.num_given) cfg.mutable_sample()->set_num(static_cast<uint64_t>(args.num));
   if (args.steps_given) cfg.mutable_sample()->set_steps(static_cast<uint32_t>(args.steps));

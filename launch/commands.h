@@ -38,10 +38,15 @@ struct EvalArgs {
   bool raw = false;
   bool sweep = false;  // quality against NFE for several samplers
   std::string report;  // .json path; empty: <run>/eval-tick<N>.json
+  std::string classifier;     // images: a classifier checkpoint (model "classifier") for the Fréchet distance and class accuracy
+  int64_t likelihood_num = 0;  // items whose likelihood is computed; 0: --num
 };
 
 int cmd_version();
 int cmd_eval(const EvalArgs& args);
+// `lockstep eval` of a classifier checkpoint: its accuracy on the held-out split (launch/eval_classifier.cpp).
+struct ModelSource;
+int eval_classifier(const EvalArgs& args, ModelSource& src);
 int cmd_path(const std::string& name, int64_t num);
 
 }  // namespace lockstep

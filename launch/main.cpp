@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   pa->add_option("--num", path_num, "Number of evenly spaced times in [0, 1] (default 11)");
 
   EvalArgs eval;
-  CLI::App* ev = app.add_subcommand("eval", "Evaluate a checkpoint (or an oracle config): energy distance, MMD, likelihood; a JSON and Markdown report");
+  CLI::App* ev = app.add_subcommand("eval", "Evaluate a checkpoint (or an oracle config): energy distance, MMD, likelihood, Fréchet distance, class accuracy; a JSON and Markdown report");
   ev->add_option("checkpoint", eval.checkpoint, "Checkpoint file, run directory, or oracle .textproto config")->required();
   ev->add_flag("--likelihood", eval.likelihood, "Also the log-likelihood of fresh data through the probability-flow ODE (nats, bits/dim)");
   ev->add_option("--num", eval.num, "Number of samples and of fresh data points (default 1000)");
@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
   ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama: a table and a plot");
+  ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
+  ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
   try {

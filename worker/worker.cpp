@@ -69,6 +69,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
                                            TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
+  classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
 }
 
@@ -104,7 +105,7 @@ Report Worker::play(const Frame& frame) {
   if (n > 0) {
     t0 = Clock::now();
     const AutocastScope autocast(bf16_, device_.is_cuda());
-    torch::Tensor slice_sum = loss_per_sample(*net_, *schedule_, prediction_, device_.is_cuda() ? batch_dev_ : batch_, weight_).sum();
+    torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();
     if (fault.hits("nan", rank, frame.tick())) slice_sum = slice_sum * std::numeric_limits<double>::quiet_NaN();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
     tm->set_forward(since(t0));
@@ -154,6 +155,11 @@ Report Worker::play(const Frame& frame) {
   return report;
 }
 
+torch::Tensor Worker::loss_of(const TrainBatch& b) {
+  if (classify_) return classification_loss_per_sample(*net_, b);
+  return loss_per_sample(*net_, *schedule_, prediction_, b, weight_);
+}
+
 double Worker::held_out_loss_sum(uint64_t* count) {
   const uint64_t total = cfg_.train().eval_samples();
   const uint64_t begin = total * comm_.rank() / comm_.size(), end = total * (comm_.rank() + 1) / comm_.size();
@@ -167,7 +173,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
     const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_),
                                eval_batch_.y.to(device_)};
     const AutocastScope autocast(bf16_, device_.is_cuda());
-    sum += loss_per_sample(*net_, *schedule_, prediction_, on_device, weight_).sum().item<double>();
+    sum += loss_of(on_device).sum().item<double>();
   }
   return sum;
 }

@@ -68,6 +68,7 @@ class Worker {
  private:
   std::vector<uint64_t> state_hashes() const;
   double held_out_loss_sum(uint64_t* count);
+  torch::Tensor loss_of(const TrainBatch& b);  // per-sample losses of the configured objective
   void update_ema();
 
   Config cfg_;
@@ -75,6 +76,7 @@ class Worker {
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<DataSource> eval_data_;
   bool bf16_ = false;  // train.precision == "bf16_mixed"
+  bool classify_ = false;  // train.loss == CLASSIFY
   torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device  // a real held-out split, when the data set has one
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;

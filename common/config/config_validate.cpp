@@ -43,7 +43,7 @@ class Checker {
 }  // namespace
 
 const std::vector<std::string>& allowed_names(const std::string& field) {
-  static const std::vector<std::string> models = {"mlp", "unet", "oracle"}, optims = {"adam"};
+  static const std::vector<std::string> models = {"mlp", "unet", "classifier", "oracle"}, optims = {"adam"};
   if (field == "model.name") return models;
   if (field == "optim.name") return optims;
   if (field == "sample.sampler") return sampler_names();
@@ -124,6 +124,10 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(u.time_embedding() % 2 == 0 && u.time_embedding() <= 4096, "model.unet.time_embedding",
          "must be an even number in [0, 4096] (0: model.unet.channels), got " + std::to_string(u.time_embedding()));
   k.positive(u.time_max_frequency(), "model.unet.time_max_frequency");
+  k.need(m.classifier().channels() >= 1 && m.classifier().channels() <= 4096, "model.classifier.channels",
+         "must be in [1, 4096], got " + std::to_string(m.classifier().channels()));
+  k.need(m.classifier().features() >= 1 && m.classifier().features() <= 65536, "model.classifier.features",
+         "must be in [1, 65536], got " + std::to_string(m.classifier().features()));
 
   const OptimConfig& o = c.optim();
   k.one_of(o.name(), allowed_names("optim.name"), "optim.name");
@@ -192,6 +196,12 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
   k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
   k.need(t.sample_eval_every() == 0 || t.sample_eval_num() >= 2, "train.sample_eval_num", "must be >= 2, got " + std::to_string(t.sample_eval_num()));
+  const bool classify = t.loss() == TrainConfig::CLASSIFY;
+  k.need(classify == (m.name() == "classifier"), classify ? "model.name" : "train.loss",
+         classify ? "train.loss CLASSIFY trains model \"classifier\", got \"" + m.name() + "\""
+                  : "model \"classifier\" is trained with train.loss: CLASSIFY");
+  k.need(!classify || !m.class_conditional(), "model.class_conditional", "a classifier is not class-conditional (it predicts the class)");
+  k.need(!classify || t.sample_eval_every() == 0, "train.sample_eval_every", "a classifier makes no samples; set it to 0");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;

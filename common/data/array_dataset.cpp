@@ -14,8 +14,8 @@ namespace {
 
 class ArraySource : public DataSource {
  public:
-  ArraySource(std::string name, std::vector<float> items, std::vector<int64_t> item_shape, std::vector<int64_t> labels)
-      : name_(std::move(name)), items_(std::move(items)), shape_(std::move(item_shape)), labels_(std::move(labels)) {
+  ArraySource(std::string name, std::vector<float> items, std::vector<int64_t> item_shape, std::vector<int64_t> labels, bool bytes)
+      : name_(std::move(name)), items_(std::move(items)), shape_(std::move(item_shape)), labels_(std::move(labels)), bytes_(bytes) {
     dim_ = 1;
     for (int64_t s : shape_) dim_ *= s;
     for (int64_t y : labels_) classes_ = std::max(classes_, y + 1);
@@ -30,6 +30,7 @@ class ArraySource : public DataSource {
     return std::to_string(k);
   }
   uint64_t size() const override { return items_.size() / static_cast<size_t>(dim_); }
+  double quantization_step() const override { return bytes_ ? 1.0 / 127.5 : 0.0; }
   int64_t num_classes() const override { return classes_; }
   int64_t item(uint64_t index, float* out) const override {
     std::memcpy(out, items_.data() + index * static_cast<uint64_t>(dim_), static_cast<size_t>(dim_) * sizeof(float));
@@ -42,12 +43,14 @@ class ArraySource : public DataSource {
   std::vector<float> items_;
   std::vector<int64_t> shape_;
   std::vector<int64_t> labels_;
+  bool bytes_ = false;  // uint8 items scaled to [-1, 1]
   int64_t dim_ = 1, classes_ = 1;
 };
 
 struct Loaded {
   std::vector<int64_t> shape;  // the whole array's
   std::vector<float> values;
+  bool bytes = false;  // the file held uint8 values
 };
 
 Loaded load_array(const std::string& path, bool scale_bytes) {
@@ -58,11 +61,13 @@ Loaded load_array(const std::string& path, bool scale_bytes) {
     NpyArray a = parse_npy(bytes, p);
     out.shape = a.shape;
     out.values = std::move(a.data);
-    if (scale_bytes && a.dtype == "|u1") for (float& v : out.values) v = v / 127.5f - 1.0f;
+    out.bytes = a.dtype == "|u1";
+    if (scale_bytes && out.bytes) for (float& v : out.values) v = v / 127.5f - 1.0f;
   } else {
     IdxArray a = parse_idx(bytes, p);
     out.shape = a.shape;
     out.values.resize(a.data.size());
+    out.bytes = true;
     for (size_t i = 0; i < a.data.size(); ++i) out.values[i] = scale_bytes ? a.data[i] / 127.5f - 1.0f : a.data[i];
   }
   LS_CHECK_INPUT(!out.shape.empty() && out.shape[0] > 0, p << ": holds no items");
@@ -104,7 +109,7 @@ std::unique_ptr<DataSource> make_array_dataset(const DataConfig& cfg) {
     x.values.resize(static_cast<size_t>(n * dim));
     if (!y.empty()) y.resize(static_cast<size_t>(n));
   }
-  return std::make_unique<ArraySource>(cfg.name(), std::move(x.values), item_shape, std::move(y));
+  return std::make_unique<ArraySource>(cfg.name(), std::move(x.values), item_shape, std::move(y), x.bytes);
 }
 
 }  // namespace lockstep

@@ -29,6 +29,9 @@ class DataSource {
   virtual int64_t num_classes() const = 0;
   // A name for class k (for pictures): the data set's own (Fashion-MNIST's garments) or the number.
   virtual std::string class_name(int64_t k) const { return std::to_string(k); }
+  // The spacing of the values the items can take, for discrete data (uint8 images scaled to [-1, 1]: 1/127.5),
+  // 0 for continuous data. Likelihoods of discrete data are reported for uniformly dequantized items.
+  virtual double quantization_step() const { return 0.0; }
   // Item i of a finite source; returns its label.
   virtual int64_t item(uint64_t index, float* out) const = 0;
   // A fresh draw from the distribution (every source can do this); returns its label.

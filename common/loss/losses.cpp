@@ -36,4 +36,9 @@ torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, cons
   return loss;
 }
 
+torch::Tensor classification_loss_per_sample(Net& net, const TrainBatch& b) {
+  const torch::Tensor logits = net.forward(b.z, b.t);
+  return torch::nn::functional::cross_entropy(logits, b.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+}
+
 }  // namespace lockstep

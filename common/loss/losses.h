@@ -23,6 +23,9 @@ struct LossWeight {
 };
 
 torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b, const LossWeight& w = {});
+// train.loss CLASSIFY: the cross-entropy [n] of the labels b.y given the clean items b.z (the network's output
+// is the logits); times and noise are not used.
+torch::Tensor classification_loss_per_sample(Net& net, const TrainBatch& b);
 // lambda(t) [n] for the times t [n].
 torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w);
 

@@ -1,6 +1,7 @@
 #include <mutex>
 
 #include "common/data/dataset.h"
+#include "common/model/classifier.h"
 #include "common/model/mlp.h"
 #include "common/model/oracle.h"
 #include "common/model/unet.h"
@@ -23,13 +24,15 @@ std::shared_ptr<Net> make_net(const ModelConfig& cfg, const std::vector<int64_t>
     return std::make_shared<Mlp>(cfg.mlp(), dim, num_classes);
   }
   if (cfg.name() == "unet") return std::make_shared<Unet>(cfg.unet(), item_shape, num_classes);
+  if (cfg.name() == "classifier") return std::make_shared<Classifier>(cfg.classifier(), item_shape, num_classes);
   if (cfg.name() == "oracle") throw BadInput("model 'oracle' has no parameters to train; sample it with `lockstep sample CONFIG`");
   throw InternalError("make_net: unknown model '" + cfg.name() + "' (config validation should have refused it)");
 }
 
 std::shared_ptr<Net> make_model(const Config& cfg, const DataSource& data, uint64_t init_seed) {
   if (cfg.model().name() == "oracle") return std::make_shared<Oracle>(cfg, data);
-  return make_net(cfg.model(), data.item_shape(), init_seed, cfg.model().class_conditional() ? data.num_classes() : 0);
+  const bool labelled = cfg.model().class_conditional() || cfg.model().name() == "classifier";
+  return make_net(cfg.model(), data.item_shape(), init_seed, labelled ? data.num_classes() : 0);
 }
 
 int64_t parameter_count(const torch::nn::Module& m) {

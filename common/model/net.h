@@ -1,6 +1,7 @@
 // The network interface: u_theta(x, t), a velocity field on the Gaussian path (t = 0 noise, t = 1 data).
 //
-// Contract: forward(x [n, d], t [n], y [n] or undefined) -> [n, d]; image networks view the d numbers as the
+// Contract: forward(x [n, d], t [n], y [n] or undefined) -> [n, d] (model "classifier": the logits [n, K],
+// classifier.h); image networks view the d numbers as the
 // data's item shape [C, H, W]. The output is float32, also under mixed precision (autocast.h). y holds class labels for class-conditional
 // models; the value num_classes (or an undefined y) is the null class. Parameters are registered as usual with torch::nn::Module;
 // FlatParams (flat_params.h) then moves them into one flat buffer. make_net() builds the architecture named
@@ -24,7 +25,8 @@ class Net : public torch::nn::Module {
 };
 
 // Builds the trainable network for items of `item_shape` ([d] for points, [C, H, W] for images), initialised
-// from `init_seed`. Throws BadInput when the architecture does not fit the shape.
+// from `init_seed`; num_classes: of a class-conditional model, or the classes a classifier tells apart. Throws
+// BadInput when the architecture does not fit the shape.
 std::shared_ptr<Net> make_net(const ModelConfig& cfg, const std::vector<int64_t>& item_shape, uint64_t init_seed,
                               int64_t num_classes = 0);
 // The model of a config: the oracle (oracle.h) or make_net().

@@ -22,6 +22,7 @@ enum class Stream : uint32_t {
   kSampleInit = 16, // initial noise of sample i at sampling time (tick field = 0)
   kSampleSde = 17,  // SDE noise at sampling time
   kEvalData = 18,   // fresh data points drawn for evaluation (data.npy)
+  kDequantize = 19, // uniform dequantization noise of discrete data in likelihoods (sample field = the row)
   kPermutation = 32 // the epoch permutation of a finite data set (sample field = epoch)
 };
 

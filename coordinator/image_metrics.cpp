@@ -1,0 +1,79 @@
+#include "coordinator/image_metrics.h"
+
+#include <cstring>
+
+#include "common/util/error.h"
+
+namespace lockstep {
+
+ImageScorer::ImageScorer(Classifier& classifier)
+    : stats(classifier.feature_size()), counts(classifier.num_classes()), classifier_(classifier) {}
+
+void ImageScorer::add(const torch::Tensor& x, const torch::Tensor& wanted) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = x.size(0), block = 512;
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t m = std::min(block, n - b);
+    const torch::Tensor f = classifier_.features(x.narrow(0, b, m).to(torch::kFloat32));
+    stats.add(f);
+    if (!wanted.defined()) continue;
+    const torch::Tensor logits = classifier_.logits_from_features(f);
+    const torch::Tensor w = wanted.narrow(0, b, m).to(torch::kInt64);
+    counts.add(logits.argmax(1), w);
+    cross_entropy_sum += torch::nn::functional::cross_entropy(logits, w, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                             .item<double>();
+  }
+}
+
+void ImageScorer::add_items(const DataSource& data, uint64_t begin, uint64_t end) {
+  const int64_t d = data.dim();
+  const uint64_t block = 2048;
+  for (uint64_t b = begin; b < end; b += block) {
+    const int64_t m = static_cast<int64_t>(std::min(end, b + block) - b);
+    torch::Tensor x = torch::empty({m, d}, torch::kFloat32), y = torch::empty({m}, torch::kInt64);
+    int64_t* labels = y.data_ptr<int64_t>();
+    for (int64_t i = 0; i < m; ++i) labels[i] = data.item(b + static_cast<uint64_t>(i), x.data_ptr<float>() + i * d);
+    add(x, y);
+  }
+}
+
+void ImageScorer::reduce(Comm& comm) {
+  std::string mine = stats.to_bytes() + counts.to_bytes();
+  mine.append(reinterpret_cast<const char*>(&cross_entropy_sum), sizeof(double));
+  const std::vector<std::string> all = comm.gather(mine, 0);
+  if (comm.rank() != 0) return;
+  const size_t s = stats.to_bytes().size(), c = counts.to_bytes().size();
+  FeatureStats total(stats.sum.size(0));
+  ClassCounts total_counts(static_cast<int64_t>(counts.total.size()));
+  double ce = 0.0;
+  for (const std::string& b : all) {
+    LS_CHECK(b.size() == s + c + sizeof(double), "ImageScorer::reduce: " << b.size() << " bytes, expected " << s + c + sizeof(double));
+    total.merge_bytes(b.substr(0, s));
+    total_counts.merge_bytes(b.substr(s, c));
+    double v;
+    std::memcpy(&v, b.data() + s + c, sizeof v);
+    ce += v;
+  }
+  stats = total;
+  counts = total_counts;
+  cross_entropy_sum = ce;
+}
+
+std::unique_ptr<ImageScorer> score_reference(Comm& comm, Classifier& classifier, const DataConfig& data, uint64_t seed,
+                                             std::string* what) {
+  std::unique_ptr<DataSource> ref = make_eval_dataset(data, seed);
+  const bool split = ref != nullptr;
+  if (!ref) ref = make_dataset(data, seed);
+  LS_CHECK_INPUT(ref->size() > 0, "data " << ref->name() << ": the image metrics need a finite data set");
+  LS_CHECK_INPUT(ref->item_shape() == classifier.input_shape(), "data " << ref->name() << ": its items have another shape than the classifier's input");
+  LS_CHECK_INPUT(ref->num_classes() <= classifier.num_classes(), "data " << ref->name() << ": has " << ref->num_classes()
+                                                                      << " classes, the classifier tells " << classifier.num_classes() << " apart");
+  auto scorer = std::make_unique<ImageScorer>(classifier);
+  const auto [begin, end] = rank_rows(ref->size(), comm.rank(), comm.size());
+  scorer->add_items(*ref, begin, end);
+  scorer->reduce(comm);
+  *what = std::string(split ? "held-out split" : "training items") + " (" + std::to_string(ref->size()) + " items)";
+  return scorer;
+}
+
+}  // namespace lockstep
