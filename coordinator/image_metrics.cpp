@@ -7,18 +7,19 @@
 namespace lockstep {
 
 ImageScorer::ImageScorer(Classifier& classifier)
-    : stats(classifier.feature_size()), counts(classifier.num_classes()), classifier_(classifier) {}
+    : stats(classifier.feature_size()), counts(classifier.num_classes()), classifier_(classifier),
+      device_(classifier.parameters().front().device()) {}
 
 void ImageScorer::add(const torch::Tensor& x, const torch::Tensor& wanted) {
   torch::NoGradGuard no_grad;
   const int64_t n = x.size(0), block = 512;
   for (int64_t b = 0; b < n; b += block) {
     const int64_t m = std::min(block, n - b);
-    const torch::Tensor f = classifier_.features(x.narrow(0, b, m).to(torch::kFloat32));
+    const torch::Tensor f = classifier_.features(x.narrow(0, b, m).to(device_, torch::kFloat32));
     stats.add(f);
     if (!wanted.defined()) continue;
     const torch::Tensor logits = classifier_.logits_from_features(f);
-    const torch::Tensor w = wanted.narrow(0, b, m).to(torch::kInt64);
+    const torch::Tensor w = wanted.narrow(0, b, m).to(device_, torch::kInt64);
     counts.add(logits.argmax(1), w);
     cross_entropy_sum += torch::nn::functional::cross_entropy(logits, w, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                              .item<double>();

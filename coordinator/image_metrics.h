@@ -5,7 +5,8 @@
 // Contract: an ImageScorer accumulates, for the rows it is given, the classifier's feature statistics and, when
 // the wanted labels are given, per-class counts of agreement. Each rank adds its own rows (its chunks of
 // samples, its slice of a data set); reduce() is collective and leaves the sum over ranks on rank 0, equal for
-// any world size up to float64 rounding. The classifier runs in float32 without gradients, 512 rows at a time.
+// any world size up to float64 rounding. The classifier runs in float32 without gradients, 512 rows at a time, on
+// the device of its parameters.
 #pragma once
 
 #include <torch/torch.h>
@@ -37,6 +38,7 @@ class ImageScorer {
 
  private:
   Classifier& classifier_;
+  torch::Device device_;  // where the classifier's parameters are (rows are moved there)
 };
 
 // All ranks: every item of the reference set of a data config through the classifier, each rank its slice; the

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -80,6 +81,31 @@ void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t do
   JsonlWriter(*run_dir + "/metrics.jsonl").write(o);
 }
 
+// Collective: "host (ranks 0-3), other (ranks 4-7)" on rank 0, from every rank's hostname.
+std::string describe_hosts(Comm& comm) {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) != 0) std::snprintf(name, sizeof name, "?");
+  const std::vector<std::string> all = comm.gather(name, 0);
+  std::vector<std::pair<std::string, std::vector<int>>> hosts;
+  for (size_t r = 0; r < all.size(); ++r) {
+    auto it = std::find_if(hosts.begin(), hosts.end(), [&](const auto& h) { return h.first == all[r]; });
+    if (it == hosts.end()) it = hosts.insert(hosts.end(), {all[r], {}});
+    it->second.push_back(static_cast<int>(r));
+  }
+  std::string out;
+  for (const auto& [host, ranks] : hosts) {
+    std::string list;
+    for (size_t i = 0; i < ranks.size();) {
+      size_t j = i;
+      while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+      list += (list.empty() ? "" : ", ") + std::to_string(ranks[i]) + (j > i ? "-" + std::to_string(ranks[j]) : "");
+      i = j + 1;
+    }
+    out += (out.empty() ? "" : ", ") + host + (ranks.size() == 1 ? " (rank " : " (ranks ") + list + ")";
+  }
+  return out;
+}
+
 // A classifier's finish: its accuracy on the held-out split (EMA weights when sample.use_ema), all ranks.
 void finish_classifier(const Config& cfg, Worker& worker, Comm& comm, const std::string& run_dir, TrainResult* result) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -133,6 +159,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   }
   comm.broadcast(&setup_error, 0);
   if (!setup_error.empty()) throw BadInput(setup_error);
+  const std::string hosts = describe_hosts(comm);
   if (root) {
     const BlasInfo blas = loaded_blas();
     std::fprintf(stderr, "lockstep %s: training '%s' from %s\n", LOCKSTEP_VERSION, cfg.name().c_str(), loaded.source.c_str());
@@ -144,6 +171,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     }
     std::fprintf(stderr, "  world         : %d rank%s (%s), %s\n", comm.size(), comm.size() == 1 ? "" : "s",
                  comm.backend().c_str(), threads.description.c_str());
+    std::fprintf(stderr, "  hosts         : %s\n", hosts.c_str());
     std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
                  blas.config.empty() ? "" : (" (" + blas.config + ")").c_str());
     if (blas.reference) {

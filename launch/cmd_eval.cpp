@@ -73,7 +73,9 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.seed >= 0, "--seed must be >= 0, got " << args.seed);
   LS_CHECK_INPUT(args.report.empty() || fs::path(args.report).extension() == ".json", "--report " << args.report << ": expected a .json file name");
   LS_CHECK_INPUT(args.likelihood_num >= 0, "--likelihood-num must be >= 0, got " << args.likelihood_num);
+  LS_CHECK_INPUT(!args.guidance_given || std::isfinite(args.guidance), "--guidance must be a finite number");
   ModelSource src = load_model_source(args.checkpoint, args.raw);
+  if (args.guidance_given) src.config.mutable_sample()->set_guidance(args.guidance);
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
   const std::string report_dir = fs::path(report).parent_path().string();

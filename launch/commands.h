@@ -40,6 +40,8 @@ struct EvalArgs {
   std::string report;  // .json path; empty: <run>/eval-tick<N>.json
   std::string classifier;     // images: a classifier checkpoint (model "classifier") for the Fréchet distance and class accuracy
   int64_t likelihood_num = 0;  // items whose likelihood is computed; 0: --num
+  bool guidance_given = false;
+  double guidance = 1.0;  // sample.guidance for this evaluation
 };
 
 int cmd_version();

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
   ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama: a table and a plot");
   ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
+  ev->add_option("--guidance", eval.guidance, "Classifier-free guidance scale of the samples (default: the checkpoint's sample.guidance)");
   ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   sample.seed_given = sa->get_option("--seed")->count() > 0;
   sample.class_given = sa->get_option("--class")->count() > 0;
   sample.guidance_given = sa->get_option("--guidance")->count() > 0;
+  eval.guidance_given = ev->get_option("--guidance")->count() > 0;
   // Under mpirun or srun the MPI session lives here, outside every subcommand, so that a rank that fails alone can
   // end the whole job (MPI_Abort) instead of hanging in MPI_Finalize while the others wait for it.
   std::unique_ptr<MpiSession> mpi;

@@ -11,6 +11,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev
   dataset-fashion-mnist
+  slurm-wlm munge iproute2 util-linux
 )
 
 SUDO=""
