@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#include "common/checkpoint/checkpoint.h"
+#include "common/config/config.h"
+#include "common/model/flat_params.h"
+#include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -58,6 +62,26 @@ void ImageScorer::reduce(Comm& comm) {
   stats = total;
   counts = total_counts;
   cross_entropy_sum = ce;
+}
+
+LoadedClassifier load_classifier(const std::string& path, const std::vector<int64_t>& item_shape, int64_t num_classes,
+                                 const std::string& what) {
+  LoadedClassifier out;
+  out.path = resolve_checkpoint(path);
+  const CheckpointData ckpt = load_checkpoint(out.path);
+  const Config cfg = parse_config_text(ckpt.config_text, out.path + " (stored config)");
+  LS_CHECK_INPUT(cfg.model().name() == "classifier", what << " " << path << ": model '" << cfg.model().name()
+                                                          << "' is not a classifier (train one with configs/fashion_mnist_classifier.textproto)");
+  const std::unique_ptr<DataSource> data = make_dataset(cfg.data(), cfg.seed());
+  std::shared_ptr<Net> net = make_net(cfg.model(), data->item_shape(), 0, data->num_classes());
+  FlatParams params(*net);
+  load_params(params, ckpt, out.path, cfg.sample().use_ema() && has_payload(ckpt, "ema") ? "ema" : "params");
+  out.net = std::dynamic_pointer_cast<Classifier>(net);
+  LS_CHECK(out.net, "load_classifier: model classifier built another network");
+  LS_CHECK_INPUT(out.net->input_shape() == item_shape, what << " " << path << ": classifies items of another shape than the data's");
+  LS_CHECK_INPUT(out.net->num_classes() >= num_classes,
+                 what << " " << path << ": tells " << out.net->num_classes() << " classes apart, the data has " << num_classes);
+  return out;
 }
 
 std::unique_ptr<ImageScorer> score_reference(Comm& comm, Classifier& classifier, const DataConfig& data, uint64_t seed,

@@ -47,6 +47,16 @@ class ImageScorer {
 std::unique_ptr<ImageScorer> score_reference(Comm& comm, Classifier& classifier, const DataConfig& data, uint64_t seed,
                                              std::string* what);
 
+// A trained classifier from a checkpoint file or run directory (its EMA weights when it has them), for items of
+// `item_shape` with at least `num_classes` classes. Throws BadInput naming `path` when it is not a classifier
+// or does not fit. `describe` gets "<checkpoint> (tick N)".
+struct LoadedClassifier {
+  std::shared_ptr<Classifier> net;
+  std::string path;
+};
+LoadedClassifier load_classifier(const std::string& path, const std::vector<int64_t>& item_shape, int64_t num_classes,
+                                 const std::string& what);
+
 // This rank's part [begin, end) of n rows split evenly over the ranks.
 inline std::pair<uint64_t, uint64_t> rank_rows(uint64_t n, int rank, int size) {
   return {n * static_cast<uint64_t>(rank) / static_cast<uint64_t>(size), n * static_cast<uint64_t>(rank + 1) / static_cast<uint64_t>(size)};

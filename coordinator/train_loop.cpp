@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <cstdio>
@@ -59,16 +60,37 @@ void cut_metrics(const std::string& path, uint64_t tick) {
   std::abort();
 }
 
+// The classifier of the periodic sample evaluation and the held-out split's statistics in its features
+// (computed by all ranks at the first evaluation).
+struct SampleEvalImages {
+  LoadedClassifier classifier;
+  std::unique_ptr<ImageScorer> reference;
+};
+
 // train.sample_eval_every: all ranks sample (EMA weights) and compare with fresh data; rank 0 logs the result.
-void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t done, const std::string* run_dir) {
+// With train.sample_eval_classifier each rank also scores its own chunks in the classifier's features.
+void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t done, const std::string* run_dir, SampleEvalImages* images) {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t num = cfg.train().sample_eval_num();
   const SampleSpec spec = sample_spec(cfg, worker.data());
   SampledSet sampled;
+  std::unique_ptr<ImageScorer> scored;
+  std::function<void(uint64_t, const torch::Tensor&)> on_chunk;
+  if (images) {
+    if (!images->reference) {
+      std::string what;
+      images->reference = score_reference(comm, *images->classifier.net, cfg.data(), cfg.seed(), &what);
+    }
+    scored = std::make_unique<ImageScorer>(*images->classifier.net);
+    on_chunk = [&](uint64_t first, const torch::Tensor& x) {
+      scored->add(x, spec.num_classes > 0 ? sample_labels(spec, first, first + static_cast<uint64_t>(x.size(0))) : torch::Tensor());
+    };
+  }
   {
     const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
-    sampled = sample_distributed(comm, worker.net(), worker.schedule(), spec, num, cfg.sample().chunk(), num, nullptr, false);
+    sampled = sample_distributed(comm, worker.net(), worker.schedule(), spec, num, cfg.sample().chunk(), num, nullptr, false, on_chunk);
   }
+  if (scored) scored->reduce(comm);
   const torch::Tensor data = fresh_data(worker.data(), num, cfg.sample().seed() ^ 0xE7A1DA7Aull);
   const PairSums sums = compare_distributed(comm, sampled.first, data);
   if (!run_dir) return;
@@ -76,8 +98,12 @@ void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t do
   for (size_t k = 0; k < sums.bandwidths.size(); ++k) mmd.push_back(sums.mmd2_u(k));
   JsonObject o;
   o.set("tick", done).set("sample_energy_distance", sums.energy_distance_u()).set("sample_mmd2", mmd)
-      .set("sample_mmd_bandwidths", sums.bandwidths).set("sample_nfe", sampled.nfe)
-      .set("sample_eval_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      .set("sample_mmd_bandwidths", sums.bandwidths).set("sample_nfe", sampled.nfe);
+  if (scored) {
+    o.set("sample_frechet_distance", frechet_distance(scored->stats, images->reference->stats));
+    if (spec.num_classes > 0) o.set("sample_class_accuracy", scored->counts.accuracy());
+  }
+  o.set("sample_eval_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   JsonlWriter(*run_dir + "/metrics.jsonl").write(o);
 }
 
@@ -195,6 +221,12 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
                  worker.reducer().bucket_count(), worker.reducer().bucket_count() == 1 ? "" : "s",
                  worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
   }
+  std::unique_ptr<SampleEvalImages> sample_eval_images;
+  if (!cfg.train().sample_eval_classifier().empty()) {
+    sample_eval_images = std::make_unique<SampleEvalImages>();
+    sample_eval_images->classifier = load_classifier(cfg.train().sample_eval_classifier(), worker.data().item_shape(),
+                                                     worker.data().num_classes(), "train.sample_eval_classifier");
+  }
   std::unique_ptr<Progress> progress;
   if (root) progress = std::make_unique<Progress>(run_dir + "/metrics.jsonl", cfg.train().steps(), start_tick);
   Trace trace;
@@ -234,7 +266,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     std::string report_bytes;
     LS_CHECK(report.SerializeToString(&report_bytes), "serializing report of tick " << tick);
     const std::vector<std::string> gathered = comm.gather(report_bytes, 0);
-    if (frame.sample_eval()) evaluate_samples(cfg, worker, comm, tick + 1, root ? &run_dir : nullptr);
+    if (frame.sample_eval()) evaluate_samples(cfg, worker, comm, tick + 1, root ? &run_dir : nullptr, sample_eval_images.get());
     if (!root) continue;
     std::vector<Report> reports(gathered.size());
     for (size_t r = 0; r < gathered.size(); ++r) LS_CHECK(reports[r].ParseFromString(gathered[r]), "parsing report of rank " << r);

@@ -83,18 +83,9 @@ int cmd_eval(const EvalArgs& args) {
   if (as_classifier(*src.net)) return eval_classifier(args, src);
 
   // The classifier of the image metrics: a checkpoint of model "classifier" for items of this data's shape.
-  std::unique_ptr<ModelSource> cls;
-  Classifier* classifier = nullptr;
-  if (!args.classifier.empty()) {
-    cls = std::make_unique<ModelSource>(load_model_source(args.classifier));
-    classifier = as_classifier(*cls->net);
-    LS_CHECK_INPUT(classifier, "--classifier " << args.classifier << ": model '" << cls->config.model().name()
-                                                << "' is not a classifier (train one with configs/fashion_mnist_classifier.textproto)");
-    LS_CHECK_INPUT(classifier->input_shape() == src.data->item_shape(),
-                   "--classifier " << args.classifier << ": classifies items of another shape than " << src.data->name() << "'s");
-    LS_CHECK_INPUT(classifier->num_classes() >= src.data->num_classes(), "--classifier " << args.classifier << ": tells "
-                       << classifier->num_classes() << " classes apart, " << src.data->name() << " has " << src.data->num_classes());
-  }
+  LoadedClassifier cls;
+  if (!args.classifier.empty()) cls = load_classifier(args.classifier, src.data->item_shape(), src.data->num_classes(), "--classifier");
+  Classifier* classifier = cls.net.get();
 
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
   configure_threads(src.config.engine().threads(), comm->local_size());
@@ -228,7 +219,7 @@ int cmd_eval(const EvalArgs& args) {
   md += "| energy distance | " + fmt(sums.energy_distance_u()) + " |\n";
   for (size_t k = 0; k < mmd.size(); ++k) md += "| MMD² (RBF, h = " + fmt(sums.bandwidths[k]) + ") | " + fmt(mmd[k]) + " |\n";
   if (classifier) {
-    o.set("classifier", cls->path).set("frechet_distance", fd).set("frechet_distance_data_floor", fd_floor)
+    o.set("classifier", cls.path).set("frechet_distance", fd).set("frechet_distance_data_floor", fd_floor)
         .set("frechet_reference", reference).set("classifier_reference_accuracy", ref->counts.accuracy());
     md += "| Fréchet distance (classifier features, vs " + reference + ") | " + fmt(fd) + " |\n";
     md += "| Fréchet distance of " + std::to_string(n) + " training images (the floor) | " + fmt(fd_floor) + " |\n";

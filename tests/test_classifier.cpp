@@ -64,7 +64,7 @@ TEST_CASE("the Fashion-MNIST classifier reaches 80 percent test accuracy in 200 
   CHECK_THAT(s.output, Catch::Contains("is a classifier"));
 }
 
-TEST_CASE("image metrics of a generator through eval --classifier: Frechet distance and class accuracy on 1 and 2 ranks", "[classifier][mpi]") {
+TEST_CASE("image metrics of a generator through eval --classifier and periodic evaluation: Frechet distance and class accuracy on 1 and 2 ranks", "[classifier][mpi]") {
   if (!have_fashion_mnist()) {
     WARN("skipped: Fashion-MNIST is not installed (launch/setup.sh installs dataset-fashion-mnist)");
     return;
@@ -73,9 +73,16 @@ TEST_CASE("image metrics of a generator through eval --classifier: Frechet dista
   const std::string dir = temp_dir("classifier-gen");
   const ProcResult g = run_lockstep("train " + source_dir() + "/configs/fashion_mnist.textproto --steps 4 --set model.unet.channels=8 "
                                     "--set model.unet.attention=false --set model.unet.groups=4 --set train.batch_size=16 --set "
-                                    "train.eval_every=0 --set sample.num=10 --set sample.steps=2 --set sample.sampler=euler --out " + dir + "/gen");
+                                    "train.eval_every=0 --set sample.num=10 --set sample.steps=2 --set sample.sampler=euler "
+                                    "--set train.sample_eval_every=2 --set train.sample_eval_num=30 --set train.sample_eval_classifier=" +
+                                    classifier_run() + " --out " + dir + "/gen");
   INFO(g.output);
   REQUIRE(g.exit_code == 0);
+  // periodic sample evaluation in the classifier's features, at ticks 2 and 4
+  const std::vector<double> periodic_fd = metric_values(dir + "/gen", "sample_frechet_distance");
+  REQUIRE(periodic_fd.size() == 2);
+  CHECK(periodic_fd[0] > 0);
+  CHECK(metric_values(dir + "/gen", "sample_class_accuracy").size() == 2);
   const std::string args = " eval " + dir + "/gen --classifier " + classifier_run() + " --num 60 --likelihood --likelihood-num 6 --steps 2 --report ";
   const ProcResult one = run_lockstep(args + dir + "/one.json");
   INFO(one.output);

@@ -94,7 +94,7 @@ TEST_CASE("out-of-range values name the file line and field", "[config]") {
   CHECK_THAT(error_of("\noptim { lr: -0.001 }\n"), Catch::EndsWith("c.textproto:2:9: field 'optim.lr': must be a finite number > 0, got -0.001"));
   CHECK_THAT(error_of("train {\n  batch_size: 0\n}"), Catch::EndsWith("c.textproto:2:3: field 'train.batch_size': must be >= 1, got 0"));
   CHECK_THAT(error_of("path { name: \"curvy\" }"), Catch::EndsWith("c.textproto:1:8: field 'path.name': unknown name 'curvy'; allowed: linear, vp_linear, vp_cosine, ve"));
-  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp, unet, oracle"));
+  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp, unet, classifier, oracle"));
   CHECK_THAT(error_of("data { name: \"mnist\" }"), Catch::Contains("field 'data.name': unknown name 'mnist'; allowed: checkerboard, moons"));
   CHECK_THAT(error_of("optim { beta1: 1.0 }"), Catch::Contains("field 'optim.beta1': must be in [0, 1), got 1"));
   CHECK_THAT(error_of("model { mlp { time_embedding: 7 } }"), Catch::Contains("field 'model.mlp.time_embedding': must be an even number"));
@@ -121,6 +121,12 @@ TEST_CASE("every allowed name builds", "[config]") {
       ModelConfig m;
       m.set_name(name);
       CHECK(make_net(m, {1, 8, 8}, 1)->forward(torch::zeros({3, 64}), torch::full({3}, 0.5)).sizes() == torch::IntArrayRef({3, 64}));
+      continue;
+    }
+    if (name == "classifier") {  // images with labels: logits, one per class
+      ModelConfig m;
+      m.set_name(name);
+      CHECK(make_net(m, {1, 8, 8}, 1, 5)->forward(torch::zeros({3, 64}), torch::full({3}, 0.5)).sizes() == torch::IntArrayRef({3, 5}));
       continue;
     }
     const Config cfg = parse_config_text("model { name: \"" + name + "\" } data { size: 10 } path { t_max: 0.99 }", name);

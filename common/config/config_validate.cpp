@@ -201,6 +201,8 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
          classify ? "train.loss CLASSIFY trains model \"classifier\", got \"" + m.name() + "\""
                   : "model \"classifier\" is trained with train.loss: CLASSIFY");
   k.need(!classify || !m.class_conditional(), "model.class_conditional", "a classifier is not class-conditional (it predicts the class)");
+  k.need(t.sample_eval_classifier().empty() || t.sample_eval_every() > 0, "train.sample_eval_classifier",
+         "is used by the periodic sample evaluation; set train.sample_eval_every > 0");
   k.need(!classify || t.sample_eval_every() == 0, "train.sample_eval_every", "a classifier makes no samples; set it to 0");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
