@@ -65,7 +65,7 @@ int cmd_sample(const SampleArgs& args) {
   writer->finish();
   const std::string png = fs::path(out).replace_extension(".png").string();
   const bool pictured = plot_samples(png, sampled.first, nullptr, *src.data, spec);
-  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.1f s\n",
+  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.3f s\n",
                static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,
                static_cast<unsigned long long>(cfg.sample().seed()), comm->size(), comm->size() == 1 ? "" : "s", sampled.seconds);
   std::printf("samples: %s\n", out.c_str());

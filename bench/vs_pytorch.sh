@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Lockstep against an equivalent PyTorch program (bench/pytorch_cfm.py, Debian's python3-torch 1.13) on the same
+# model, batch, data distribution and threads, alternating A B A B over ROUNDS rounds in one invocation; prints
+# medians and the ratio Lockstep / PyTorch and writes bench/results/vs_pytorch.md. A benchmark, not a test: it
+# measures and prints, never fails on a slow result.
+#
+#   bench/vs_pytorch.sh [ROUNDS] [TICKS]      (installs python3-torch when missing, builds first)
+#
+# Cases (1 thread per rank unless said otherwise):
+#   overhead-bound   64x3 MLP, B = 512, 1 rank: per-tick overhead dominates (0.02 GFLOP a tick)
+#   default          the default config (256x3 MLP, B = 512), 1 rank, 1 and 2 threads
+#   compute-bound    256x3 MLP, B = 4096, 1 rank: also achieved FLOP/s against this machine's single-core SGEMM
+#   scaling          default model, B = 512 per rank, 2 ranks against 1: weak-scaling efficiency, Lockstep over
+#                    MPI against DDP over gloo
+#   sampling         10,000 2-D samples, 100 Euler steps, 1 rank (and Lockstep on 2 ranks)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+TICKS=${2:-1500}
+PY=/usr/bin/python3
+if ! $PY -c 'import torch' 2> /dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get install -y -qq --no-install-recommends python3-torch > /dev/null
+fi
+launch/build.sh > /dev/null
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+BIN=build/lockstep
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# Lockstep: median samples/s of the logged windows after the first 20% of the run (metrics.jsonl)
+ls_train() {  # ranks threads batch_per_rank width
+  local ranks=$1 threads=$2 batch=$3 width=$4 out="$WORK/ls-$RANDOM$RANDOM"
+  local args=(train --steps "$TICKS" --out "$out" --set engine.threads="$threads" --set train.batch_size=$((batch * ranks))
+    --set model.mlp.width="$width" --set train.log_every=50 --set train.eval_every=0 --set sample.num=10)
+  if [ "$ranks" -eq 1 ]; then "$BIN" "${args[@]}" > /dev/null 2>&1; else mpirun --oversubscribe -n "$ranks" "$BIN" "${args[@]}" > /dev/null 2>&1; fi
+  $PY - "$out" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+rows = [r for r in rows if "samples_per_s" in r]
+print(statistics.median(r["samples_per_s"] for r in rows[max(1, len(rows) // 5):]))
+PY
+}
+pt_train() {  # ranks threads batch_per_rank width
+  OMP_NUM_THREADS=$2 $PY bench/pytorch_cfm.py train --ranks "$1" --threads "$2" --batch $(($3 * $1)) --width "$4" --steps "$TICKS" |
+    $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["samples_per_s"])'
+}
+median() { $PY -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+ratio() { $PY -c "print(f'{$1 / $2:.2f}')"; }
+flops_per_sample() {  # width: forward 2 sum(in*out), training 3x forward less the first layer's input gradient
+  $PY -c "w=$1; layers=[(34,w),(w,w),(w,w),(w,2)]; f=2*sum(a*b for a,b in layers); print(3*f - 2*34*w)"
+}
+
+# this machine's single-core SGEMM peak (OpenBLAS through libblas.so.3, 2048^3, best of 5)
+PEAK=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY -c '
+import time, torch
+torch.set_num_threads(1)
+a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+best = 1e9
+for _ in range(5):
+    t = time.perf_counter(); a.mm(b); best = min(best, time.perf_counter() - t)
+print(2 * 2048**3 / best / 1e9)')
+
+REPORT=bench/results/vs_pytorch.md
+mkdir -p bench/results
+{
+  echo "Lockstep vs PyTorch $($PY -c 'import torch; print(torch.__version__)') (bench/vs_pytorch.sh), $(date -u +%Y-%m-%d), $(nproc) cores"
+  echo "($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks, A B alternating; single-core SGEMM peak $(printf %.1f "$PEAK") GFLOP/s"
+  echo
+  echo "| case | Lockstep | PyTorch | Lockstep / PyTorch |"
+  echo "| --- | --- | --- | --- |"
+} > "$REPORT"
+
+declare -A SPS
+row() { echo "$1" >> "$REPORT"; echo "$1"; }
+train_case() {  # label ranks threads batch width
+  local label=$1 a=() b=()
+  for _ in $(seq "$ROUNDS"); do
+    a+=("$(ls_train "$2" "$3" "$4" "$5")")
+    b+=("$(pt_train "$2" "$3" "$4" "$5")")
+  done
+  local ma mb
+  ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+  SPS["$label/ls"]=$ma; SPS["$label/pt"]=$mb
+  row "$(printf '| %s: steps/s | %.1f | %.1f | %s |' "$label" "$($PY -c "print($ma / ($4 * $2))")" "$($PY -c "print($mb / ($4 * $2))")" "$(ratio "$ma" "$mb")")"
+}
+train_case "overhead-bound 64x3, B 512, 1 rank" 1 1 512 64
+train_case "default 256x3, B 512, 1 rank, 1 thread" 1 1 512 256
+train_case "default 256x3, B 512, 1 rank, 2 threads" 1 2 512 256
+train_case "compute-bound 256x3, B 4096, 1 rank" 1 1 4096 256
+F=$(flops_per_sample 256)
+row "$(printf '| compute-bound: GFLOP/s (share of SGEMM peak) | %.1f (%.0f%%) | %.1f (%.0f%%) | |' \
+  "$($PY -c "print(${SPS["compute-bound 256x3, B 4096, 1 rank/ls"]} * $F / 1e9)")" "$($PY -c "print(100 * ${SPS["compute-bound 256x3, B 4096, 1 rank/ls"]} * $F / 1e9 / $PEAK)")" \
+  "$($PY -c "print(${SPS["compute-bound 256x3, B 4096, 1 rank/pt"]} * $F / 1e9)")" "$($PY -c "print(100 * ${SPS["compute-bound 256x3, B 4096, 1 rank/pt"]} * $F / 1e9 / $PEAK)")")"
+train_case "2 ranks x 1 thread, 256x3, B 512 per rank" 2 1 512 256
+e_ls=$($PY -c "print(100 * ${SPS["2 ranks x 1 thread, 256x3, B 512 per rank/ls"]} / (2 * ${SPS["default 256x3, B 512, 1 rank, 1 thread/ls"]}))")
+e_pt=$($PY -c "print(100 * ${SPS["2 ranks x 1 thread, 256x3, B 512 per rank/pt"]} / (2 * ${SPS["default 256x3, B 512, 1 rank, 1 thread/pt"]}))")
+row "$(printf '| weak-scaling efficiency, 2 ranks (MPI / DDP over gloo) | %.1f%% | %.1f%% | |' "$e_ls" "$e_pt")"
+
+# sampling: 10,000 samples, 100 Euler steps (the network of a short run; the speed does not depend on training)
+"$BIN" train --steps 10 --out "$WORK/net" --set engine.threads=1 --set train.eval_every=0 --set sample.num=10 > /dev/null 2>&1
+a=(); a2=(); b=()
+for _ in $(seq "$ROUNDS"); do
+  a+=("$(OMP_NUM_THREADS=1 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s1.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')")
+  a2+=("$(OMP_NUM_THREADS=1 mpirun --oversubscribe -n 2 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')")
+  b+=("$(OMP_NUM_THREADS=1 $PY bench/pytorch_cfm.py sample --threads 1 --num 10000 --sample-steps 100 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')")
+done
+ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}")
+row "$(printf '| sampling 10,000 2-D samples, 100 Euler steps, 1 rank: samples/s | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma)")" "$($PY -c "print(10000 / $mb)")" "$(ratio "$mb" "$ma")")"
+row "$(printf '| the same on 2 ranks (Lockstep) | %.0f | | |' "$($PY -c "print(10000 / $ma2)")")"
+echo
+cat "$REPORT"
