@@ -5,6 +5,8 @@
 // (train.nonfinite STOP); 75 preempted (SIGTERM or SIGUSR1): a checkpoint was written, resume with --resume.
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -13,7 +15,21 @@
 #include "common/util/error.h"
 #include "launch/commands.h"
 
+namespace {
+
+// Tensors of a few MB are allocated and freed every tick and every solver step. glibc serves blocks above its
+// mmap threshold with a fresh mmap and returns them on free, so each such tensor costs page faults and zeroed
+// pages again (measured: 2-D sampling 22% and the 64-wide MLP's ticks 10% faster with the threshold raised).
+// Keep them in the heap instead, and keep freed memory for reuse.
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  keep_freed_memory();
   using namespace lockstep;
   CLI::App app{"Lockstep: a trainer and sampler for flow-matching and diffusion models, on one process or many MPI ranks."};
   app.name("lockstep");
