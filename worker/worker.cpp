@@ -10,6 +10,7 @@
 
 #include "common/loss/losses.h"
 #include "common/model/autocast.h"
+#include "common/model/mlp_step.h"
 #include "common/util/error.h"
 #include "common/util/fault.h"
 #include "common/util/stop_signal.h"
@@ -70,6 +71,9 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
+  if (MlpStep::applicable(cfg, device_.is_cuda())) {
+    if (auto* mlp = dynamic_cast<Mlp*>(net_.get())) mlp_step_ = std::make_unique<MlpStep>(*mlp, *schedule_);
+  }
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
 }
 
@@ -102,7 +106,17 @@ Report Worker::play(const Frame& frame) {
   params_->zero_grad();
   reducer_->begin();
   double loss_sum = 0.0;
-  if (n > 0) {
+  if (n > 0 && mlp_step_) {  // the fused MLP step: loss and gradients by hand, no autograd
+    double forward_s = 0, backward_s = 0;
+    loss_sum = mlp_step_->run(batch_, static_cast<int64_t>(frame.global_batch()), [this](size_t p) { reducer_->on_ready(p); },
+                              &forward_s, &backward_s);
+    if (fault.hits("nan", rank, frame.tick())) {
+      loss_sum = std::numeric_limits<double>::quiet_NaN();
+      params_->grads().fill_(loss_sum);
+    }
+    tm->set_forward(forward_s);
+    tm->set_backward(backward_s);
+  } else if (n > 0) {
     t0 = Clock::now();
     const AutocastScope autocast(bf16_, device_.is_cuda());
     torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();

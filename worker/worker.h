@@ -22,6 +22,7 @@
 #include "common/data/batch.h"
 #include "common/loss/losses.h"
 #include "common/model/flat_params.h"
+#include "common/model/mlp_step.h"
 #include "common/model/net.h"
 #include "common/optim/adam.h"
 #include "common/path/parametrization.h"
@@ -77,6 +78,7 @@ class Worker {
   std::unique_ptr<DataSource> eval_data_;
   bool bf16_ = false;  // train.precision == "bf16_mixed"
   bool classify_ = false;  // train.loss == CLASSIFY
+  std::unique_ptr<MlpStep> mlp_step_;  // the fused MLP step where it applies (engine.fused_mlp)
   torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device  // a real held-out split, when the data set has one
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;

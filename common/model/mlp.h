@@ -19,6 +19,11 @@ class Mlp : public Net {
   // num_classes > 0: class-conditional, with a learned embedding for each class and the null class.
   Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes = 0);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
+  // For the fused training step (mlp_step.h): the layers (hidden ones, then the output layer), the time
+  // embedding's frequencies, and whether the model is class-conditional.
+  const std::vector<torch::nn::Linear>& layers() const { return layers_; }
+  const torch::Tensor& frequencies() const { return freqs_; }
+  bool class_conditional() const { return num_classes_ > 0; }
 
  private:
   torch::Tensor freqs_;

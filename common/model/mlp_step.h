@@ -1,0 +1,43 @@
+// The fused training step of the MLP under conditional flow matching: forward, loss and backward written out by
+// hand into buffers allocated once, without autograd (issue 9: the overhead-bound case).
+//
+// Contract: applies to model "mlp" without class conditioning, train.loss FLOW, prediction VELOCITY, constant
+// loss weighting, float32 on the CPU (applicable() says whether a config qualifies; engine.fused_mlp turns it
+// off). run() computes, for the batch slice b, the per-sample CFM losses || u(x_t, t) - (d_alpha z + d_beta eps) ||^2
+// exactly as loss_per_sample() does and the gradient of (their sum / global_batch), written into the
+// parameters' .grad() (the flat gradient buffer's views, which must hold zeros); as each layer's weight and bias
+// gradients are complete it calls `ready(param index)` (the gradient reducer's bucket hook). Returns the sum of
+// the slice's losses. Same results as the autograd path up to float rounding (tested to 1e-5).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "common/data/batch.h"
+#include "common/model/mlp.h"
+#include "common/path/schedule.h"
+
+namespace lockstep {
+
+class Config;
+
+class MlpStep {
+ public:
+  static bool applicable(const Config& cfg, bool on_cuda);
+  MlpStep(Mlp& net, const Schedule& s);
+  double run(const TrainBatch& b, int64_t global_batch, const std::function<void(size_t)>& ready, double* forward_s, double* backward_s);
+
+ private:
+  void ensure(int64_t n);
+  Mlp& net_;
+  const Schedule& schedule_;
+  std::vector<torch::Tensor> w_, bias_, dw_, dbias_;  // per layer
+  std::vector<size_t> param_index_;                   // of each layer's weight (its bias follows)
+  int64_t n_ = -1;
+  std::vector<torch::Tensor> pre_, sig_, act_;  // per hidden layer: pre-activation, its sigmoid, SiLU output
+  torch::Tensor in_, args_, out_, target_, grad_out_, dact_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
+};
+
+}  // namespace lockstep
