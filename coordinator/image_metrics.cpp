@@ -30,6 +30,10 @@ void ImageScorer::add(const torch::Tensor& x, const torch::Tensor& wanted) {
   }
 }
 
+void ImageScorer::add_samples(const SampleSpec& spec, uint64_t first, const torch::Tensor& x) {
+  add(x, spec.num_classes > 0 ? sample_labels(spec, first, first + static_cast<uint64_t>(x.size(0))) : torch::Tensor());
+}
+
 void ImageScorer::add_items(const DataSource& data, uint64_t begin, uint64_t end) {
   const int64_t d = data.dim();
   const uint64_t block = 2048;
@@ -43,11 +47,12 @@ void ImageScorer::add_items(const DataSource& data, uint64_t begin, uint64_t end
 }
 
 void ImageScorer::reduce(Comm& comm) {
-  std::string mine = stats.to_bytes() + counts.to_bytes();
+  const std::string stat_bytes = stats.to_bytes(), count_bytes = counts.to_bytes();
+  const size_t s = stat_bytes.size(), c = count_bytes.size();
+  std::string mine = stat_bytes + count_bytes;
   mine.append(reinterpret_cast<const char*>(&cross_entropy_sum), sizeof(double));
   const std::vector<std::string> all = comm.gather(mine, 0);
   if (comm.rank() != 0) return;
-  const size_t s = stats.to_bytes().size(), c = counts.to_bytes().size();
   FeatureStats total(stats.sum.size(0));
   ClassCounts total_counts(static_cast<int64_t>(counts.total.size()));
   double ce = 0.0;
@@ -72,15 +77,25 @@ LoadedClassifier load_classifier(const std::string& path, const std::vector<int6
   const Config cfg = parse_config_text(ckpt.config_text, out.path + " (stored config)");
   LS_CHECK_INPUT(cfg.model().name() == "classifier", what << " " << path << ": model '" << cfg.model().name()
                                                           << "' is not a classifier (train one with configs/fashion_mnist_classifier.textproto)");
-  const std::unique_ptr<DataSource> data = make_dataset(cfg.data(), cfg.seed());
-  std::shared_ptr<Net> net = make_net(cfg.model(), data->item_shape(), 0, data->num_classes());
-  FlatParams params(*net);
-  load_params(params, ckpt, out.path, cfg.sample().use_ema() && has_payload(ckpt, "ema") ? "ema" : "params");
+  int64_t classes = 0;  // the output layer's rows
+  for (const ParamSpan& p : ckpt.params)
+    if (p.name == "out.weight" && p.shape.size() == 2) classes = p.shape[0];
+  LS_CHECK_INPUT(classes >= num_classes,
+                 what << " " << path << ": tells " << classes << " classes apart, the data has " << num_classes);
+  // Built for the caller's items: the stored parameters fit only if the classifier was trained on items of that shape.
+  std::shared_ptr<Net> net;
+  try {
+    net = make_net(cfg.model(), item_shape, 0, classes);
+  } catch (const BadInput&) {
+    net = nullptr;
+  }
+  std::unique_ptr<FlatParams> params = net ? std::make_unique<FlatParams>(*net) : nullptr;
+  bool fits = params && params->spans().size() == ckpt.params.size();
+  for (size_t i = 0; fits && i < ckpt.params.size(); ++i) fits = params->spans()[i].shape == ckpt.params[i].shape;
+  LS_CHECK_INPUT(fits, what << " " << path << ": classifies items of another shape than the data's");
+  load_params(*params, ckpt, out.path, cfg.sample().use_ema() && has_payload(ckpt, "ema") ? "ema" : "params");
   out.net = std::dynamic_pointer_cast<Classifier>(net);
   LS_CHECK(out.net, "load_classifier: model classifier built another network");
-  LS_CHECK_INPUT(out.net->input_shape() == item_shape, what << " " << path << ": classifies items of another shape than the data's");
-  LS_CHECK_INPUT(out.net->num_classes() >= num_classes,
-                 what << " " << path << ": tells " << out.net->num_classes() << " classes apart, the data has " << num_classes);
   return out;
 }
 

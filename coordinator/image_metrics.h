@@ -19,6 +19,7 @@
 #include "common/metrics/class_counts.h"
 #include "common/metrics/frechet.h"
 #include "common/model/classifier.h"
+#include "common/sampler/ode.h"
 
 namespace lockstep {
 
@@ -27,6 +28,9 @@ class ImageScorer {
   explicit ImageScorer(Classifier& classifier);
   // Rows x [n, C*H*W]; wanted [n] int64 labels, or undefined (features only).
   void add(const torch::Tensor& x, const torch::Tensor& wanted);
+  // Samples [first, first + n) drawn with `spec`: wanted labels are the classes they were drawn for
+  // (sample_labels), none for an unconditional model.
+  void add_samples(const SampleSpec& spec, uint64_t first, const torch::Tensor& x);
   // Items [begin, end) of a finite data set with their labels.
   void add_items(const DataSource& data, uint64_t begin, uint64_t end);
   // Collective: rank 0 holds the sums over all ranks afterwards.
@@ -35,6 +39,7 @@ class ImageScorer {
   FeatureStats stats;
   ClassCounts counts;
   double cross_entropy_sum = 0.0;  // of the rows with wanted labels
+  double mean_cross_entropy() const { return cross_entropy_sum / static_cast<double>(counts.rows()); }
 
  private:
   Classifier& classifier_;
@@ -48,8 +53,8 @@ std::unique_ptr<ImageScorer> score_reference(Comm& comm, Classifier& classifier,
                                              std::string* what);
 
 // A trained classifier from a checkpoint file or run directory (its EMA weights when it has them), for items of
-// `item_shape` with at least `num_classes` classes. Throws BadInput naming `path` when it is not a classifier
-// or does not fit. `describe` gets "<checkpoint> (tick N)".
+// `item_shape` with at least `num_classes` classes; its own class count comes from the checkpoint's output layer,
+// so its data set is not read. Throws BadInput naming `what` and `path` when it is not a classifier or does not fit.
 struct LoadedClassifier {
   std::shared_ptr<Classifier> net;
   std::string path;

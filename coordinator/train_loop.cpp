@@ -82,9 +82,7 @@ void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t do
       images->reference = score_reference(comm, *images->classifier.net, cfg.data(), cfg.seed(), &what);
     }
     scored = std::make_unique<ImageScorer>(*images->classifier.net);
-    on_chunk = [&](uint64_t first, const torch::Tensor& x) {
-      scored->add(x, spec.num_classes > 0 ? sample_labels(spec, first, first + static_cast<uint64_t>(x.size(0))) : torch::Tensor());
-    };
+    on_chunk = [&](uint64_t first, const torch::Tensor& x) { scored->add_samples(spec, first, x); };
   }
   {
     const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
@@ -143,7 +141,7 @@ void finish_classifier(const Config& cfg, Worker& worker, Comm& comm, const std:
   }
   if (comm.rank() != 0) return;
   result->test_accuracy = s->counts.accuracy();
-  const double ce = s->cross_entropy_sum / static_cast<double>(s->counts.rows());
+  const double ce = s->mean_cross_entropy();
   JsonObject o;
   o.set("tick", cfg.train().steps()).set("test_accuracy", result->test_accuracy).set("test_cross_entropy", ce).set("test_reference", what)
       .set("test_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

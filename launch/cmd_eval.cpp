@@ -98,9 +98,7 @@ int cmd_eval(const EvalArgs& args) {
   // same points)
   const SampleSpec spec = sample_spec(src.config, *src.data);
   std::unique_ptr<ImageScorer> scored = classifier ? std::make_unique<ImageScorer>(*classifier) : nullptr;
-  const auto score_chunk = [&](uint64_t first, const torch::Tensor& x) {
-    scored->add(x, spec.num_classes > 0 ? sample_labels(spec, first, first + static_cast<uint64_t>(x.size(0))) : torch::Tensor());
-  };
+  const auto score_chunk = [&](uint64_t first, const torch::Tensor& x) { scored->add_samples(spec, first, x); };
   const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, static_cast<uint64_t>(n),
                                                 src.config.sample().chunk(), static_cast<uint64_t>(n), nullptr, false,
                                                 scored ? std::function<void(uint64_t, const torch::Tensor&)>(score_chunk) : nullptr);

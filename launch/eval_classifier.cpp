@@ -31,7 +31,7 @@ int eval_classifier(const EvalArgs& args, ModelSource& src) {
   const std::unique_ptr<ImageScorer> s = score_reference(*comm, *as_classifier(*src.net), src.config.data(), src.config.seed(), &what);
   if (comm->rank() != 0) return kExitOk;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double ce = s->cross_entropy_sum / static_cast<double>(s->counts.rows());
+  const double ce = s->mean_cross_entropy();
   std::vector<double> per_class;
   std::string md = "| metric | value |\n| --- | --- |\n| accuracy on the " + what + " | " + std::to_string(s->counts.accuracy()) + " |\n" +
                    "| cross-entropy (nats) | " + std::to_string(ce) + " |\n";
