@@ -4,7 +4,8 @@
 // the held-out split in the classifier's features (and, as the floor, of N training images), and the share of
 // class-conditional samples classified as their class; with --likelihood the log-likelihood of held-out data
 // through the probability-flow ODE (nats per item, bits per dimension; discrete images uniformly dequantized);
-// with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama at 1 to 64 network evaluations
+// --sampler/--sample-steps choose how the samples are drawn;
+// with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama (and TVM's jumps) at 1 to 64 network evaluations
 // per sample, as a table and a plot. Writes a JSON report and a Markdown table. A classifier checkpoint is
 // evaluated on its held-out split instead (eval_classifier.cpp).
 #include <chrono>
@@ -21,6 +22,8 @@
 #include "common/model/classifier.h"
 #include "common/plot/line_plot.h"
 #include "common/rng/philox.h"
+#include "common/sampler/sampler_names.h"
+#include "common/util/strings.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
@@ -76,6 +79,13 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(!args.guidance_given || std::isfinite(args.guidance), "--guidance must be a finite number");
   ModelSource src = load_model_source(args.checkpoint, args.raw);
   if (args.guidance_given) src.config.mutable_sample()->set_guidance(args.guidance);
+  if (!args.sampler.empty()) {
+    LS_CHECK_INPUT(contains(sampler_names(), args.sampler), "--sampler " << args.sampler << ": unknown sampler; allowed: " << join(sampler_names()));
+    LS_CHECK_INPUT(args.sampler != "tvm" || src.net->flow_map(), "--sampler tvm: " << args.checkpoint << " is not a flow map (train.loss TVM)");
+    src.config.mutable_sample()->set_sampler(args.sampler);
+  }
+  LS_CHECK_INPUT(args.sample_steps >= 0 && args.sample_steps <= 100000, "--sample-steps must be in [1, 100000], got " << args.sample_steps);
+  if (args.sample_steps > 0) src.config.mutable_sample()->set_steps(static_cast<uint32_t>(args.sample_steps));
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
   const std::string report_dir = fs::path(report).parent_path().string();
@@ -170,14 +180,16 @@ int cmd_eval(const EvalArgs& args) {
       int evals_per_step;
       uint32_t rgb;
     };
-    const Kind kinds[] = {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
-                          {"euler_maruyama", 1, 0x9467bd}};
+    std::vector<Kind> kinds = {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
+                               {"euler_maruyama", 1, 0x9467bd}};
+    if (src.net->flow_map()) kinds.insert(kinds.begin(), Kind{"tvm", 1, 0x000000});  // its jumps (train.loss TVM)
     const int guided = spec.num_classes > 0 && spec.guidance != 1.0 ? 2 : 1;
     sweep_md = "\n| sampler | steps | NFE | energy distance | MMD² (h = median) |\n| --- | --- | --- | --- | --- |\n";
     for (const Kind& k : kinds) {
       LineSeries curve{k.name, {}, {}, k.rgb};
       for (int nfe = 1; nfe <= 64; nfe *= 2) {
-        const int per = k.evals_per_step * guided;
+        const bool guidance_as_input = std::string(k.name) == "tvm" && src.net->guidance_input();
+        const int per = k.evals_per_step * (guidance_as_input ? 1 : guided);
         if (nfe % per != 0) continue;
         SampleSpec s = spec;
         s.sampler = k.name;

@@ -42,6 +42,8 @@ struct EvalArgs {
   int64_t likelihood_num = 0;  // items whose likelihood is computed; 0: --num
   bool guidance_given = false;
   double guidance = 1.0;  // sample.guidance for this evaluation
+  std::string sampler;     // sample.sampler for this evaluation (empty: the checkpoint's)
+  int64_t sample_steps = 0;  // sample.steps for this evaluation (0: the checkpoint's)
 };
 
 int cmd_version();

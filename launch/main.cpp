@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   CLI::App* sa = app.add_subcommand("sample", "Generate samples from a checkpoint");
   sa->add_option("checkpoint", sample.checkpoint,
                  "Checkpoint file, a run directory (its latest checkpoint), or a .textproto config whose model is the oracle")->required();
-  sa->add_option("--sampler", sample.sampler, "Solver: euler, midpoint, heun, rk4, dopri5, euler_maruyama, ddim, ddpm (default: the config's sample.sampler)");
+  sa->add_option("--sampler", sample.sampler, "Solver: euler, midpoint, heun, rk4, dopri5, euler_maruyama, ddim, ddpm, tvm (flow maps of train.loss TVM) (default: the config's sample.sampler)");
   sa->add_option("--num", sample.num, "Number of samples (default: the config's sample.num)");
   sa->add_option("--steps", sample.steps, "Solver steps (default: the config's sample.steps)");
   sa->add_option("--seed", sample.seed, "Seed of the initial noise (default: the config's sample.seed)");
@@ -74,9 +74,11 @@ int main(int argc, char** argv) {
   ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
-  ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama: a table and a plot");
+  ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama (and tvm for flow maps): a table and a plot");
   ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
   ev->add_option("--guidance", eval.guidance, "Classifier-free guidance scale of the samples (default: the checkpoint's sample.guidance)");
+  ev->add_option("--sampler", eval.sampler, "Sampler of the samples (default: the checkpoint's sample.sampler)");
+  ev->add_option("--sample-steps", eval.sample_steps, "Sampler steps (default: the checkpoint's sample.steps)");
   ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 

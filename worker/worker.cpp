@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/loss/losses.h"
+#include "common/loss/tvm.h"
 #include "common/model/autocast.h"
 #include "common/model/mlp_step.h"
 #include "common/util/error.h"
@@ -50,10 +51,26 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
   }
   if (cfg.train().ema_decay() > 0) ema_ = params_->values().detach().clone();
+  tvm_ = cfg.train().loss() == TrainConfig::TVM;
+  if (tvm_) {
+    target_net_ = make_model(cfg, *data_, init_seed_of(cfg));
+    target_net_->to(device_);
+    for (torch::Tensor& p : target_net_->parameters()) p.requires_grad_(false);
+    target_params_ = std::make_unique<FlatParams>(*target_net_);
+    torch::NoGradGuard no_grad;
+    target_params_->values().copy_(params_->values());
+  }
   adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
   reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
-  const TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
-                       cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
+  TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
+                 cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
+  const TvmConfig& tc = cfg.train().tvm();
+  times.tvm = tvm_;
+  times.s_mean = tc.s_mean();
+  times.s_std = tc.s_std();
+  times.gap_mean = tc.gap_mean();
+  times.gap_std = tc.gap_std();
+  times.guidance_max = cfg.model().class_conditional() ? tc.guidance_max() : 1.0;
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times);
   // The held-out set: the data set's own held-out split when it has one (Fashion-MNIST's other split,
   // data.eval_images), else fresh draws from the training data; under a seed of its own, fixed for the run,
@@ -66,8 +83,12 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
                    "data.eval_labels " << cfg.data().eval_labels() << ": has labels up to " << eval_data_->num_classes() - 1
                                        << ", the training labels only up to " << data_->num_classes() - 1);
   }
-  held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt,
-                                           TimeSpec{cfg.path().t_min(), cfg.path().t_max()});
+  TimeSpec held_out_times{cfg.path().t_min(), cfg.path().t_max()};
+  if (tvm_) {  // the TVM loss on held-out data: its own times, no label dropout
+    held_out_times = times;
+    held_out_times.label_dropout = 0.0;
+  }
+  held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt, held_out_times);
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
@@ -98,7 +119,7 @@ Report Worker::play(const Frame& frame) {
   const uint64_t n = slice.end() - slice.begin();
   if (n > 0) {
     batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
-    if (device_.is_cuda()) batch_dev_ = {batch_.z.to(device_), batch_.eps.to(device_), batch_.t.to(device_), batch_.y.to(device_)};
+    if (device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
   }
   tm->set_data(since(t0));
 
@@ -150,6 +171,7 @@ Report Worker::play(const Frame& frame) {
       adam_->step(params_->values(), params_->grads(), frame.lr());
       if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
       update_ema();
+      update_target();
     } else {
       report.set_skipped(true);
     }
@@ -171,6 +193,11 @@ Report Worker::play(const Frame& frame) {
 
 torch::Tensor Worker::loss_of(const TrainBatch& b) {
   if (classify_) return classification_loss_per_sample(*net_, b);
+  if (tvm_) {
+    const TvmConfig& tc = cfg_.train().tvm();
+    return tvm_loss_per_sample(*net_, *target_net_, b, tc.jvp() == TvmConfig::FORWARD ? JvpMethod::kForward : JvpMethod::kDoubleBackward,
+                               tc.fm_weight(), data_->num_classes());
+  }
   return loss_per_sample(*net_, *schedule_, prediction_, b, weight_);
 }
 
@@ -184,8 +211,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   const uint64_t chunk = 4096;
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
-    const TrainBatch on_device{eval_batch_.z.to(device_), eval_batch_.eps.to(device_), eval_batch_.t.to(device_),
-                               eval_batch_.y.to(device_)};
+    const TrainBatch on_device = to_device(eval_batch_, device_);
     const AutocastScope autocast(bf16_, device_.is_cuda());
     sum += loss_of(on_device).sum().item<double>();
   }
@@ -194,8 +220,9 @@ double Worker::held_out_loss_sum(uint64_t* count) {
 
 std::vector<std::string> Worker::state_tensor_names() const {
   std::vector<std::string> names;
-  for (const char* buffer : {"params", "adam.exp_avg", "adam.exp_avg_sq", "ema"}) {
+  for (const char* buffer : {"params", "adam.exp_avg", "adam.exp_avg_sq", "ema", "target"}) {
     if (std::string(buffer) == "ema" && !ema_.defined()) continue;
+    if (std::string(buffer) == "target" && !target_params_) continue;
     for (const ParamSpan& s : params_->spans()) names.push_back(std::string(buffer) + "/" + s.name);
   }
   return names;
@@ -203,7 +230,9 @@ std::vector<std::string> Worker::state_tensor_names() const {
 
 std::vector<uint64_t> Worker::state_hashes() const {
   std::vector<uint64_t> out;
-  const std::initializer_list<const torch::Tensor*> buffers = {&params_->values(), &adam_->exp_avg(), &adam_->exp_avg_sq(), &ema_};
+  const torch::Tensor none;
+  const std::initializer_list<const torch::Tensor*> buffers = {&params_->values(), &adam_->exp_avg(), &adam_->exp_avg_sq(), &ema_,
+                                                               target_params_ ? &target_params_->values() : &none};
   for (const torch::Tensor* buffer : buffers) {
     if (!buffer->defined()) continue;
     const torch::Tensor host = buffer->to(torch::kCPU).contiguous();
@@ -219,6 +248,7 @@ torch::Tensor Worker::state_tensor(const std::string& name) const {
   const torch::Tensor* flat = buffer == "params" ? &params_->values()
                               : buffer == "adam.exp_avg" ? &adam_->exp_avg()
                               : buffer == "ema" ? &ema_
+                              : buffer == "target" ? &target_params_->values()
                               : &adam_->exp_avg_sq();
   for (const ParamSpan& s : params_->spans())
     if (s.name == param) return flat->narrow(0, s.offset, s.numel).to(torch::kCPU).contiguous();
@@ -233,6 +263,7 @@ CheckpointData Worker::state() const {
                {"adam.exp_avg", adam_->exp_avg().to(torch::kCPU).clone()},
                {"adam.exp_avg_sq", adam_->exp_avg_sq().to(torch::kCPU).clone()}};
   if (ema_.defined()) d.tensors.emplace_back("ema", ema_.to(torch::kCPU).clone());
+  if (target_params_) d.tensors.emplace_back("target", target_params_->values().to(torch::kCPU).clone());
   return d;
 }
 
@@ -251,6 +282,17 @@ void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
     if (has_payload(ckpt, "ema")) copy(ema_, "ema");
     else ema_.copy_(params_->values());  // a checkpoint from a run without EMA: start the average here
   }
+  if (target_params_) {
+    if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
+    else target_params_->values().copy_(params_->values());  // fine-tuning a flow-matching checkpoint with TVM
+  }
+}
+
+void Worker::update_target() {
+  if (!target_params_) return;
+  const double d = cfg_.train().tvm().target_decay();
+  if (d > 0) target_params_->values().lerp_(params_->values(), 1.0 - d);
+  else target_params_->values().copy_(params_->values());
 }
 
 void Worker::update_ema() {

@@ -61,7 +61,7 @@ class Worker {
     torch::Tensor raw_;
   };
   // Names of the state tensors, in the order of Report.state_hash: params/<p>, adam.exp_avg/<p>,
-  // adam.exp_avg_sq/<p> and (with EMA) ema/<p> for every parameter p.
+  // adam.exp_avg_sq/<p>, (with EMA) ema/<p> and (train.loss TVM) target/<p> for every parameter p.
   std::vector<std::string> state_tensor_names() const;
   // The state tensor of that name, as float32 on the host.
   torch::Tensor state_tensor(const std::string& name) const;
@@ -79,7 +79,12 @@ class Worker {
   bool bf16_ = false;  // train.precision == "bf16_mixed"
   bool classify_ = false;  // train.loss == CLASSIFY
   std::unique_ptr<MlpStep> mlp_step_;  // the fused MLP step where it applies (engine.fused_mlp)
-  torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device  // a real held-out split, when the data set has one
+  torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device
+  // train.loss TVM: the target network (same architecture) whose flat parameters are the target weights
+  std::shared_ptr<Net> target_net_;
+  std::unique_ptr<FlatParams> target_params_;
+  bool tvm_ = false;
+  void update_target();
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;

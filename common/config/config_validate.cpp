@@ -204,6 +204,26 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(t.sample_eval_classifier().empty() || t.sample_eval_every() > 0, "train.sample_eval_classifier",
          "is used by the periodic sample evaluation; set train.sample_eval_every > 0");
   k.need(!classify || t.sample_eval_every() == 0, "train.sample_eval_every", "a classifier makes no samples; set it to 0");
+  const bool tvm = t.loss() == TrainConfig::TVM;
+  const TvmConfig& v = t.tvm();
+  k.need(!tvm || m.name() == "mlp" || m.name() == "unet", "model.name",
+         "train.loss TVM trains a flow-map network: model \"mlp\" or \"unet\", got \"" + m.name() + "\"");
+  k.need(!tvm || p.name() == "linear", "path.name", "train.loss TVM uses the linear path x_t = t z + (1 - t) eps, got \"" + p.name() + "\"");
+  k.need(!tvm || m.prediction() == ModelConfig::VELOCITY, "model.prediction", "train.loss TVM predicts velocities: set VELOCITY");
+  k.need(!tvm || t.loss_weighting() == TrainConfig::CONSTANT, "train.loss_weighting", "train.loss TVM has no per-time weighting: set CONSTANT");
+  k.need(s.sampler() != "tvm" || tvm, "sample.sampler", "\"tvm\" jumps with a flow-map network: the model must be trained with train.loss TVM");
+  k.need(m.gap_embedding() >= 2 && m.gap_embedding() % 2 == 0 && m.gap_embedding() <= 4096, "model.gap_embedding",
+         "must be an even number in [2, 4096], got " + std::to_string(m.gap_embedding()));
+  k.positive(m.gap_max_frequency(), "model.gap_max_frequency");
+  k.need(std::isfinite(v.s_mean()), "train.tvm.s_mean", "must be finite");
+  k.need(std::isfinite(v.gap_mean()), "train.tvm.gap_mean", "must be finite");
+  k.positive(v.s_std(), "train.tvm.s_std");
+  k.positive(v.gap_std(), "train.tvm.gap_std");
+  k.need(std::isfinite(v.fm_weight()) && v.fm_weight() >= 0, "train.tvm.fm_weight", "must be >= 0, got " + Checker::fmt(v.fm_weight()));
+  k.in_range(v.target_decay(), 0.0, 1.0, true, "train.tvm.target_decay");
+  k.need(std::isfinite(v.guidance_max()) && v.guidance_max() >= 1.0, "train.tvm.guidance_max",
+         "must be >= 1 (1: no guidance input), got " + Checker::fmt(v.guidance_max()));
+  k.need(v.guidance_max() == 1.0 || m.class_conditional(), "train.tvm.guidance_max", "guidance needs model.class_conditional: true");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;

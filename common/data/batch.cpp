@@ -1,8 +1,46 @@
 #include "common/data/batch.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lockstep {
+namespace {
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+}  // namespace
+
+TrainBatch to_device(const TrainBatch& b, const torch::Device& device) {
+  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return {move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w)};
+}
+
+double normal_quantile(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00};
+  const double lo = 0.02425;
+  double x;
+  if (p < lo || p > 1 - lo) {
+    const double q = std::sqrt(-2 * std::log(p < lo ? p : 1 - p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    if (p > 1 - lo) x = -x;
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  for (int i = 0; i < 2; ++i) {  // Halley on Phi(x) - p
+    const double e = normal_cdf(x) - p, u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+    x -= u / (1 + x * u / 2);
+  }
+  return x;
+}
 
 BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times)
     : data_(data), seed_(seed), times_(times) {
@@ -20,6 +58,11 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
     out->eps = torch::empty({n, d}, torch::kFloat32);
     out->t = torch::empty({n}, torch::kFloat32);
     out->y = torch::empty({n}, torch::kInt64);
+    if (times_.tvm) {
+      out->s = torch::empty({n}, torch::kFloat32);
+      out->r = torch::empty({n}, torch::kFloat32);
+      out->w = torch::empty({n}, torch::kFloat32);
+    }
   }
   int64_t* y = out->y.data_ptr<int64_t>();
   float* z = out->z.data_ptr<float>();
@@ -39,13 +82,32 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
       if (drop.uniform() < times_.label_dropout) y[r] = data_.num_classes();
     }
     CounterRng time_rng(seed_, tick, j, Stream::kTime);
-    double unit;  // in [0, 1]
-    switch (times_.sampling) {
-      case 1: unit = time_rng.uniform(); break;
-      case 2: unit = 1.0 / (1.0 + std::exp(-(times_.logit_mean + times_.logit_std * time_rng.normal()))); break;
-      default: unit = (static_cast<double>(j) + time_rng.uniform()) / static_cast<double>(global_batch);
+    if (times_.tvm) {
+      CounterRng gap_rng(seed_, tick, j, Stream::kTvmGap), fm_rng(seed_, tick, j, Stream::kTvmFm);
+      const double gap = sigmoid(times_.gap_mean + times_.gap_std * gap_rng.normal());
+      // logit(s) ~ N(m, sd^2) truncated to logit(s) > logit(gap): inverse CDF on [Phi(a), 1)
+      const double lower = normal_cdf((std::log(gap / (1 - gap)) - times_.s_mean) / times_.s_std);
+      const double p = std::min(1 - 1e-15, std::max(1e-15, lower + (1 - lower) * time_rng.uniform()));
+      const double end = std::max(gap, sigmoid(times_.s_mean + times_.s_std * normal_quantile(p)));
+      const double fm = sigmoid(times_.s_mean + times_.s_std * fm_rng.normal());
+      out->s.data_ptr<float>()[r] = static_cast<float>(times_.t_min + width * end);
+      t[r] = static_cast<float>(times_.t_min + width * (end - gap));
+      out->r.data_ptr<float>()[r] = static_cast<float>(times_.t_min + width * fm);
+      double w = 1.0;
+      if (times_.guidance_max > 1.0 && y[r] != data_.num_classes()) {
+        CounterRng g_rng(seed_, tick, j, Stream::kGuidanceScale);
+        w = 1.0 + (times_.guidance_max - 1.0) * g_rng.uniform();
+      }
+      out->w.data_ptr<float>()[r] = static_cast<float>(w);
+    } else {
+      double unit;  // in [0, 1]
+      switch (times_.sampling) {
+        case 1: unit = time_rng.uniform(); break;
+        case 2: unit = sigmoid(times_.logit_mean + times_.logit_std * time_rng.normal()); break;
+        default: unit = (static_cast<double>(j) + time_rng.uniform()) / static_cast<double>(global_batch);
+      }
+      t[r] = static_cast<float>(times_.t_min + width * unit);
     }
-    t[r] = static_cast<float>(times_.t_min + width * unit);
     CounterRng noise_rng(seed_, tick, j, Stream::kNoise);
     for (int64_t k = 0; k < d; ++k) eps[r * d + k] = static_cast<float>(noise_rng.normal());
   }

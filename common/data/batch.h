@@ -6,7 +6,11 @@
 //   - t_j = t_min + (t_max - t_min) * r_j with r_j = (j + u_j) / B, stratified over the global batch (default),
 //     or r_j = u_j (uniform), or r_j = sigmoid(m + s n_j) (logit-normal); u_j, n_j from (seed, s, j);
 //   - epsilon_j ~ N(0, I) from (seed, s, j);
-//   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j)).
+//   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j));
+//   - train.loss TVM (TimeSpec.tvm): a jump t -> s and a flow-matching time r instead of the one time: the gap
+//     g = sigmoid(gap_mean + gap_std n'), logit(s) ~ N(s_mean, s_std^2) truncated to s > g (inverse CDF), t = s - g,
+//     logit(r) ~ N(s_mean, s_std^2), all mapped into [t_min, t_max]; the guidance scale w uniform in
+//     [1, guidance_max] (1 where the label was dropped).
 // So a slice is a contiguous time range, and the union of all slices is the same batch for any split.
 // Read phase: "data" of the tick. Buffers are reused from tick to tick.
 #pragma once
@@ -25,6 +29,8 @@ struct TimeSpec {
   int sampling = 0;  // TrainConfig::TimeSampling
   double logit_mean = 0.0, logit_std = 1.0;
   double label_dropout = 0.0;  // probability that a sample's label becomes the null class
+  bool tvm = false;            // train.loss TVM: draw (t, s, r, w) as above
+  double s_mean = 0.4, s_std = 1.0, gap_mean = -0.8, gap_std = 1.0, guidance_max = 1.0;
 };
 
 struct TrainBatch {
@@ -32,7 +38,16 @@ struct TrainBatch {
   torch::Tensor eps;  // [n, d] noise
   torch::Tensor t;    // [n] times
   torch::Tensor y;    // [n] int64 class labels; num_classes (the null class) where dropped for guidance
+  // train.loss TVM only (else undefined): the jump's end time s [n], the flow-matching time r [n], the guidance
+  // scale w [n]
+  torch::Tensor s, r, w;
 };
+
+// The batch on another device (undefined fields stay undefined).
+TrainBatch to_device(const TrainBatch& b, const torch::Device& device);
+
+// The standard normal quantile Phi^-1(p), p in (0, 1) (Acklam's approximation refined by Halley steps; |error| < 1e-12).
+double normal_quantile(double p);
 
 class BatchMaker {
  public:

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/proto/config.pb.h"
+#include "common/util/error.h"
 
 namespace lockstep {
 
@@ -16,9 +17,10 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& 
   return torch::cat({torch::sin(args), torch::cos(args)}, 1);
 }
 
-Mlp::Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes) : num_classes_(num_classes) {
+Mlp::Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes, const FlowMapSpec& flow_map) : num_classes_(num_classes) {
   freqs_ = register_buffer("freqs", embedding_frequencies(cfg.time_embedding(), cfg.time_max_frequency()));
-  int64_t in = dim + cfg.time_embedding();
+  init_flow_map(flow_map);
+  int64_t in = dim + cfg.time_embedding() + flow_map.extra_features();
   if (num_classes > 0) {
     classes_ = register_module("classes", torch::nn::Embedding(num_classes + 1, cfg.class_embedding()));
     in += cfg.class_embedding();
@@ -31,15 +33,26 @@ Mlp::Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes) : num_classes_(
 }
 
 torch::Tensor Mlp::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) {
-  torch::Tensor h;
+  if (flow_map()) return forward_map(x, t, t, y, {});
+  return run(x, t, y, {});
+}
+
+torch::Tensor Mlp::forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
+                               const torch::Tensor& w) {
+  LS_CHECK(flow_map(), "Mlp::forward_map: not a flow map (train.loss TVM builds one)");
+  return scale_by_guidance(run(x, t, y, flow_map_features(t, s, w)), w);
+}
+
+torch::Tensor Mlp::run(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y, const torch::Tensor& extra) {
+  std::vector<torch::Tensor> parts = {x, sinusoidal_embedding(t, freqs_)};
+  if (extra.defined()) parts.push_back(extra);
   if (num_classes_ > 0) {
     const torch::Tensor labels = y.defined() ? y : torch::full({x.size(0)}, num_classes_, torch::TensorOptions(torch::kInt64).device(x.device()));
-    h = torch::cat({x, sinusoidal_embedding(t, freqs_), classes_->forward(labels)}, 1);
-  } else {
-    h = torch::cat({x, sinusoidal_embedding(t, freqs_)}, 1);
+    parts.push_back(classes_->forward(labels));
   }
+  torch::Tensor h = torch::cat(parts, 1);
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::silu(layers_[i]->forward(h));
-  return layers_.back()->forward(h).to(torch::kFloat32);  // float32 also under autocast
+  return full_precision(layers_.back()->forward(h));  // float32 also under autocast
 }
 
 }  // namespace lockstep

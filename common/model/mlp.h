@@ -1,4 +1,5 @@
-// MLP network: [x, sinusoidal_embedding(t), class_embedding(y)] -> (Linear, SiLU) x depth -> Linear.
+// MLP network: [x, sinusoidal_embedding(t), class_embedding(y)] -> (Linear, SiLU) x depth -> Linear; a flow map
+// (net.h) also takes its gap and guidance features, after the time embedding.
 //
 // Contract: as Net (net.h). The time embedding uses frequencies w_max * 10000^(-k / (E/2)), k < E/2
 // (w_max = model.mlp.time_max_frequency); it holds no parameters.
@@ -17,8 +18,10 @@ torch::Tensor embedding_frequencies(int64_t size, double max_frequency);
 class Mlp : public Net {
  public:
   // num_classes > 0: class-conditional, with a learned embedding for each class and the null class.
-  Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes = 0);
+  Mlp(const MlpConfig& cfg, int64_t dim, int64_t num_classes = 0, const FlowMapSpec& flow_map = {});
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
+  torch::Tensor forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
+                            const torch::Tensor& w) override;
   // For the fused training step (mlp_step.h): the layers (hidden ones, then the output layer), the time
   // embedding's frequencies, and whether the model is class-conditional.
   const std::vector<torch::nn::Linear>& layers() const { return layers_; }
@@ -26,6 +29,7 @@ class Mlp : public Net {
   bool class_conditional() const { return num_classes_ > 0; }
 
  private:
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y, const torch::Tensor& extra);
   torch::Tensor freqs_;
   std::vector<torch::nn::Linear> layers_;
   int64_t num_classes_ = 0;

@@ -23,7 +23,7 @@ nn::Conv2d conv3(int64_t in, int64_t out, int64_t stride = 1) {
 
 // Group norm in float32 (LibTorch 1.13's CPU kernel takes no bfloat16 input with float32 weights).
 torch::Tensor norm32(nn::GroupNorm& norm, const torch::Tensor& x) {
-  return norm->forward(x.scalar_type() == torch::kFloat32 ? x : x.to(torch::kFloat32));
+  return norm->forward(full_precision(x));
 }
 
 void zero_init(nn::Conv2d& c) {
@@ -66,14 +66,20 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const torch::Tensor q = qkv.select(1, 0).reshape({n * heads_, d, h * w});
   const torch::Tensor k = qkv.select(1, 1).reshape({n * heads_, d, h * w});
   const torch::Tensor v = qkv.select(1, 2).reshape({n * heads_, d, h * w});
-  const torch::Tensor attn = torch::softmax(torch::bmm(q.transpose(1, 2), k) / std::sqrt(static_cast<double>(d)), -1);
+  // softmax written out: LibTorch 1.13's forward-mode derivative of torch::softmax cannot be differentiated again
+  // (an in-place op on a saved exp), which the TVM loss needs; these four out-of-place ops can
+  // (in float32 under autocast, as autocast runs torch::softmax)
+  const torch::Tensor logits = full_precision(torch::bmm(q.transpose(1, 2), k)) / std::sqrt(static_cast<double>(d));
+  const torch::Tensor e = (logits - std::get<0>(logits.max(-1, true)).detach()).exp();
+  const torch::Tensor attn = e / e.sum(-1, true);
   torch::Tensor out = torch::bmm(v, attn.transpose(1, 2)).reshape({n, c, h, w});
   if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) out = out.contiguous(at::MemoryFormat::ChannelsLast);
   return x + proj_->forward(out);
 }
 
-Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes)
+Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map)
     : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()) {
+  init_flow_map(flow_map);
   std::string shape_text;
   for (size_t i = 0; i < item_shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(item_shape[i]);
   LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape ["
@@ -84,7 +90,7 @@ Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_
   const int64_t emb = 4 * ch;
   const int64_t temb = cfg.time_embedding() > 0 ? cfg.time_embedding() : ch + ch % 2;
   freqs_ = register_buffer("freqs", embedding_frequencies(temb, cfg.time_max_frequency()));
-  time1_ = register_module("time1", nn::Linear(temb, emb));
+  time1_ = register_module("time1", nn::Linear(temb + flow_map.extra_features(), emb));
   time2_ = register_module("time2", nn::Linear(emb, emb));
   if (num_classes > 0) classes_ = register_module("classes", nn::Embedding(num_classes + 1, emb));
   in_ = register_module("in", conv3(item_shape[0], ch));
@@ -125,10 +131,21 @@ Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_
 }
 
 torch::Tensor Unet::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) {
+  if (flow_map()) return forward_map(x, t, t, y, {});
+  return run(x, sinusoidal_embedding(t, freqs_), y);
+}
+
+torch::Tensor Unet::forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
+                                const torch::Tensor& w) {
+  LS_CHECK(flow_map(), "Unet::forward_map: not a flow map (train.loss TVM builds one)");
+  return scale_by_guidance(run(x, torch::cat({sinusoidal_embedding(t, freqs_), flow_map_features(t, s, w)}, 1), y), w);
+}
+
+torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& y) {
   const int64_t n = x.size(0);
   torch::Tensor h = x.view({n, shape_[0], shape_[1], shape_[2]});
   if (channels_last_) h = h.contiguous(at::MemoryFormat::ChannelsLast);
-  torch::Tensor e = time2_->forward(torch::silu(time1_->forward(sinusoidal_embedding(t, freqs_))));
+  torch::Tensor e = time2_->forward(torch::silu(time1_->forward(temb)));
   if (num_classes_ > 0) {
     const torch::Tensor labels = y.defined() ? y : torch::full({n}, num_classes_, torch::TensorOptions(torch::kInt64).device(x.device()));
     e = e + classes_->forward(labels);
@@ -163,7 +180,7 @@ torch::Tensor Unet::forward(const torch::Tensor& x, const torch::Tensor& t, cons
     }
   }
   h = out_->forward(torch::silu(norm32(out_norm_, h)));
-  return h.to(torch::kFloat32).contiguous().view({n, -1});
+  return full_precision(h).contiguous().view({n, -1});
 }
 
 }  // namespace lockstep

@@ -1,6 +1,7 @@
 // U-Net for small images (model.unet in config.proto): residual blocks with group norm, a sinusoidal time
 // embedding through an MLP, a learned class embedding with a null class, optional multi-head self-attention
-// at the lowest resolution, skip connections between the two halves.
+// at the lowest resolution, skip connections between the two halves. A flow map (net.h) appends its gap and
+// guidance features to the sinusoidal time embedding, before the embedding MLP.
 //
 // Contract: as Net (net.h). forward() takes the flat [n, C*H*W] items of an image data set, views them as
 // [n, C, H, W] (no copy), and returns [n, C*H*W]. The last convolution of every residual block, of the
@@ -45,10 +46,14 @@ TORCH_MODULE(Attention);
 class Unet : public Net {
  public:
   // item_shape [C, H, W]; num_classes > 0: class-conditional (labels num_classes = the null class).
-  Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes = 0);
+  Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes = 0, const FlowMapSpec& flow_map = {});
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
+  torch::Tensor forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
+                            const torch::Tensor& w) override;
 
  private:
+  // the network on the embedding input [sinusoidal(t), flow-map features]
+  torch::Tensor run(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& y);
   std::vector<int64_t> shape_;
   int64_t num_classes_ = 0;
   bool channels_last_ = true;

@@ -19,6 +19,9 @@ enum class Stream : uint32_t {
   kTime = 2,        // u_j of the stratified time t_j = (j + u_j) / B
   kNoise = 3,       // the path noise epsilon
   kLabelDrop = 4,   // classifier-free guidance label dropout
+  kTvmGap = 5,      // train.loss TVM: the gap s - t of the jump
+  kTvmFm = 6,       // train.loss TVM: the time r of the flow-matching term
+  kGuidanceScale = 7, // train.loss TVM: the guidance scale input w
   kSampleInit = 16, // initial noise of sample i at sampling time (tick field = 0)
   kSampleSde = 17,  // SDE noise at sampling time
   kEvalData = 18,   // fresh data points drawn for evaluation (data.npy)

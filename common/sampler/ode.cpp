@@ -4,6 +4,7 @@
 
 #include "common/loss/flow_matching.h"
 #include "common/rng/philox.h"
+#include "common/sampler/flow_map.h"
 #include "common/sampler/stochastic.h"
 #include "common/util/error.h"
 
@@ -143,6 +144,9 @@ torch::Tensor sample_range(Net& net, const Schedule& s, const SampleSpec& spec, 
     out = solve_euler_maruyama(net, s, spec.prediction, x, spec.t_min, spec.t_max, spec.steps, st, nfe);
   } else if (spec.sampler == "ddim" || spec.sampler == "ddpm") {
     out = solve_ddim(net, s, spec.prediction, x, spec.t_min, spec.t_max, spec.steps, st, nfe);
+  } else if (spec.sampler == "tvm") {
+    out = solve_flow_map(net, x, spec.t_min, spec.t_max, spec.steps, g, nfe);
+    return out.to(torch::kCPU);  // nfe already counts guidance
   } else if (spec.sampler == "dopri5") {
     out = solve_dopri5(f, x, spec.t_min, spec.t_max, (spec.t_max - spec.t_min) / static_cast<double>(spec.steps),
                        spec.atol, spec.rtol, nfe);

@@ -3,7 +3,7 @@
 namespace lockstep {
 
 const std::vector<std::string>& sampler_names() {
-  static const std::vector<std::string> names = {"euler", "midpoint", "heun", "rk4", "dopri5", "euler_maruyama", "ddim", "ddpm"};
+  static const std::vector<std::string> names = {"euler", "midpoint", "heun", "rk4", "dopri5", "euler_maruyama", "ddim", "ddpm", "tvm"};
   return names;
 }
 
