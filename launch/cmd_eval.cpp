@@ -4,10 +4,11 @@
 // the held-out split in the classifier's features (and, as the floor, of N training images), and the share of
 // class-conditional samples classified as their class; with --likelihood the log-likelihood of held-out data
 // through the probability-flow ODE (nats per item, bits per dimension; discrete images uniformly dequantized);
-// --sampler/--sample-steps choose how the samples are drawn;
+// --sampler/--sample-steps choose how the samples are drawn; --baseline RUN adds another model's curves to the sweep;
 // with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama (and TVM's jumps) at 1 to 64 network evaluations
 // per sample, as a table and a plot. Writes a JSON report and a Markdown table. A classifier checkpoint is
 // evaluated on its held-out split instead (eval_classifier.cpp).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -69,6 +70,8 @@ torch::Tensor likelihood_items(const ModelSource& src, const torch::Tensor& fres
 
 }  // namespace
 
+constexpr double kPlotFloor = 1e-4;  // the sweep plot's log scale: energy distances below this are drawn at it
+
 int cmd_eval(const EvalArgs& args) {
   namespace fs = std::filesystem;
   LS_CHECK_INPUT(args.num >= 2 && args.num < (int64_t{1} << 32), "--num must be in [2, 2^32), got " << args.num);
@@ -85,6 +88,7 @@ int cmd_eval(const EvalArgs& args) {
     src.config.mutable_sample()->set_sampler(args.sampler);
   }
   LS_CHECK_INPUT(args.sample_steps >= 0 && args.sample_steps <= 100000, "--sample-steps must be in [1, 100000], got " << args.sample_steps);
+  LS_CHECK_INPUT(args.baseline.empty() || args.sweep, "--baseline " << args.baseline << ": only used with --sweep");
   if (args.sample_steps > 0) src.config.mutable_sample()->set_steps(static_cast<uint32_t>(args.sample_steps));
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
@@ -180,34 +184,49 @@ int cmd_eval(const EvalArgs& args) {
       int evals_per_step;
       uint32_t rgb;
     };
-    std::vector<Kind> kinds = {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
-                               {"euler_maruyama", 1, 0x9467bd}};
-    if (src.net->flow_map()) kinds.insert(kinds.begin(), Kind{"tvm", 1, 0x000000});  // its jumps (train.loss TVM)
-    const int guided = spec.num_classes > 0 && spec.guidance != 1.0 ? 2 : 1;
-    sweep_md = "\n| sampler | steps | NFE | energy distance | MMD² (h = median) |\n| --- | --- | --- | --- | --- |\n";
-    for (const Kind& k : kinds) {
-      LineSeries curve{k.name, {}, {}, k.rgb};
-      for (int nfe = 1; nfe <= 64; nfe *= 2) {
-        const bool guidance_as_input = std::string(k.name) == "tvm" && src.net->guidance_input();
-        const int per = k.evals_per_step * (guidance_as_input ? 1 : guided);
-        if (nfe % per != 0) continue;
-        SampleSpec s = spec;
-        s.sampler = k.name;
-        s.steps = nfe / per;
-        const SampledSet got = sample_distributed(*comm, *src.net, *src.schedule, s, static_cast<uint64_t>(n), src.config.sample().chunk(),
-                                                  static_cast<uint64_t>(n), nullptr, false);
-        const PairSums q = compare_distributed(*comm, got.first, y);
-        if (!root) continue;
-        JsonObject row;
-        row.set("sampler", std::string(k.name)).set("steps", static_cast<uint64_t>(s.steps)).set("nfe", got.nfe)
-            .set("guidance", s.guidance).set("seed", s.seed).set("energy_distance", q.energy_distance_u()).set("mmd2", q.mmd2_u(2));
-        sweep.push_back(row);
-        curve.x.push_back(got.nfe);
-        curve.y.push_back(q.energy_distance_u());
-        sweep_md += std::string("| ") + k.name + " | " + std::to_string(s.steps) + " | " + fmt(got.nfe) + " | " + fmt(q.energy_distance_u()) +
-                    " | " + fmt(q.mmd2_u(2)) + " |\n";
+    sweep_md = "\n| model | sampler | steps | NFE | energy distance | MMD² (h = median) |\n| --- | --- | --- | --- | --- | --- |\n";
+    // one model's curves: every kind at 1, 2, 4, ... 64 NFE, on the same data points y
+    const auto sweep_model = [&](ModelSource& m, const std::string& label, std::vector<Kind> kinds) {
+      const SampleSpec base = sample_spec(m.config, *m.data);
+      if (m.net->flow_map()) kinds.insert(kinds.begin(), Kind{"tvm", 1, 0x000000});  // its jumps (train.loss TVM)
+      const int guided = base.num_classes > 0 && spec.guidance != 1.0 ? 2 : 1;
+      for (const Kind& k : kinds) {
+        const std::string name = label.empty() ? k.name : label + " " + k.name;
+        LineSeries curve{name, {}, {}, label.empty() ? k.rgb : (k.rgb & 0xfefefe) / 2 + 0x7f7f7f};  // baselines: paler
+        for (int nfe = 1; nfe <= 64; nfe *= 2) {
+          const bool guidance_as_input = std::string(k.name) == "tvm" && m.net->guidance_input();
+          const int per = k.evals_per_step * (guidance_as_input ? 1 : guided);
+          if (nfe % per != 0) continue;
+          SampleSpec s = base;
+          s.sampler = k.name;
+          s.steps = nfe / per;
+          s.seed = spec.seed;
+          s.guidance = spec.guidance;
+          s.class_label = spec.class_label;
+          const SampledSet got = sample_distributed(*comm, *m.net, *m.schedule, s, static_cast<uint64_t>(n), m.config.sample().chunk(),
+                                                    static_cast<uint64_t>(n), nullptr, false);
+          const PairSums q = compare_distributed(*comm, got.first, y);
+          if (!root) continue;
+          JsonObject row;
+          row.set("model", label.empty() ? std::string("this") : label).set("sampler", std::string(k.name))
+              .set("steps", static_cast<uint64_t>(s.steps)).set("nfe", got.nfe).set("guidance", s.guidance).set("seed", s.seed)
+              .set("energy_distance", q.energy_distance_u()).set("mmd2", q.mmd2_u(2));
+          sweep.push_back(row);
+          curve.x.push_back(got.nfe);
+          curve.y.push_back(std::log10(std::max(q.energy_distance_u(), kPlotFloor)));  // the unbiased estimate can be < 0
+          sweep_md += "| " + (label.empty() ? std::string("this") : label) + " | " + k.name + " | " + std::to_string(s.steps) + " | " +
+                      fmt(got.nfe) + " | " + fmt(q.energy_distance_u()) + " | " + fmt(q.mmd2_u(2)) + " |\n";
+        }
+        curves.push_back(curve);
       }
-      curves.push_back(curve);
+    };
+    sweep_model(src, "", {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
+                          {"euler_maruyama", 1, 0x9467bd}});
+    if (!args.baseline.empty()) {  // another model on the same data: its ODE solvers (and jumps), paler
+      ModelSource other = load_model_source(args.baseline, args.raw);
+      LS_CHECK_INPUT(other.data->item_shape() == src.data->item_shape(),
+                     "--baseline " << args.baseline << ": its items have another shape than " << args.checkpoint << "'s");
+      sweep_model(other, "baseline", {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}});
     }
   }
   if (!root) return kExitOk;
@@ -262,7 +281,8 @@ int cmd_eval(const EvalArgs& args) {
     o.set("sweep", sweep);
     md += sweep_md;
     const std::string png = fs::path(report).replace_extension(".sweep.png").string();
-    write_line_plot_png(png, "sample quality against NFE", "network evaluations per sample (NFE)", "energy distance", curves);
+    write_line_plot_png(png, "sample quality against NFE", "network evaluations per sample (NFE)",
+                        "log10 energy distance (values below 1e-4 drawn at -4)", curves);
     std::printf("sweep plot: %s\n", png.c_str());
   }
   write_file_atomic(report, o.dump() + "\n");

@@ -44,6 +44,7 @@ struct EvalArgs {
   double guidance = 1.0;  // sample.guidance for this evaluation
   std::string sampler;     // sample.sampler for this evaluation (empty: the checkpoint's)
   int64_t sample_steps = 0;  // sample.steps for this evaluation (0: the checkpoint's)
+  std::string baseline;      // --sweep: another checkpoint whose curves join the sweep (same data)
 };
 
 int cmd_version();

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "common/checkpoint/checkpoint.h"
@@ -278,4 +279,26 @@ TEST_CASE("TVM refusals: a flow-matching checkpoint with the tvm sampler, TVM wi
   r = run_lockstep("train --steps 5 --out " + dir + "/bad3 --set train.tvm.guidance_max=3");
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.output, Catch::Contains("train.tvm.guidance_max"));
+}
+
+TEST_CASE("a resumed TVM run ends bitwise identical to the run that never stopped, target weights included", "[tvm][resume]") {
+  const std::string dir = temp_dir("tvm-resume");
+  const std::string args = " --steps 30 --set train.loss=TVM --set model.mlp.width=64 --set train.batch_size=64 --set train.log_every=5"
+                           " --set train.checkpoint_every=15 --set train.keep_last=0 --set train.eval_every=0 --set sample.num=16"
+                           " --set sample.sampler=tvm --set sample.steps=2 --set engine.threads=1";
+  ProcResult r = run_lockstep("train" + args + " --out " + dir + "/ref");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::filesystem::create_directories(dir + "/re/checkpoints");
+  std::filesystem::copy_file(checkpoint_path(dir + "/ref", 15), checkpoint_path(dir + "/re", 15));
+  r = run_lockstep("train --resume " + dir + "/re");
+  REQUIRE(r.exit_code == 0);
+  const CheckpointData a = load_checkpoint(checkpoint_path(dir + "/ref", 30)), b = load_checkpoint(checkpoint_path(dir + "/re", 30));
+  CHECK(has_payload(a, "target"));
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    INFO(a.tensors[i].first);
+    CHECK(torch::equal(a.tensors[i].second, b.tensors[i].second));
+  }
+  CHECK(read_npy(dir + "/ref/samples.npy").data == read_npy(dir + "/re/samples.npy").data);
 }
