@@ -89,6 +89,7 @@ int cmd_eval(const EvalArgs& args) {
   }
   LS_CHECK_INPUT(args.sample_steps >= 0 && args.sample_steps <= 100000, "--sample-steps must be in [1, 100000], got " << args.sample_steps);
   LS_CHECK_INPUT(args.baseline.empty() || args.sweep, "--baseline " << args.baseline << ": only used with --sweep");
+  LS_CHECK_INPUT(args.sweep_max_nfe >= 1 && args.sweep_max_nfe <= 4096, "--sweep-max-nfe must be in [1, 4096], got " << args.sweep_max_nfe);
   if (args.sample_steps > 0) src.config.mutable_sample()->set_steps(static_cast<uint32_t>(args.sample_steps));
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
@@ -180,21 +181,33 @@ int cmd_eval(const EvalArgs& args) {
   std::string sweep_md;
   if (args.sweep) {
     struct Kind {
-      const char* name;
+      std::string name;
       int evals_per_step;
       uint32_t rgb;
     };
-    sweep_md = "\n| model | sampler | steps | NFE | energy distance | MMD² (h = median) |\n| --- | --- | --- | --- | --- | --- |\n";
-    // one model's curves: every kind at 1, 2, 4, ... 64 NFE, on the same data points y
+    const std::vector<Kind> all = {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
+                                   {"euler_maruyama", 1, 0x9467bd}};
+    std::vector<Kind> chosen;
+    for (const std::string& name : split(args.sweep_samplers, ',')) {
+      bool known = false;
+      for (const Kind& k : all)
+        if (k.name == name) chosen.push_back(k), known = true;
+      LS_CHECK_INPUT(known, "--sweep-samplers: unknown sampler '" << name << "'; allowed: euler, heun, rk4, ddim, euler_maruyama");
+    }
+    const bool images = classifier != nullptr;  // then also the Fréchet distance (and class accuracy) of every point
+    sweep_md = std::string("\n| model | sampler | steps | NFE | energy distance | MMD² (h = median) |") +
+               (images ? " Fréchet distance | class accuracy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+                       : "\n| --- | --- | --- | --- | --- | --- |\n");
+    // one model's curves: every kind at 1, 2, 4, ... NFE, on the same data points y
     const auto sweep_model = [&](ModelSource& m, const std::string& label, std::vector<Kind> kinds) {
       const SampleSpec base = sample_spec(m.config, *m.data);
       if (m.net->flow_map()) kinds.insert(kinds.begin(), Kind{"tvm", 1, 0x000000});  // its jumps (train.loss TVM)
       const int guided = base.num_classes > 0 && spec.guidance != 1.0 ? 2 : 1;
+      const std::string model = label.empty() ? std::string("this") : label;
       for (const Kind& k : kinds) {
-        const std::string name = label.empty() ? k.name : label + " " + k.name;
-        LineSeries curve{name, {}, {}, label.empty() ? k.rgb : (k.rgb & 0xfefefe) / 2 + 0x7f7f7f};  // baselines: paler
-        for (int nfe = 1; nfe <= 64; nfe *= 2) {
-          const bool guidance_as_input = std::string(k.name) == "tvm" && m.net->guidance_input();
+        LineSeries curve{label.empty() ? k.name : label + " " + k.name, {}, {}, label.empty() ? k.rgb : (k.rgb & 0xfefefe) / 2 + 0x7f7f7f};
+        for (int nfe = 1; nfe <= args.sweep_max_nfe; nfe *= 2) {
+          const bool guidance_as_input = k.name == "tvm" && m.net->guidance_input();
           const int per = k.evals_per_step * (guidance_as_input ? 1 : guided);
           if (nfe % per != 0) continue;
           SampleSpec s = base;
@@ -203,30 +216,42 @@ int cmd_eval(const EvalArgs& args) {
           s.seed = spec.seed;
           s.guidance = spec.guidance;
           s.class_label = spec.class_label;
+          std::unique_ptr<ImageScorer> sc = images ? std::make_unique<ImageScorer>(*classifier) : nullptr;
+          const auto on_chunk = [&](uint64_t first, const torch::Tensor& x) { sc->add_samples(s, first, x); };
           const SampledSet got = sample_distributed(*comm, *m.net, *m.schedule, s, static_cast<uint64_t>(n), m.config.sample().chunk(),
-                                                    static_cast<uint64_t>(n), nullptr, false);
+                                                    static_cast<uint64_t>(n), nullptr, false,
+                                                    sc ? std::function<void(uint64_t, const torch::Tensor&)>(on_chunk) : nullptr);
           const PairSums q = compare_distributed(*comm, got.first, y);
+          if (sc) sc->reduce(*comm);
           if (!root) continue;
           JsonObject row;
-          row.set("model", label.empty() ? std::string("this") : label).set("sampler", std::string(k.name))
-              .set("steps", static_cast<uint64_t>(s.steps)).set("nfe", got.nfe).set("guidance", s.guidance).set("seed", s.seed)
-              .set("energy_distance", q.energy_distance_u()).set("mmd2", q.mmd2_u(2));
+          row.set("model", model).set("sampler", k.name).set("steps", static_cast<uint64_t>(s.steps)).set("nfe", got.nfe)
+              .set("guidance", s.guidance).set("seed", s.seed).set("energy_distance", q.energy_distance_u()).set("mmd2", q.mmd2_u(2));
+          std::string extra;
+          double plotted = std::max(q.energy_distance_u(), kPlotFloor);  // the unbiased estimate can be < 0
+          if (sc) {
+            const double fd_k = frechet_distance(sc->stats, ref->stats);
+            const bool labelled = s.num_classes > 0;
+            row.set("frechet_distance", fd_k);
+            if (labelled) row.set("class_accuracy", sc->counts.accuracy());
+            extra = " | " + fmt(fd_k) + " | " + (labelled ? fmt(sc->counts.accuracy()) : std::string("")) ;
+            plotted = fd_k;
+          }
           sweep.push_back(row);
           curve.x.push_back(got.nfe);
-          curve.y.push_back(std::log10(std::max(q.energy_distance_u(), kPlotFloor)));  // the unbiased estimate can be < 0
-          sweep_md += "| " + (label.empty() ? std::string("this") : label) + " | " + k.name + " | " + std::to_string(s.steps) + " | " +
-                      fmt(got.nfe) + " | " + fmt(q.energy_distance_u()) + " | " + fmt(q.mmd2_u(2)) + " |\n";
+          curve.y.push_back(std::log10(plotted));
+          sweep_md += "| " + model + " | " + k.name + " | " + std::to_string(s.steps) + " | " + fmt(got.nfe) + " | " +
+                      fmt(q.energy_distance_u()) + " | " + fmt(q.mmd2_u(2)) + extra + " |\n";
         }
         curves.push_back(curve);
       }
     };
-    sweep_model(src, "", {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}, {"ddim", 1, 0xd62728},
-                          {"euler_maruyama", 1, 0x9467bd}});
-    if (!args.baseline.empty()) {  // another model on the same data: its ODE solvers (and jumps), paler
+    sweep_model(src, "", chosen);
+    if (!args.baseline.empty()) {  // another model on the same data: its curves, paler
       ModelSource other = load_model_source(args.baseline, args.raw);
       LS_CHECK_INPUT(other.data->item_shape() == src.data->item_shape(),
                      "--baseline " << args.baseline << ": its items have another shape than " << args.checkpoint << "'s");
-      sweep_model(other, "baseline", {{"euler", 1, 0x1f77b4}, {"heun", 2, 0xff7f0e}, {"rk4", 4, 0x2ca02c}});
+      sweep_model(other, "baseline", chosen);
     }
   }
   if (!root) return kExitOk;
@@ -282,7 +307,7 @@ int cmd_eval(const EvalArgs& args) {
     md += sweep_md;
     const std::string png = fs::path(report).replace_extension(".sweep.png").string();
     write_line_plot_png(png, "sample quality against NFE", "network evaluations per sample (NFE)",
-                        "log10 energy distance (values below 1e-4 drawn at -4)", curves);
+                        classifier ? "log10 Fréchet distance" : "log10 energy distance (values below 1e-4 drawn at -4)", curves);
     std::printf("sweep plot: %s\n", png.c_str());
   }
   write_file_atomic(report, o.dump() + "\n");

@@ -45,6 +45,8 @@ struct EvalArgs {
   std::string sampler;     // sample.sampler for this evaluation (empty: the checkpoint's)
   int64_t sample_steps = 0;  // sample.steps for this evaluation (0: the checkpoint's)
   std::string baseline;      // --sweep: another checkpoint whose curves join the sweep (same data)
+  std::string sweep_samplers = "euler,heun,rk4,ddim,euler_maruyama";  // the sweep's ODE/SDE samplers (tvm joins for flow maps)
+  int64_t sweep_max_nfe = 64;  // the sweep's NFE: 1, 2, 4, ... up to this
 };
 
 int cmd_version();

@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
   ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama (and tvm for flow maps): a table and a plot");
   ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
   ev->add_option("--guidance", eval.guidance, "Classifier-free guidance scale of the samples (default: the checkpoint's sample.guidance)");
-  ev->add_option("--baseline", eval.baseline, "With --sweep: another checkpoint or run of the same data whose Euler, Heun and RK4 (and tvm) curves join the sweep");
+  ev->add_option("--baseline", eval.baseline, "With --sweep: another checkpoint or run of the same data whose curves join the sweep (paler)");
+  ev->add_option("--sweep-samplers", eval.sweep_samplers, "With --sweep: comma-separated samplers (default euler,heun,rk4,ddim,euler_maruyama; tvm joins for flow maps)");
+  ev->add_option("--sweep-max-nfe", eval.sweep_max_nfe, "With --sweep: NFE 1, 2, 4, ... up to this (default 64)");
   ev->add_option("--sampler", eval.sampler, "Sampler of the samples (default: the checkpoint's sample.sampler)");
   ev->add_option("--sample-steps", eval.sample_steps, "Sampler steps (default: the checkpoint's sample.steps)");
   ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");

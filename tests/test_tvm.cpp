@@ -258,6 +258,25 @@ TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixtur
   r = mpi_lockstep(2, "sample " + dir + "/one --sampler tvm --steps 4 --num 300 --out " + dir + "/s2.npy");
   REQUIRE(r.exit_code == 0);
   CHECK(read_npy(dir + "/s1.npy").data == read_npy(dir + "/s2.npy").data);
+
+  // the sweep: TVM's jumps and its Euler, and a flow-matching baseline's Euler, up to 4 NFE
+  r = run_lockstep("train " + dir + "/gm.textproto --out " + dir + "/fm --steps 20 --set train.loss=FLOW --set sample.sampler=euler --set sample.num=20");
+  REQUIRE(r.exit_code == 0);
+  r = run_lockstep("eval " + dir + "/one --num 200 --sweep --sweep-samplers euler --sweep-max-nfe 4 --baseline " + dir + "/fm --report " + dir + "/sweep.json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(dir + "/sweep.json");
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto count = [&](const std::string& needle) {
+    size_t k = 0;
+    for (size_t at = json.find(needle); at != std::string::npos; at = json.find(needle, at + 1)) ++k;
+    return k;
+  };
+  CHECK(count("{\"model\": \"this\", \"sampler\": \"tvm\"") == 3);
+  CHECK(count("{\"model\": \"this\", \"sampler\": \"euler\"") == 3);
+  CHECK(count("{\"model\": \"baseline\", \"sampler\": \"euler\"") == 3);
+  CHECK(count("\"model\": \"baseline\", \"sampler\": \"tvm\"") == 0);
+  CHECK(std::filesystem::exists(dir + "/sweep.sweep.png"));
 }
 
 TEST_CASE("TVM refusals: a flow-matching checkpoint with the tvm sampler, TVM with another path or model", "[tvm]") {
