@@ -284,7 +284,7 @@ void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
   }
   if (target_params_) {
     if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
-    else target_params_->values().copy_(params_->values());  // fine-tuning a flow-matching checkpoint with TVM
+    else target_params_->values().copy_(params_->values());  // a checkpoint without target weights: start them here
   }
 }
 
