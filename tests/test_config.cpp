@@ -153,7 +153,9 @@ TEST_CASE("every allowed name builds", "[config]") {
   }
   for (const std::string& name : allowed_names("sample.sampler")) {
     ModelConfig m;
-    auto net = make_net(m, {2}, 1);
+    FlowMapSpec flow_map;
+    flow_map.enabled = name == "tvm";  // its jumps need a flow-map network (train.loss TVM)
+    auto net = make_net(m, {2}, 1, 0, flow_map);
     PathConfig p;
     SampleSpec spec;
     spec.sampler = name;

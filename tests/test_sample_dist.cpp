@@ -148,9 +148,9 @@ TEST_CASE("eval --sweep measures every sampler at 1 to 64 NFE with a table and a
   REQUIRE(r.exit_code == 0);
   const std::string json = read_file(dir + "/r.json");
   size_t rows = 0;
-  for (size_t at = json.find("\"sweep\": ["); at != std::string::npos; at = json.find("{\"sampler\": ", at + 1)) ++rows;
+  for (size_t at = json.find("\"sweep\": ["); at != std::string::npos; at = json.find("{\"model\": \"this\", \"sampler\": ", at + 1)) ++rows;
   CHECK(rows == 1 + 7 + 6 + 5 + 7 + 7);  // the array, then euler, heun (2..64), rk4 (4..64), ddim, euler_maruyama
-  CHECK_THAT(json, Catch::Contains("{\"sampler\": \"rk4\", \"steps\": 16, \"nfe\": 64, \"guidance\": 1, \"seed\": 1, \"energy_distance\": "));
-  CHECK_THAT(read_file(dir + "/r.md"), Catch::Contains("| heun | 32 | 64 |"));
+  CHECK_THAT(json, Catch::Contains("{\"model\": \"this\", \"sampler\": \"rk4\", \"steps\": 16, \"nfe\": 64, \"guidance\": 1, \"seed\": 1, \"energy_distance\": "));
+  CHECK_THAT(read_file(dir + "/r.md"), Catch::Contains("| this | heun | 32 | 64 |"));
   CHECK(read_file(dir + "/r.sweep.png").compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
 }

@@ -168,7 +168,7 @@ TEST_CASE("the TVM loss of the exact flow map of a single Gaussian: terminal ter
   }
 }
 
-TEST_CASE("TVM times: 0 <= t < s <= 1, s - t logit-normal, and the same draws for any slicing", "[tvm]") {
+TEST_CASE("TVM times: 0 <= t < s <= 1 with logit-normal s - t and the same draws for any slicing", "[tvm]") {
   DataConfig dc;
   const auto data = make_dataset(dc, 1);
   TimeSpec ts;
@@ -196,7 +196,7 @@ TEST_CASE("TVM times: 0 <= t < s <= 1, s - t logit-normal, and the same draws fo
   CHECK(std::abs((r / (1 - r)).log().mean().item<double>() - 0.4) < 5 * se);
 }
 
-TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixture's mean and covariance; 1 rank = 2 ranks", "[tvm][mpi]") {
+TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixture's mean and covariance and 1 rank = 2 ranks", "[tvm][mpi]") {
   const std::string dir = temp_dir("tvm-mixture");
   {
     std::ofstream cfg(dir + "/gm.textproto");
@@ -279,7 +279,7 @@ TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixtur
   CHECK(std::filesystem::exists(dir + "/sweep.sweep.png"));
 }
 
-TEST_CASE("TVM refusals: a flow-matching checkpoint with the tvm sampler, TVM with another path or model", "[tvm]") {
+TEST_CASE("TVM refusals: a flow-matching checkpoint with the tvm sampler and TVM with another path or model", "[tvm]") {
   const std::string dir = temp_dir("tvm-refusals");
   ProcResult r = run_lockstep("train --steps 5 --out " + dir + "/fm --set sample.num=10 --set train.eval_every=0");
   REQUIRE(r.exit_code == 0);
