@@ -96,6 +96,8 @@ int cmd_eval(const EvalArgs& args) {
   const std::string report_dir = fs::path(report).parent_path().string();
   LS_CHECK_INPUT(report_dir.empty() || is_dir(report_dir), "--report " << report << ": no such directory " << report_dir);
   if (as_classifier(*src.net)) return eval_classifier(args, src);
+  LS_CHECK_INPUT(!args.likelihood || src.config.source().name() == "gaussian",
+                 "--likelihood: " << args.checkpoint << " starts from a data source, whose density is unknown (the likelihood needs the Gaussian)");
 
   // The classifier of the image metrics: a checkpoint of model "classifier" for items of this data's shape.
   LoadedClassifier cls;

@@ -10,6 +10,7 @@
 
 #include "common/loss/losses.h"
 #include "common/loss/tvm.h"
+#include "common/data/source.h"
 #include "common/model/autocast.h"
 #include "common/model/mlp_step.h"
 #include "common/util/error.h"
@@ -71,7 +72,10 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   times.gap_mean = tc.gap_mean();
   times.gap_std = tc.gap_std();
   times.guidance_max = cfg.model().class_conditional() ? tc.guidance_max() : 1.0;
-  batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times);
+  source_ = make_source(cfg, data_->item_shape());
+  const CouplingConfig& cc = cfg.train().coupling();
+  const CouplingSpec coupling{cc.kind(), cc.epsilon(), static_cast<int>(cc.iterations()), cc.per_rank()};
+  batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times, source_.get(), coupling);
   // The held-out set: the data set's own held-out split when it has one (Fashion-MNIST's other split,
   // data.eval_images), else fresh draws from the training data; under a seed of its own, fixed for the run,
   // with stratified times so that every part of the path is weighted alike.
@@ -88,7 +92,9 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     held_out_times = times;
     held_out_times.label_dropout = 0.0;
   }
-  held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt, held_out_times);
+  // (pairs drawn independently: a coupling of the whole held-out set would cost O(N^3))
+  held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt, held_out_times,
+                                           source_.get());
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;

@@ -76,6 +76,7 @@ class Worker {
   Comm& comm_;
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<DataSource> eval_data_;
+  std::shared_ptr<const DataSource> source_;  // source.name "data": what the flow starts from (else N(0, I))
   bool bf16_ = false;  // train.precision == "bf16_mixed"
   bool classify_ = false;  // train.loss == CLASSIFY
   std::unique_ptr<MlpStep> mlp_step_;  // the fused MLP step where it applies (engine.fused_mlp)

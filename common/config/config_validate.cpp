@@ -224,6 +224,24 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(std::isfinite(v.guidance_max()) && v.guidance_max() >= 1.0, "train.tvm.guidance_max",
          "must be >= 1 (1: no guidance input), got " + Checker::fmt(v.guidance_max()));
   k.need(v.guidance_max() == 1.0 || m.class_conditional(), "train.tvm.guidance_max", "guidance needs model.class_conditional: true");
+  const SourceConfig& src = c.source();
+  k.one_of(src.name(), {"gaussian", "data"}, "source.name");
+  const bool data_source = src.name() == "data";
+  k.need(data_source || !src.has_data(), "source.data", "is only used with source.name: \"data\"");
+  if (data_source) {
+    k.one_of(src.data().name(), allowed_names("data.name"), "source.data.name");
+    k.need(p.name() == "linear", "path.name", "a data source needs the linear path x_t = t z + (1 - t) x0, got \"" + p.name() + "\"");
+    k.need(p.t_min() == 0.0, "path.t_min", "a data source is the t = 0 end of the path: set path.t_min 0, got " + Checker::fmt(p.t_min()));
+    k.need(m.prediction() == ModelConfig::VELOCITY, "model.prediction", "a data source needs prediction VELOCITY (the others assume Gaussian noise)");
+    k.need(s.sampler() != "euler_maruyama" && s.sampler() != "ddim" && s.sampler() != "ddpm", "sample.sampler",
+           "\"" + s.sampler() + "\" assumes Gaussian noise; with a data source use an ODE sampler (euler, midpoint, heun, rk4, dopri5) or tvm");
+    k.need(m.name() != "oracle", "model.name", "the oracle's closed-form field assumes Gaussian noise at t = 0, not a data source");
+    k.need(src.data().name() != "gaussian_mixture" || src.data().mixture_size() > 0, "source.data.mixture", "gaussian_mixture needs at least one component");
+  }
+  const CouplingConfig& cp = t.coupling();
+  k.need(cp.kind() == CouplingConfig::INDEPENDENT || !classify, "train.coupling.kind", "a classifier has no source points to couple");
+  k.need(std::isfinite(cp.epsilon()) && cp.epsilon() > 0, "train.coupling.epsilon", "must be > 0, got " + Checker::fmt(cp.epsilon()));
+  k.at_least(cp.iterations(), 1, "train.coupling.iterations");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;

@@ -1,5 +1,7 @@
 #include "common/data/batch.h"
 
+#include "common/coupling/coupling.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -42,8 +44,9 @@ double normal_quantile(double p) {
   return x;
 }
 
-BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times)
-    : data_(data), seed_(seed), times_(times) {
+BatchMaker::BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times, const DataSource* source,
+                       const CouplingSpec& coupling)
+    : data_(data), seed_(seed), times_(times), source_(source), coupling_(coupling) {
   if (data.size() > 0) order_ = std::make_unique<EpochOrder>(seed, data.size());
 }
 
@@ -52,7 +55,31 @@ uint64_t BatchMaker::item_of(uint64_t tick, uint64_t global_batch, uint64_t j) {
 }
 
 void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out) {
-  const int64_t n = static_cast<int64_t>(end - begin), d = data_.dim();
+  if (coupling_.kind == 0) {
+    draw(tick, global_batch, begin, end, out);
+    return;
+  }
+  // a coupled batch: draw every pair the coupling sees (the global batch, or this slice with per_rank), solve, keep
+  // the slice with its partners
+  const uint64_t lo = coupling_.per_rank ? begin : 0, hi = coupling_.per_rank ? end : global_batch;
+  draw(tick, global_batch, lo, hi, &whole_);
+  const int64_t d = data_.dim();
+  const std::vector<int64_t> partner =
+      couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), static_cast<int64_t>(hi - lo), d, seed_, tick, lo);
+  allocate(static_cast<int64_t>(end - begin), out);
+  const int64_t first = static_cast<int64_t>(begin - lo), n = static_cast<int64_t>(end - begin);
+  out->z.copy_(whole_.z.narrow(0, first, n));
+  out->t.copy_(whole_.t.narrow(0, first, n));
+  out->y.copy_(whole_.y.narrow(0, first, n));
+  for (torch::Tensor TrainBatch::*f : {&TrainBatch::s, &TrainBatch::r, &TrainBatch::w})
+    if ((whole_.*f).defined()) (out->*f).copy_((whole_.*f).narrow(0, first, n));
+  const float* src = whole_.eps.data_ptr<float>();
+  float* eps = out->eps.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) std::copy(src + partner[first + i] * d, src + (partner[first + i] + 1) * d, eps + i * d);
+}
+
+void BatchMaker::allocate(int64_t n, TrainBatch* out) const {
+  const int64_t d = data_.dim();
   if (!out->z.defined() || out->z.size(0) != n) {
     out->z = torch::empty({n, d}, torch::kFloat32);
     out->eps = torch::empty({n, d}, torch::kFloat32);
@@ -64,6 +91,11 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
       out->w = torch::empty({n}, torch::kFloat32);
     }
   }
+}
+
+void BatchMaker::draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out) {
+  const int64_t n = static_cast<int64_t>(end - begin), d = data_.dim();
+  allocate(n, out);
   int64_t* y = out->y.data_ptr<int64_t>();
   float* z = out->z.data_ptr<float>();
   float* eps = out->eps.data_ptr<float>();
@@ -108,8 +140,13 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
       }
       t[r] = static_cast<float>(times_.t_min + width * unit);
     }
-    CounterRng noise_rng(seed_, tick, j, Stream::kNoise);
-    for (int64_t k = 0; k < d; ++k) eps[r * d + k] = static_cast<float>(noise_rng.normal());
+    if (source_) {  // x0 from the source distribution in place of the noise
+      CounterRng source_rng(seed_, tick, j, Stream::kSource);
+      source_->fresh(source_rng, eps + r * d);
+    } else {
+      CounterRng noise_rng(seed_, tick, j, Stream::kNoise);
+      for (int64_t k = 0; k < d; ++k) eps[r * d + k] = static_cast<float>(noise_rng.normal());
+    }
   }
 }
 

@@ -5,7 +5,9 @@
 //     (seed, s, j) (infinite data);
 //   - t_j = t_min + (t_max - t_min) * r_j with r_j = (j + u_j) / B, stratified over the global batch (default),
 //     or r_j = u_j (uniform), or r_j = sigmoid(m + s n_j) (logit-normal); u_j, n_j from (seed, s, j);
-//   - epsilon_j ~ N(0, I) from (seed, s, j);
+//   - epsilon_j ~ N(0, I) from (seed, s, j), or with a source distribution (source.h) its draw x0_j from (seed, s, j);
+//   - with a coupling (train.coupling, coupling.h) sample j's epsilon is that of its partner in the coupled set:
+//     the whole global batch (every rank draws all B pairs and solves the same problem), or with per_rank the slice;
 //   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j));
 //   - train.loss TVM (TimeSpec.tvm): a jump t -> s and a flow-matching time r instead of the one time: the gap
 //     g = sigmoid(gap_mean + gap_std n'), logit(s) ~ N(s_mean, s_std^2) truncated to s > g (inverse CDF), t = s - g,
@@ -19,6 +21,7 @@
 
 #include <memory>
 
+#include "common/coupling/coupling.h"
 #include "common/data/dataset.h"
 #include "common/data/order.h"
 
@@ -51,15 +54,24 @@ double normal_quantile(double p);
 
 class BatchMaker {
  public:
-  BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times);
+  // source: the source distribution whose draws replace the noise (source.h; nullptr: N(0, I)); coupling: how
+  // the global batch's source points are paired with its data points (coupling.h).
+  BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times, const DataSource* source = nullptr,
+             const CouplingSpec& coupling = {});
   void make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out);
   // The data item of global sample j of `tick` (finite data sets); exposed for the epoch tests.
   uint64_t item_of(uint64_t tick, uint64_t global_batch, uint64_t j);
 
  private:
+  void allocate(int64_t n, TrainBatch* out) const;
+  // samples [begin, end) as drawn, before any coupling
+  void draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out);
   const DataSource& data_;
   uint64_t seed_;
   TimeSpec times_;
+  const DataSource* source_;
+  CouplingSpec coupling_;
+  TrainBatch whole_;  // the pairs a coupling sees
   std::unique_ptr<EpochOrder> order_;
 };
 

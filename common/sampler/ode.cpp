@@ -32,6 +32,11 @@ torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t 
   const double scale = s.at(spec.t_min).beta;
   for (uint64_t i = begin; i < end; ++i) {
     CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
+    if (spec.source) {
+      spec.source->fresh(rng, p);
+      p += spec.dim;
+      continue;
+    }
     for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(scale * rng.normal());
   }
   return x;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/data/dataset.h"
 #include "common/model/net.h"
 #include "common/path/parametrization.h"
 #include "common/path/schedule.h"
@@ -37,6 +38,7 @@ struct SampleSpec {
   int64_t num_classes = 0;          // > 0: a class-conditional model
   int64_t class_label = -1;         // the class of every sample; -1: sample i gets class i mod num_classes
   double guidance = 1.0;            // classifier-free guidance scale w
+  std::shared_ptr<const DataSource> source;  // source.name "data": initial points are its draws (else N(0, I))
 };
 
 // The class labels of samples [begin, end) (undefined for an unconditional model).
@@ -48,7 +50,7 @@ using Field = std::function<torch::Tensor(const torch::Tensor& x, const torch::T
 // The velocity of a network that predicts `kind`, through the conversions, with classifier-free guidance.
 Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidance& g = {});
 
-// Initial points of samples [begin, end): beta_{t_min} * eps_i.
+// Initial points of samples [begin, end): beta_{t_min} * eps_i, or the source's draws x0_i (spec.source), from (seed, i).
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end);
 // Fixed-step solvers ("euler", "midpoint", "heun", "rk4") from t0 to t1 in `steps` steps; nfe per sample.
 torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tensor x, double t0, double t1,
