@@ -57,8 +57,47 @@ SinkhornResult sinkhorn_plan(const std::vector<double>& cost, int64_t n, double 
   mean = std::max(mean / static_cast<double>(cost.size()), 1e-300);
   const double scale = 1.0 / (mean * epsilon);  // K = exp(-C / (mean eps))
   const double log_mass = -std::log(static_cast<double>(n));
-  std::vector<double> f(static_cast<size_t>(n), 0.0), g(static_cast<size_t>(n), 0.0);  // log scalings
+  double max_cost = 0;
+  for (double c : cost) max_cost = std::max(max_cost, c);
   SinkhornResult out;
+  out.plan.resize(cost.size());
+  if (max_cost * scale < 600) {
+    // the kernel K = exp(-C scale) stays far from underflow: plain scalings a, b with row i of P = a_i K_ij b_j,
+    // each iteration two matrix-vector products and no exp
+    std::vector<double>& K = out.plan;
+    for (size_t k = 0; k < cost.size(); ++k) K[k] = std::exp(-cost[k] * scale);
+    const double mass = 1.0 / static_cast<double>(n);
+    std::vector<double> a(static_cast<size_t>(n), 1.0), b(static_cast<size_t>(n), 1.0), kta(static_cast<size_t>(n));
+    for (out.iterations = 1; out.iterations <= max_iterations; ++out.iterations) {
+      for (int64_t i = 0; i < n; ++i) {
+        const double* row = K.data() + i * n;
+        double s = 0;
+        for (int64_t j = 0; j < n; ++j) s += row[j] * b[j];
+        a[i] = mass / s;
+      }
+      std::fill(kta.begin(), kta.end(), 0.0);
+      for (int64_t i = 0; i < n; ++i) {
+        const double* row = K.data() + i * n;
+        for (int64_t j = 0; j < n; ++j) kta[j] += row[j] * a[i];
+      }
+      for (int64_t j = 0; j < n; ++j) b[j] = mass / kta[j];
+      if (out.iterations % 10 != 0 && out.iterations != max_iterations) continue;
+      out.marginal_error = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double* row = K.data() + i * n;
+        double s = 0;
+        for (int64_t j = 0; j < n; ++j) s += row[j] * b[j];
+        out.marginal_error = std::max(out.marginal_error, std::abs(a[i] * s - mass));
+      }
+      if (out.marginal_error < tolerance) break;
+    }
+    out.iterations = std::min(out.iterations, max_iterations);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) K[i * n + j] *= a[i] * b[j];
+    return out;
+  }
+  // small epsilon: the log domain (stable for any epsilon, an exp per entry and iteration)
+  std::vector<double> f(static_cast<size_t>(n), 0.0), g(static_cast<size_t>(n), 0.0);  // log scalings
   auto lse_row = [&](int64_t i) {  // log sum_j exp(g_j - C_ij scale)
     const double* row = cost.data() + i * n;
     double m = -std::numeric_limits<double>::infinity();
@@ -89,7 +128,6 @@ SinkhornResult sinkhorn_plan(const std::vector<double>& cost, int64_t n, double 
     if (out.marginal_error < tolerance) break;
   }
   out.iterations = std::min(out.iterations, max_iterations);
-  out.plan.resize(cost.size());
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) out.plan[i * n + j] = std::exp(f[i] + g[j] - cost[i * n + j] * scale);
   return out;
