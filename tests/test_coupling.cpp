@@ -180,7 +180,6 @@ TEST_CASE("source and coupling refusals name the field", "[coupling]") {
                         Case{"--set source.name=data --set source.data.name=moons --set model.prediction=EPSILON --set path.t_min=1e-3", "model.prediction"},
                         Case{"--set source.name=data --set source.data.name=moons --set sample.sampler=ddim", "sample.sampler"},
                         Case{"--set source.name=uniform", "source.name"},
-                        Case{"--set source.data.name=moons", "source.data"},
                         Case{"--set train.coupling.kind=OT_SINKHORN --set train.coupling.epsilon=0", "train.coupling.epsilon"}}) {
     INFO(c.set);
     const ProcResult r = run_lockstep(std::string("train --steps 2 --out ") + dir + "/x " + c.set);

@@ -227,7 +227,6 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   const SourceConfig& src = c.source();
   k.one_of(src.name(), {"gaussian", "data"}, "source.name");
   const bool data_source = src.name() == "data";
-  k.need(data_source || !src.has_data(), "source.data", "is only used with source.name: \"data\"");
   if (data_source) {
     k.one_of(src.data().name(), allowed_names("data.name"), "source.data.name");
     k.need(p.name() == "linear", "path.name", "a data source needs the linear path x_t = t z + (1 - t) x0, got \"" + p.name() + "\"");
