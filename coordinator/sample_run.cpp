@@ -13,7 +13,7 @@
 
 namespace lockstep {
 
-SampleSpec sample_spec(const Config& cfg, const DataSource& data) {
+SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_ptr<const DataSource> source) {
   const int64_t dim = data.dim();
   SampleSpec s;
   s.sampler = cfg.sample().sampler();
@@ -31,7 +31,7 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data) {
   s.class_label = cfg.sample().class_label();
   s.guidance = cfg.sample().guidance();
   s.num_classes = cfg.model().class_conditional() ? data.num_classes() : 0;
-  s.source = make_source(cfg, data.item_shape());
+  s.source = source ? std::move(source) : make_source(cfg, data.item_shape());
   LS_CHECK_INPUT(s.class_label < 0 || s.num_classes > 0,
                  "sample.class_label (--class) " << s.class_label << ": the model is not class-conditional (model.class_conditional)");
   LS_CHECK_INPUT(s.class_label < s.num_classes || s.num_classes == 0,

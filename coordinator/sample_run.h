@@ -26,7 +26,8 @@ namespace lockstep {
 
 // The sampling settings of a config (sample section, path, prediction, classes). Throws BadInput for a class the
 // model does not have.
-SampleSpec sample_spec(const Config& cfg, const DataSource& data);
+// `source`: the config's source distribution when the caller already holds it (the worker's), else built here.
+SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_ptr<const DataSource> source = nullptr);
 
 // All ranks together (collective). Chunk c covers samples [c * chunk, (c + 1) * chunk); in round q, rank k
 // computes chunk q * W + k, so a chunk holds the same samples for any world size and the result is bitwise

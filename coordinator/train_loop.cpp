@@ -72,7 +72,7 @@ struct SampleEvalImages {
 void evaluate_samples(const Config& cfg, Worker& worker, Comm& comm, uint64_t done, const std::string* run_dir, SampleEvalImages* images) {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t num = cfg.train().sample_eval_num();
-  const SampleSpec spec = sample_spec(cfg, worker.data());
+  const SampleSpec spec = sample_spec(cfg, worker.data(), worker.source());
   SampledSet sampled;
   std::unique_ptr<ImageScorer> scored;
   std::function<void(uint64_t, const torch::Tensor&)> on_chunk;
@@ -337,7 +337,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
 
   // 4. finish: samples (all ranks together), then on rank 0 data, picture, energy distance --------------------
   const auto t0 = std::chrono::steady_clock::now();
-  const SampleSpec spec = sample_spec(cfg, worker.data());
+  const SampleSpec spec = sample_spec(cfg, worker.data(), worker.source());
   SampledSet sampled;
   {
     const Worker::EmaSwap ema(worker, cfg.sample().use_ema());

@@ -41,6 +41,8 @@ class Worker {
   Net& net() { return *net_; }
   const Schedule& schedule() const { return *schedule_; }
   const DataSource& data() const { return *data_; }
+  // The source distribution (source.name "data"), or nullptr for N(0, I).
+  const std::shared_ptr<const DataSource>& source() const { return source_; }
   FlatParams& params() { return *params_; }
   const GradReducer& reducer() const { return *reducer_; }
   // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).

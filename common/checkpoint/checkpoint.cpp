@@ -10,6 +10,7 @@
 
 #include "common/proto/checkpoint.pb.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 #include "common/util/fs.h"
 
 namespace lockstep {
@@ -157,11 +158,6 @@ CheckpointData load_checkpoint(const std::string& path) {
 void load_params(FlatParams& params, const CheckpointData& ckpt, const std::string& origin, const std::string& payload) {
   const std::vector<ParamSpan>& want = params.spans();
   std::string diff;
-  auto shape_text = [](const std::vector<int64_t>& s) {
-    std::string t = "[";
-    for (size_t k = 0; k < s.size(); ++k) t += (k ? ", " : "") + std::to_string(s[k]);
-    return t + "]";
-  };
   for (size_t i = 0; i < std::max(want.size(), ckpt.params.size()); ++i) {
     const std::string model = i < want.size() ? want[i].name + " " + shape_text(want[i].shape) : "(none)";
     const std::string stored = i < ckpt.params.size() ? ckpt.params[i].name + " " + shape_text(ckpt.params[i].shape) : "(none)";

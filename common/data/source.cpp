@@ -2,6 +2,7 @@
 
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 
@@ -9,13 +10,8 @@ std::shared_ptr<const DataSource> make_source(const Config& cfg, const std::vect
   if (cfg.source().name() != "data") return nullptr;
   constexpr uint64_t kSourceSeedSalt = 0x50C2CEull;
   std::shared_ptr<const DataSource> s = make_dataset(cfg.source().data(), cfg.seed() ^ kSourceSeedSalt);
-  auto text = [](const std::vector<int64_t>& v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
-    return "[" + out + "]";
-  };
   LS_CHECK_INPUT(s->item_shape() == item_shape, "source.data (" << cfg.source().data().name() << "): items of shape "
-                                                    << text(s->item_shape()) << ", the training data's are " << text(item_shape));
+                                                    << shape_text(s->item_shape()) << ", the training data's are " << shape_text(item_shape));
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include "common/model/mlp.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 namespace {
@@ -80,10 +81,8 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
 Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map)
     : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()) {
   init_flow_map(flow_map);
-  std::string shape_text;
-  for (size_t i = 0; i < item_shape.size(); ++i) shape_text += (i ? ", " : "") + std::to_string(item_shape[i]);
-  LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape ["
-                                             << shape_text << "] (use model 'mlp' for points)");
+  LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape "
+                                             << shape_text(item_shape) << " (use model 'mlp' for points)");
   const int64_t ch = cfg.channels(), groups = cfg.groups();
   std::vector<int64_t> mult(cfg.channel_mult().begin(), cfg.channel_mult().end());
   if (mult.empty()) mult = {1, 2, 2};

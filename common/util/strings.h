@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,13 @@ inline std::string join(const std::vector<std::string>& items, const std::string
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
   return out;
+}
+
+// "[1, 28, 28]": a shape for messages.
+inline std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string t = "[";
+  for (size_t k = 0; k < shape.size(); ++k) t += (k ? ", " : "") + std::to_string(shape[k]);
+  return t + "]";
 }
 
 // The parts of `text` between separators `sep` (empty parts dropped).
