@@ -1,5 +1,6 @@
 #include "coordinator/sample_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -117,6 +118,24 @@ PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const tor
   const std::vector<std::string> all = comm.gather(mine.to_bytes(), 0);
   if (comm.rank() == 0) for (const std::string& b : all) sums.merge_bytes(b);
   return sums;
+}
+
+StraightnessSums straightness_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num,
+                                          uint64_t chunk, int64_t steps) {
+  const uint64_t w = static_cast<uint64_t>(comm.size()), r = static_cast<uint64_t>(comm.rank());
+  const uint64_t begin = num * r / w, end = num * (r + 1) / w;
+  const auto params = net.parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  StraightnessSums mine;
+  for (uint64_t b = begin; b < end; b += std::max<uint64_t>(chunk, 1)) {
+    const uint64_t e = std::min(end, b + std::max<uint64_t>(chunk, 1));
+    const Guidance g{sample_labels(spec, b, e), spec.guidance, spec.num_classes};
+    const Field f = velocity_field(net, s, spec.prediction, g);
+    mine.add(straightness_sums(f, initial_noise(s, spec, b, e).to(device), spec.t_min, spec.t_max, steps));
+  }
+  StraightnessSums all;
+  for (const std::string& bytes : comm.gather(mine.to_bytes(), 0)) all.merge_bytes(bytes);
+  return all;
 }
 
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {

@@ -16,6 +16,7 @@
 #include "common/comm/comm.h"
 #include "common/io/npy_stream.h"
 #include "common/metrics/pair_sums.h"
+#include "common/metrics/straightness.h"
 #include "common/data/dataset.h"
 #include "common/model/net.h"
 #include "common/path/schedule.h"
@@ -46,6 +47,12 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
 // All ranks together: rank 0's `samples` [n, d] against `data` [n, d] (the same on every rank): each rank adds the
 // pair sums of its rows, rank 0 merges them (the result is meaningful on rank 0 only). Bandwidths follow the data.
 PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const torch::Tensor& data);
+
+// All ranks together: the straightness of the sampling ODE's trajectories (common/metrics/straightness.h) for samples
+// [0, num) of `spec` (their initial points and classes, guidance included), Euler with `steps` steps. Rank k takes
+// rows [num k / W, num (k + 1) / W) in chunks of `chunk`; the sums are merged at rank 0 (meaningful there only).
+StraightnessSums straightness_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num,
+                                          uint64_t chunk, int64_t steps);
 
 torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 

@@ -4,8 +4,9 @@
 // the held-out split in the classifier's features (and, as the floor, of N training images), and the share of
 // class-conditional samples classified as their class; with --likelihood the log-likelihood of held-out data
 // through the probability-flow ODE (nats per item, bits per dimension; discrete images uniformly dequantized);
-// --sampler/--sample-steps choose how the samples are drawn; --baseline RUN adds another model's curves to the sweep;
-// with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama (and TVM's jumps) at 1 to 64 network evaluations
+// --sampler/--sample-steps choose how the samples are drawn; --straightness measures how straight the sampling ODE's
+// trajectories are (common/metrics/straightness.h); --baseline [LABEL=]RUN (repeatable) adds other models' curves
+// (and straightness) to the sweep, --label names this one; with --sweep the energy distance for Euler, Heun, RK4, DDIM and Euler-Maruyama (and TVM's jumps) at 1 to 64 network evaluations
 // per sample, as a table and a plot. Writes a JSON report and a Markdown table. A classifier checkpoint is
 // evaluated on its held-out split instead (eval_classifier.cpp).
 #include <algorithm>
@@ -88,7 +89,7 @@ int cmd_eval(const EvalArgs& args) {
     src.config.mutable_sample()->set_sampler(args.sampler);
   }
   LS_CHECK_INPUT(args.sample_steps >= 0 && args.sample_steps <= 100000, "--sample-steps must be in [1, 100000], got " << args.sample_steps);
-  LS_CHECK_INPUT(args.baseline.empty() || args.sweep, "--baseline " << args.baseline << ": only used with --sweep");
+  LS_CHECK_INPUT(args.baselines.empty() || args.sweep, "--baseline " << args.baselines.front() << ": only used with --sweep");
   LS_CHECK_INPUT(args.sweep_max_nfe >= 1 && args.sweep_max_nfe <= 4096, "--sweep-max-nfe must be in [1, 4096], got " << args.sweep_max_nfe);
   if (args.sample_steps > 0) src.config.mutable_sample()->set_steps(static_cast<uint32_t>(args.sample_steps));
   const std::string report = !args.report.empty() ? args.report
@@ -177,7 +178,23 @@ int cmd_eval(const EvalArgs& args) {
       se = std::sqrt(std::max(var, 0.0) / static_cast<double>(ln));
     }
   }
-  // 5. sampler sweep: quality against NFE for each sampler, the same data and seed
+  // 5. straightness of the sampling ODE's trajectories, for this model (and each baseline below)
+  std::vector<JsonObject> straight_rows;
+  std::string straight_md;
+  const std::string this_model = args.label.empty() ? std::string("this") : args.label;
+  const auto measure_straightness = [&](ModelSource& m, const std::string& model, const SampleSpec& s) {
+    const StraightnessSums st = straightness_distributed(*comm, *m.net, *m.schedule, s, static_cast<uint64_t>(n), m.config.sample().chunk(), args.steps);
+    if (!root) return;
+    JsonObject row;
+    row.set("model", model).set("straightness", st.straightness()).set("curved_fraction", st.curved_fraction())
+        .set("steps", static_cast<uint64_t>(args.steps)).set("num", static_cast<uint64_t>(st.n));
+    straight_rows.push_back(row);
+    straight_md += "| " + model + " | " + fmt(st.straightness()) + " | " + fmt(st.curved_fraction()) + " |\n";
+    std::printf("straightness: model=%s S=%.6g curved_fraction=%.6g\n", model.c_str(), st.straightness(), st.curved_fraction());
+  };
+  if (args.straightness) measure_straightness(src, this_model, spec);
+
+  // 6. sampler sweep: quality against NFE for each sampler, the same data and seed
   std::vector<JsonObject> sweep;
   std::vector<LineSeries> curves;
   std::string sweep_md;
@@ -201,13 +218,19 @@ int cmd_eval(const EvalArgs& args) {
                (images ? " Fréchet distance | class accuracy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
                        : "\n| --- | --- | --- | --- | --- | --- |\n");
     // one model's curves: every kind at 1, 2, 4, ... NFE, on the same data points y
-    const auto sweep_model = [&](ModelSource& m, const std::string& label, std::vector<Kind> kinds) {
+    // model `index` (0: this one): its curves in the kinds' colours; other models paler, or, when one sampler is swept,
+    // in colours of their own
+    const auto sweep_model = [&](ModelSource& m, const std::string& model, size_t index, std::vector<Kind> kinds) {
       const SampleSpec base = sample_spec(m.config, *m.data);
       if (m.net->flow_map()) kinds.insert(kinds.begin(), Kind{"tvm", 1, 0x000000});  // its jumps (train.loss TVM)
       const int guided = base.num_classes > 0 && spec.guidance != 1.0 ? 2 : 1;
-      const std::string model = label.empty() ? std::string("this") : label;
+      const bool one_kind = chosen.size() == 1;
       for (const Kind& k : kinds) {
-        LineSeries curve{label.empty() ? k.name : label + " " + k.name, {}, {}, label.empty() ? k.rgb : (k.rgb & 0xfefefe) / 2 + 0x7f7f7f};
+        static const uint32_t palette[] = {0xd62728, 0x2ca02c, 0x9467bd, 0x8c564b, 0xe377c2, 0x17becf};
+        const uint32_t rgb = index == 0                      ? k.rgb
+                             : one_kind && k.name != "tvm" ? palette[(index - 1) % 6]
+                                                           : (k.rgb & 0xfefefe) / 2 + 0x7f7f7f;
+        LineSeries curve{model == "this" ? k.name : model + " " + k.name, {}, {}, rgb};
         for (int nfe = 1; nfe <= args.sweep_max_nfe; nfe *= 2) {
           const bool guidance_as_input = k.name == "tvm" && m.net->guidance_input();
           const int per = k.evals_per_step * (guidance_as_input ? 1 : guided);
@@ -248,18 +271,31 @@ int cmd_eval(const EvalArgs& args) {
         curves.push_back(curve);
       }
     };
-    sweep_model(src, "", chosen);
-    if (!args.baseline.empty()) {  // another model on the same data: its curves, paler
-      ModelSource other = load_model_source(args.baseline, args.raw);
+    sweep_model(src, this_model, 0, chosen);
+    for (size_t b = 0; b < args.baselines.size(); ++b) {  // other models on the same data
+      const std::string& arg = args.baselines[b];
+      const size_t eq = arg.find('=');
+      const bool labelled = eq != std::string::npos && eq > 0 && arg.substr(0, eq).find('/') == std::string::npos;
+      const std::string path = labelled ? arg.substr(eq + 1) : arg;
+      const std::string model = labelled ? arg.substr(0, eq) : b == 0 ? std::string("baseline") : "baseline " + std::to_string(b + 1);
+      LS_CHECK_INPUT(model != this_model, "--baseline " << arg << ": the name " << model << " is taken (use LABEL=RUN)");
+      ModelSource other = load_model_source(path, args.raw);
       LS_CHECK_INPUT(other.data->item_shape() == src.data->item_shape(),
-                     "--baseline " << args.baseline << ": its items have another shape than " << args.checkpoint << "'s");
-      sweep_model(other, "baseline", chosen);
+                     "--baseline " << arg << ": its items have another shape than " << args.checkpoint << "'s");
+      sweep_model(other, model, b + 1, chosen);
+      if (args.straightness) {
+        SampleSpec s = sample_spec(other.config, *other.data);
+        s.seed = spec.seed;
+        s.guidance = spec.guidance;
+        s.class_label = spec.class_label;
+        measure_straightness(other, model, s);
+      }
     }
   }
   if (!root) return kExitOk;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // 6. report: JSON and Markdown
+  // 7. report: JSON and Markdown
   JsonObject o;
   o.set("checkpoint", src.path).set("tick", src.tick).set("weights", std::string(src.oracle ? "oracle" : src.ema ? "ema" : "raw"))
       .set("sampler", spec.sampler).set("steps", static_cast<uint64_t>(spec.steps)).set("guidance", spec.guidance)
@@ -303,6 +339,11 @@ int cmd_eval(const EvalArgs& args) {
     std::fprintf(stderr, "likelihood of %s, RK4 with %lld steps (%s divergence)\n", likelihood_of.c_str(),
                  static_cast<long long>(args.steps), d <= LikelihoodSpec().exact_dims ? "exact" : "Hutchinson");
     std::printf("likelihood: nll_nats=%.5f +- %.5f bits_per_dim=%.5f\n", nll, se, bpd);
+  }
+  if (args.straightness) {
+    o.set("straightness", straight_rows);
+    md += "\n| model | straightness S (per dimension; Euler, " + std::to_string(args.steps) + " steps) | curved fraction |\n| --- | --- | --- |\n" +
+          straight_md;
   }
   if (args.sweep) {
     o.set("sweep", sweep);

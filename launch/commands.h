@@ -44,7 +44,9 @@ struct EvalArgs {
   double guidance = 1.0;  // sample.guidance for this evaluation
   std::string sampler;     // sample.sampler for this evaluation (empty: the checkpoint's)
   int64_t sample_steps = 0;  // sample.steps for this evaluation (0: the checkpoint's)
-  std::string baseline;      // --sweep: another checkpoint whose curves join the sweep (same data)
+  std::vector<std::string> baselines;  // --sweep: other checkpoints ([LABEL=]RUN) whose curves join the sweep (same data)
+  std::string label;         // the evaluated model's name in tables and legends (empty: "this")
+  bool straightness = false;   // the straightness of the ODE's trajectories (Euler, `steps` steps), of every model
   std::string sweep_samplers = "euler,heun,rk4,ddim,euler_maruyama";  // the sweep's ODE/SDE samplers (tvm joins for flow maps)
   int64_t sweep_max_nfe = 64;  // the sweep's NFE: 1, 2, 4, ... up to this
 };

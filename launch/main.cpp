@@ -71,13 +71,15 @@ int main(int argc, char** argv) {
   ev->add_option("checkpoint", eval.checkpoint, "Checkpoint file, run directory, or oracle .textproto config")->required();
   ev->add_flag("--likelihood", eval.likelihood, "Also the log-likelihood of fresh data through the probability-flow ODE (nats, bits/dim)");
   ev->add_option("--num", eval.num, "Number of samples and of fresh data points (default 1000)");
-  ev->add_option("--steps", eval.steps, "RK4 steps of the ODE (default 100)");
+  ev->add_option("--steps", eval.steps, "ODE steps of --likelihood (RK4) and --straightness (Euler) (default 100)");
   ev->add_option("--seed", eval.seed, "Seed of the data points (default 12345)");
   ev->add_flag("--raw", eval.raw, "Use the raw weights, not the EMA weights");
   ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama (and tvm for flow maps): a table and a plot");
   ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
   ev->add_option("--guidance", eval.guidance, "Classifier-free guidance scale of the samples (default: the checkpoint's sample.guidance)");
-  ev->add_option("--baseline", eval.baseline, "With --sweep: another checkpoint or run of the same data whose curves join the sweep (paler)");
+  ev->add_option("--baseline", eval.baselines, "With --sweep: another checkpoint or run of the same data whose curves join the sweep, as RUN or LABEL=RUN (repeatable)");
+  ev->add_option("--label", eval.label, "The evaluated model's name in the sweep's tables and legend (default: this)");
+  ev->add_flag("--straightness", eval.straightness, "Also the straightness of the sampling ODE's trajectories (Euler, --steps steps) of this model and every --baseline");
   ev->add_option("--sweep-samplers", eval.sweep_samplers, "With --sweep: comma-separated samplers (default euler,heun,rk4,ddim,euler_maruyama; tvm joins for flow maps)");
   ev->add_option("--sweep-max-nfe", eval.sweep_max_nfe, "With --sweep: NFE 1, 2, 4, ... up to this (default 64)");
   ev->add_option("--sampler", eval.sampler, "Sampler of the samples (default: the checkpoint's sample.sampler)");
