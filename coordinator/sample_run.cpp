@@ -165,6 +165,27 @@ std::vector<int64_t> npy_shape(int64_t n, const DataSource& source) {
 bool plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data, const DataSource& source,
                   const SampleSpec& spec) {
   const std::vector<int64_t> shape = source.item_shape();
+  if (shape.size() == 3 && spec.source) {  // images from a data source: each row of sources above its samples
+    const int64_t n = samples.size(0), cols = std::min<int64_t>(n, 16);
+    const torch::Tensor both = torch::cat({samples.to(torch::kFloat32), source_draws(spec, 0, static_cast<uint64_t>(n))}).contiguous();
+    ImageGrid g;
+    g.pixels = both.data_ptr<float>();
+    g.n = both.size(0);
+    g.channels = shape[0];
+    g.height = shape[1];
+    g.width = shape[2];
+    g.cols = cols;
+    g.rows = 2 * ((n + cols - 1) / cols);
+    for (int64_t r = 0; r < g.rows; ++r) {
+      g.row_labels.push_back(r % 2 == 0 ? "source" : "sample");
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t i = (r / 2) * cols + c;
+        g.cells.push_back(i >= n ? -1 : r % 2 == 0 ? n + i : i);
+      }
+    }
+    write_image_grid_png(png, g);
+    return true;
+  }
   if (shape.size() == 3) {  // images: a grid, one row per class when sample i has class i mod K
     const torch::Tensor s = samples.contiguous();
     ImageGrid g;

@@ -68,7 +68,8 @@ SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& 
 std::vector<int64_t> npy_shape(int64_t n, const DataSource& source);
 
 // Writes the picture of samples to `png`: a grid of images (one row per class when sample i has class i mod K,
-// rows labelled with the class names), or a 2-D scatter plot of samples (and data, when given). Returns false,
+// rows labelled with the class names; with a data source, each row of source images above the row of samples they
+// were carried to), or a 2-D scatter plot of samples (and data, when given). Returns false,
 // writing nothing, for other data.
 bool plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data, const DataSource& source,
                   const SampleSpec& spec);

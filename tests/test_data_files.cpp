@@ -198,3 +198,59 @@ TEST_CASE("held-out sets are real splits: the other Fashion-MNIST split or data.
     CHECK(make_eval_dataset(f, 0)->size() == 60000);
   }
 }
+
+TEST_CASE("data.classes keeps the items of some classes of finite and infinite data sets and refuses absent classes", "[data]") {
+  const std::string dir = test::temp_dir("class-filter");
+  std::vector<float> x = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4};
+  write_npy(dir + "/x.npy", x.data(), {5, 2});
+  std::vector<float> y = {2, 0, 1, 0, 2};
+  write_npy(dir + "/y.npy", y.data(), {5});
+  DataConfig d;
+  d.set_name("npy");
+  d.set_images(dir + "/x.npy");
+  d.set_labels(dir + "/y.npy");
+  d.add_classes(2);
+  auto data = make_dataset(d, 0);
+  REQUIRE(data->size() == 2);  // items 0 and 4, in file order
+  CHECK(data->num_classes() == 3);
+  float item[2];
+  CHECK(data->item(0, item) == 2);
+  CHECK(item[0] == 0.0f);
+  CHECK(data->item(1, item) == 2);
+  CHECK(item[0] == 4.0f);
+  for (uint64_t i = 0; i < 50; ++i) {  // fresh draws: only those items
+    CounterRng rng(7, 0, i, Stream::kEvalData);
+    CHECK(data->fresh(rng, item) == 2);
+    CHECK((item[0] == 0.0f || item[0] == 4.0f));
+  }
+  // an infinite toy set: draws of checkerboard cells 1 and 6 only, deterministic
+  DataConfig board;
+  board.set_name("checkerboard");
+  board.add_classes(1);
+  board.add_classes(6);
+  auto cells = make_dataset(board, 0);
+  CHECK(cells->size() == 0);
+  int64_t ones = 0;
+  for (uint64_t i = 0; i < 400; ++i) {
+    CounterRng rng(3, 0, i, Stream::kEvalData), again(3, 0, i, Stream::kEvalData);
+    float p[2], q[2];
+    const int64_t label = cells->fresh(rng, p);
+    CHECK((label == 1 || label == 6));
+    ones += label == 1;
+    CHECK(cells->fresh(again, q) == label);
+    CHECK(p[0] == q[0]);
+  }
+  CHECK(std::abs(ones - 200) < 5 * 10);  // half of 400, within 5 binomial standard errors
+  // refusals: a class the data set does not have, and a class no item has
+  d.set_classes(0, 5);
+  CHECK_THROWS_WITH(make_dataset(d, 0), Catch::Contains("classes [5]") && Catch::Contains("has classes 0 .. 2"));
+  std::vector<float> y2 = {2, 0, 2, 0, 2};
+  write_npy(dir + "/y2.npy", y2.data(), {5});
+  d.set_labels(dir + "/y2.npy");
+  d.set_classes(0, 1);
+  CHECK_THROWS_WITH(make_dataset(d, 0), Catch::Contains("classes [1]: no item"));
+  // the config: a negative or repeated class, named with its field
+  const test::ProcResult r = test::run_lockstep("train --steps 1 --out " + dir + "/bad --set data.classes=[3,3]");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("data.classes") && Catch::Contains("listed twice"));
+}

@@ -1,6 +1,7 @@
 // Range and name checks of every config field, before any work starts.
 #include <cmath>
 #include <regex>
+#include <set>
 
 #include "common/comm/comm_registry.h"
 #include "common/config/config.h"
@@ -224,6 +225,15 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(std::isfinite(v.guidance_max()) && v.guidance_max() >= 1.0, "train.tvm.guidance_max",
          "must be >= 1 (1: no guidance input), got " + Checker::fmt(v.guidance_max()));
   k.need(v.guidance_max() == 1.0 || m.class_conditional(), "train.tvm.guidance_max", "guidance needs model.class_conditional: true");
+  const auto check_classes = [&k](const DataConfig& d, const std::string& field) {
+    std::set<int64_t> seen;
+    for (const int64_t v : d.classes()) {
+      k.need(v >= 0, field, "class labels are >= 0, got " + std::to_string(v));
+      k.need(seen.insert(v).second, field, "class " + std::to_string(v) + " is listed twice");
+    }
+  };
+  check_classes(c.data(), "data.classes");
+  check_classes(c.source().data(), "source.data.classes");
   const SourceConfig& src = c.source();
   k.one_of(src.name(), {"gaussian", "data"}, "source.name");
   const bool data_source = src.name() == "data";

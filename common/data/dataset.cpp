@@ -1,6 +1,7 @@
 #include "common/data/dataset.h"
 
 #include "common/data/array_dataset.h"
+#include "common/data/class_filter.h"
 #include "common/data/toy2d.h"
 #include "common/proto/config.pb.h"
 
@@ -63,15 +64,18 @@ class MixtureSource : public DataSource {
   std::vector<std::vector<double>> means_;
 };
 
-}  // namespace
+std::unique_ptr<DataSource> filtered(const DataConfig& cfg, std::unique_ptr<DataSource> d) {
+  if (!d || cfg.classes_size() == 0) return d;
+  return filter_classes(std::move(d), std::vector<int64_t>(cfg.classes().begin(), cfg.classes().end()));
+}
 
-std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) {
+std::unique_ptr<DataSource> make_unfiltered(const DataConfig& cfg, uint64_t seed) {
   if (cfg.name() == "fashion_mnist" || cfg.name() == "idx" || cfg.name() == "npy") return make_array_dataset(cfg);
   if (cfg.name() == "gaussian_mixture") return std::make_unique<MixtureSource>(cfg, seed ^ 0x9E3779B97F4A7C15ull);
   return std::make_unique<ToySource>(cfg.name(), cfg.size(), seed ^ 0x9E3779B97F4A7C15ull);
 }
 
-std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed) {
+std::unique_ptr<DataSource> make_unfiltered_eval(const DataConfig& cfg, uint64_t seed) {
   (void)seed;
   if (cfg.name() == "fashion_mnist") {
     DataConfig other = cfg;
@@ -88,5 +92,11 @@ std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t se
   }
   return nullptr;
 }
+
+}  // namespace
+
+std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) { return filtered(cfg, make_unfiltered(cfg, seed)); }
+
+std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed) { return filtered(cfg, make_unfiltered_eval(cfg, seed)); }
 
 }  // namespace lockstep

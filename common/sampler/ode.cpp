@@ -25,18 +25,24 @@ Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidanc
   };
 }
 
+torch::Tensor source_draws(const SampleSpec& spec, uint64_t begin, uint64_t end) {
+  LS_CHECK(spec.source, "source_draws: the spec has no source");
+  torch::Tensor x = torch::empty({static_cast<int64_t>(end - begin), spec.dim}, torch::kFloat32);
+  float* p = x.data_ptr<float>();
+  for (uint64_t i = begin; i < end; ++i, p += spec.dim) {
+    CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
+    spec.source->fresh(rng, p);
+  }
+  return x;
+}
+
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end) {
-  const int64_t n = static_cast<int64_t>(end - begin);
-  torch::Tensor x = torch::empty({n, spec.dim}, torch::kFloat32);
+  if (spec.source) return source_draws(spec, begin, end);
+  torch::Tensor x = torch::empty({static_cast<int64_t>(end - begin), spec.dim}, torch::kFloat32);
   float* p = x.data_ptr<float>();
   const double scale = s.at(spec.t_min).beta;
   for (uint64_t i = begin; i < end; ++i) {
     CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
-    if (spec.source) {
-      spec.source->fresh(rng, p);
-      p += spec.dim;
-      continue;
-    }
     for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(scale * rng.normal());
   }
   return x;

@@ -52,6 +52,8 @@ Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidanc
 
 // Initial points of samples [begin, end): beta_{t_min} * eps_i, or the source's draws x0_i (spec.source), from (seed, i).
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end);
+// The source's draws x0_i for samples [begin, end) (spec.source must be set): what initial_noise() starts from.
+torch::Tensor source_draws(const SampleSpec& spec, uint64_t begin, uint64_t end);
 // Fixed-step solvers ("euler", "midpoint", "heun", "rk4") from t0 to t1 in `steps` steps; nfe per sample.
 torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tensor x, double t0, double t1,
                           int64_t steps, double* nfe);
