@@ -14,6 +14,7 @@
 #include "common/data/dataset.h"
 #include "common/io/npy.h"
 #include "common/metrics/energy_distance.h"
+#include "common/util/fs.h"
 #include "common/proto/config.pb.h"
 #include "common/rng/philox.h"
 #include "tests/proc.h"
@@ -124,7 +125,7 @@ TEST_CASE("a coupled global batch is the same for any slicing and costs less tra
   CHECK(torch::equal(sorted_rows(a.eps), sorted_rows(b.eps)));
 }
 
-TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 and 3 ranks", "[coupling][mpi]") {
+TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 and 3 ranks solved on every rank or on rank 0", "[coupling][mpi]") {
   const std::string dir = temp_dir("coupling-mpi");
   const std::string args = " --steps 15 --set train.coupling.kind=OT_EXACT --set train.batch_size=90 --set train.log_every=1"
                            " --set train.eval_every=0 --set sample.num=20 --set model.mlp.width=64";
@@ -138,6 +139,18 @@ TEST_CASE("training with the global-batch OT coupling gives the same losses on 1
   REQUIRE(a.size() == 15);
   REQUIRE(b.size() == 15);
   for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-5));
+  // rank 0 solving and broadcasting the pairs: the very same run, bit for bit, also with Sinkhorn's drawn partners
+  for (const char* kind : {"OT_EXACT", "OT_SINKHORN"}) {
+    INFO(kind);
+    const std::string k = std::string(" --set train.coupling.kind=") + kind;
+    r = mpi_lockstep(3, "train" + args + k + " --out " + dir + "/every-" + kind);
+    REQUIRE(r.exit_code == 0);
+    r = mpi_lockstep(3, "train" + args + k + " --set train.coupling.solve_on=COORDINATOR --out " + dir + "/coord-" + kind);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK(metric_values(dir + "/coord-" + kind, "loss") == metric_values(dir + "/every-" + kind, "loss"));
+    CHECK(read_file(dir + "/coord-" + kind + "/samples.npy") == read_file(dir + "/every-" + kind + "/samples.npy"));
+  }
   // per_rank solves within each slice: other pairs on 3 ranks (what the global coupling avoids)
   r = mpi_lockstep(3, "train" + args + " --set train.coupling.per_rank=true --out " + dir + "/per-rank");
   REQUIRE(r.exit_code == 0);
@@ -180,7 +193,9 @@ TEST_CASE("source and coupling refusals name the field", "[coupling]") {
                         Case{"--set source.name=data --set source.data.name=moons --set model.prediction=EPSILON --set path.t_min=1e-3", "model.prediction"},
                         Case{"--set source.name=data --set source.data.name=moons --set sample.sampler=ddim", "sample.sampler"},
                         Case{"--set source.name=uniform", "source.name"},
-                        Case{"--set train.coupling.kind=OT_SINKHORN --set train.coupling.epsilon=0", "train.coupling.epsilon"}}) {
+                        Case{"--set train.coupling.kind=OT_SINKHORN --set train.coupling.epsilon=0", "train.coupling.epsilon"},
+                        Case{"--set train.coupling.kind=OT_EXACT --set train.coupling.per_rank=true --set train.coupling.solve_on=COORDINATOR",
+                             "train.coupling.solve_on"}}) {
     INFO(c.set);
     const ProcResult r = run_lockstep(std::string("train --steps 2 --out ") + dir + "/x " + c.set);
     CHECK(r.exit_code == 2);

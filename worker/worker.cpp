@@ -74,8 +74,12 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   times.guidance_max = cfg.model().class_conditional() ? tc.guidance_max() : 1.0;
   source_ = make_source(cfg, data_->item_shape());
   const CouplingConfig& cc = cfg.train().coupling();
-  const CouplingSpec coupling{cc.kind(), cc.epsilon(), static_cast<int>(cc.iterations()), cc.per_rank()};
+  const CouplingSpec coupling{cc.kind(), cc.epsilon(), static_cast<int>(cc.iterations()), cc.per_rank(),
+                              cc.solve_on() == CouplingConfig::COORDINATOR};
   batches_ = std::make_unique<BatchMaker>(*data_, cfg.seed(), times, source_.get(), coupling);
+  // rank 0 solves the coupling and broadcasts the pairs: making the batch is then collective, even for an empty slice
+  shared_coupling_ = coupling.coordinator && !coupling.per_rank && coupling.kind != CouplingConfig::INDEPENDENT;
+  if (shared_coupling_) batches_->share_coupling(comm.rank() == 0, [&comm](std::string* bytes) { comm.broadcast(bytes, 0); });
   // The held-out set: the data set's own held-out split when it has one (Fashion-MNIST's other split,
   // data.eval_images), else fresh draws from the training data; under a seed of its own, fixed for the run,
   // with stratified times so that every part of the path is weighted alike.
@@ -123,10 +127,8 @@ Report Worker::play(const Frame& frame) {
   // 1. data
   auto t0 = Clock::now();
   const uint64_t n = slice.end() - slice.begin();
-  if (n > 0) {
-    batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
-    if (device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
-  }
+  if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
+  if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
   tm->set_data(since(t0));
 
   // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce)

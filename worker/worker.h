@@ -76,6 +76,7 @@ class Worker {
 
   Config cfg_;
   Comm& comm_;
+  bool shared_coupling_ = false;  // train.coupling.solve_on COORDINATOR: BatchMaker::make is collective
   std::unique_ptr<DataSource> data_;
   std::unique_ptr<DataSource> eval_data_;
   std::shared_ptr<const DataSource> source_;  // source.name "data": what the flow starts from (else N(0, I))

@@ -251,6 +251,8 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(cp.kind() == CouplingConfig::INDEPENDENT || !classify, "train.coupling.kind", "a classifier has no source points to couple");
   k.need(std::isfinite(cp.epsilon()) && cp.epsilon() > 0, "train.coupling.epsilon", "must be > 0, got " + Checker::fmt(cp.epsilon()));
   k.at_least(cp.iterations(), 1, "train.coupling.iterations");
+  k.need(!cp.per_rank() || cp.solve_on() == CouplingConfig::EVERY_RANK, "train.coupling.solve_on",
+         "COORDINATOR solves the global batch's coupling; with per_rank every rank solves its own slice");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));
   k.need(c.engine().threads() <= 1024, "engine.threads", "must be <= 1024 (0: automatic), got " + std::to_string(c.engine().threads()));
   return k.issues;

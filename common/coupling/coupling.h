@@ -17,6 +17,7 @@ struct CouplingSpec {
   double epsilon = 0.05;
   int iterations = 1000;
   bool per_rank = false;
+  bool coordinator = false;  // train.coupling.solve_on COORDINATOR: rank 0 solves, BatchMaker broadcasts the pairs
 };
 
 std::vector<int64_t> couple(const CouplingSpec& spec, const float* z, const float* x0, int64_t n, int64_t d, uint64_t seed,

@@ -1,9 +1,11 @@
 #include "common/data/batch.h"
 
 #include "common/coupling/coupling.h"
+#include "common/util/error.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace lockstep {
 namespace {
@@ -64,8 +66,17 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   const uint64_t lo = coupling_.per_rank ? begin : 0, hi = coupling_.per_rank ? end : global_batch;
   draw(tick, global_batch, lo, hi, &whole_);
   const int64_t d = data_.dim();
-  const std::vector<int64_t> partner =
-      couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), static_cast<int64_t>(hi - lo), d, seed_, tick, lo);
+  const int64_t m = static_cast<int64_t>(hi - lo);
+  std::vector<int64_t> partner;
+  if (root_ || coupling_.per_rank || !broadcast_) partner = couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), m, d, seed_, tick, lo);
+  if (coupling_.coordinator && !coupling_.per_rank && broadcast_) {  // the root's pairs, on every rank
+    std::string bytes;
+    if (root_) bytes.assign(reinterpret_cast<const char*>(partner.data()), partner.size() * sizeof(int64_t));
+    broadcast_(&bytes);
+    LS_CHECK(bytes.size() == static_cast<size_t>(m) * sizeof(int64_t), "coupling broadcast: " << bytes.size() << " bytes for " << m << " pairs");
+    partner.resize(static_cast<size_t>(m));
+    std::memcpy(partner.data(), bytes.data(), bytes.size());
+  }
   allocate(static_cast<int64_t>(end - begin), out);
   const int64_t first = static_cast<int64_t>(begin - lo), n = static_cast<int64_t>(end - begin);
   out->z.copy_(whole_.z.narrow(0, first, n));
@@ -76,6 +87,11 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   const float* src = whole_.eps.data_ptr<float>();
   float* eps = out->eps.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) std::copy(src + partner[first + i] * d, src + (partner[first + i] + 1) * d, eps + i * d);
+}
+
+void BatchMaker::share_coupling(bool root, Broadcast broadcast) {
+  root_ = root;
+  broadcast_ = std::move(broadcast);
 }
 
 void BatchMaker::allocate(int64_t n, TrainBatch* out) const {

@@ -7,7 +7,8 @@
 //     or r_j = u_j (uniform), or r_j = sigmoid(m + s n_j) (logit-normal); u_j, n_j from (seed, s, j);
 //   - epsilon_j ~ N(0, I) from (seed, s, j), or with a source distribution (source.h) its draw x0_j from (seed, s, j);
 //   - with a coupling (train.coupling, coupling.h) sample j's epsilon is that of its partner in the coupled set:
-//     the whole global batch (every rank draws all B pairs and solves the same problem), or with per_rank the slice;
+//     the whole global batch (every rank draws all B pairs and solves the same problem, or rank 0 solves and
+//     broadcasts the pairs: share_coupling), or with per_rank the slice;
 //   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j));
 //   - train.loss TVM (TimeSpec.tvm): a jump t -> s and a flow-matching time r instead of the one time: the gap
 //     g = sigmoid(gap_mean + gap_std n'), logit(s) ~ N(s_mean, s_std^2) truncated to s > g (inverse CDF), t = s - g,
@@ -19,7 +20,9 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/coupling/coupling.h"
 #include "common/data/dataset.h"
@@ -59,6 +62,10 @@ class BatchMaker {
   BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times, const DataSource* source = nullptr,
              const CouplingSpec& coupling = {});
   void make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out);
+  // CouplingSpec.coordinator: make() is then collective; `broadcast` sends the root's bytes to every rank, and only
+  // the root (`root`) solves the coupling; the others receive its pairs.
+  using Broadcast = std::function<void(std::string* bytes)>;
+  void share_coupling(bool root, Broadcast broadcast);
   // The data item of global sample j of `tick` (finite data sets); exposed for the epoch tests.
   uint64_t item_of(uint64_t tick, uint64_t global_batch, uint64_t j);
 
@@ -71,6 +78,8 @@ class BatchMaker {
   TimeSpec times_;
   const DataSource* source_;
   CouplingSpec coupling_;
+  bool root_ = true;
+  Broadcast broadcast_;
   TrainBatch whole_;  // the pairs a coupling sees
   std::unique_ptr<EpochOrder> order_;
 };

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Where the global-batch coupling should be solved, measured: every rank solving the same problem redundantly
+# (what Lockstep does) against rank 0 solving and broadcasting the permutation. For OT_EXACT at global batches of
+# 512 to 2048 on the default MLP: the data phase (drawing all B pairs and solving) of one rank alone and of each of
+# 2 ranks solving at once (one thread each), and an MPI_Bcast of the B int32 permutation on 2 ranks (mpi4py,
+# median of 2,000). Rank 0 solving and broadcasting would cost the solve plus the broadcast on the critical path.
+# A benchmark: it measures and prints, never fails.
+# Usage: bench/coupling_placement.sh [TICKS]   (writes bench/results/coupling_placement.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TICKS=${1:-8}
+launch/build.sh >/dev/null
+PY=/usr/bin/python3
+if ! $PY -c 'import mpi4py, numpy' 2> /dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get install -y -qq --no-install-recommends python3-mpi4py python3-numpy > /dev/null
+fi
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+median_ms() {  # run key: the median over ranks and logged ticks (after the first two) of a per-rank timing list
+  $PY - "$1" "$2" <<'PY'
+import json, sys, statistics
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+rows = [r for r in rows if sys.argv[2] in r][2:]
+print(f"{statistics.median(v for r in rows for v in r[sys.argv[2]]) * 1000:.2f}")
+PY
+}
+bcast_us() {  # B: the median time of broadcasting B int32 from rank 0 to 2 ranks
+  mpirun --oversubscribe -n 2 $PY -c "
+import sys, time, numpy as np
+from mpi4py import MPI
+c = MPI.COMM_WORLD; b = np.arange($1, dtype=np.int32); ts = []
+for i in range(2200):
+    c.Barrier(); t = time.perf_counter(); c.Bcast(b, root=0); ts.append(time.perf_counter() - t)
+if c.rank == 1: print(f'{np.median(ts[200:]) * 1e6:.1f}')
+"
+}
+REPORT=bench/results/coupling_placement.md
+mkdir -p bench/results
+{
+  echo "Coupling placement, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')); OT_EXACT on the default MLP,"
+  echo "one thread per rank; solve = the data phase (all B pairs drawn and the assignment solved), median of $TICKS ticks"
+  echo
+  echo "| global batch B | solve, 1 rank alone | solve, each of 2 ranks at once | broadcast of the permutation (2 ranks) | redundant on 2 ranks / alone |"
+  echo "| --- | --- | --- | --- | --- |"
+} > "$REPORT"
+COMMON=(--set train.coupling.kind=OT_EXACT --set train.log_every=1 --set train.eval_every=0 --set sample.num=10 --set sample.steps=2
+        --set engine.threads=1)
+for B in 512 1024 2048; do
+  build/lockstep train --steps "$TICKS" --out "$WORK/one-$B" --set train.batch_size="$B" "${COMMON[@]}" > /dev/null 2>&1
+  mpirun --oversubscribe -n 2 build/lockstep train --steps "$TICKS" --out "$WORK/two-$B" --set train.batch_size="$B" "${COMMON[@]}" > /dev/null 2>&1
+  one=$(median_ms "$WORK/one-$B" time_data_s); two=$(median_ms "$WORK/two-$B" time_data_s); bc=$(bcast_us "$B")
+  printf '| %d | %s ms | %s ms | %s us | %s |\n' "$B" "$one" "$two" "$bc" "$($PY -c "print(f'{$two / $one:.3f}')")" >> "$REPORT"
+done
+cat "$REPORT"
