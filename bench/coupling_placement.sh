@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Where the global-batch coupling should be solved, measured: every rank solving the same problem redundantly
-# (what Lockstep does) against rank 0 solving and broadcasting the permutation. For OT_EXACT at global batches of
-# 512 to 2048 on the default MLP: the data phase (drawing all B pairs and solving) of one rank alone and of each of
-# 2 ranks solving at once (one thread each), and an MPI_Bcast of the B int32 permutation on 2 ranks (mpi4py,
-# median of 2,000). Rank 0 solving and broadcasting would cost the solve plus the broadcast on the critical path.
+# (train.coupling.solve_on EVERY_RANK, the default) against rank 0 solving and broadcasting the pairs (COORDINATOR).
+# For OT_EXACT at global batches of 512 to 2048 on the default MLP: the data phase (drawing all B pairs and solving,
+# and for COORDINATOR the broadcast, which the other rank spends waiting) of one rank alone and on 2 ranks (one
+# thread each) in both placements, and for scale an MPI_Bcast of B int64 on 2 ranks (mpi4py, median of 2,000).
 # A benchmark: it measures and prints, never fails.
 # Usage: bench/coupling_placement.sh [TICKS]   (writes bench/results/coupling_placement.md)
 set -euo pipefail
@@ -30,7 +30,7 @@ bcast_us() {  # B: the median time of broadcasting B int32 from rank 0 to 2 rank
   mpirun --oversubscribe -n 2 $PY -c "
 import sys, time, numpy as np
 from mpi4py import MPI
-c = MPI.COMM_WORLD; b = np.arange($1, dtype=np.int32); ts = []
+c = MPI.COMM_WORLD; b = np.arange($1, dtype=np.int64); ts = []
 for i in range(2200):
     c.Barrier(); t = time.perf_counter(); c.Bcast(b, root=0); ts.append(time.perf_counter() - t)
 if c.rank == 1: print(f'{np.median(ts[200:]) * 1e6:.1f}')
@@ -42,15 +42,18 @@ mkdir -p bench/results
   echo "Coupling placement, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')); OT_EXACT on the default MLP,"
   echo "one thread per rank; solve = the data phase (all B pairs drawn and the assignment solved), median of $TICKS ticks"
   echo
-  echo "| global batch B | solve, 1 rank alone | solve, each of 2 ranks at once | broadcast of the permutation (2 ranks) | redundant on 2 ranks / alone |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| global batch B | 1 rank alone | 2 ranks, every rank solves | 2 ranks, rank 0 solves and broadcasts | MPI_Bcast of B int64 | every rank / rank 0 |"
+  echo "| --- | --- | --- | --- | --- | --- |"
 } > "$REPORT"
 COMMON=(--set train.coupling.kind=OT_EXACT --set train.log_every=1 --set train.eval_every=0 --set sample.num=10 --set sample.steps=2
         --set engine.threads=1)
 for B in 512 1024 2048; do
   build/lockstep train --steps "$TICKS" --out "$WORK/one-$B" --set train.batch_size="$B" "${COMMON[@]}" > /dev/null 2>&1
   mpirun --oversubscribe -n 2 build/lockstep train --steps "$TICKS" --out "$WORK/two-$B" --set train.batch_size="$B" "${COMMON[@]}" > /dev/null 2>&1
-  one=$(median_ms "$WORK/one-$B" time_data_s); two=$(median_ms "$WORK/two-$B" time_data_s); bc=$(bcast_us "$B")
-  printf '| %d | %s ms | %s ms | %s us | %s |\n' "$B" "$one" "$two" "$bc" "$($PY -c "print(f'{$two / $one:.3f}')")" >> "$REPORT"
+  mpirun --oversubscribe -n 2 build/lockstep train --steps "$TICKS" --out "$WORK/coord-$B" --set train.batch_size="$B" "${COMMON[@]}" \
+    --set train.coupling.solve_on=COORDINATOR > /dev/null 2>&1
+  one=$(median_ms "$WORK/one-$B" time_data_s); two=$(median_ms "$WORK/two-$B" time_data_s); coord=$(median_ms "$WORK/coord-$B" time_data_s)
+  bc=$(bcast_us "$B")
+  printf '| %d | %s ms | %s ms | %s ms | %s us | %s |\n' "$B" "$one" "$two" "$coord" "$bc" "$($PY -c "print(f'{$two / $coord:.3f}')")" >> "$REPORT"
 done
 cat "$REPORT"
