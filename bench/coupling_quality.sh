@@ -42,7 +42,8 @@ esac
 mkdir -p "$OUT"
 train() {  # name, then extra arguments of `lockstep train`; LAUNCH: the launcher (mpirun ...), if any
   local name=$1; shift
-  if [ -d "$OUT/$name/checkpoints" ]; then echo "$OUT/$name: already trained"; return; fi
+  # samples.npy is written when a run ends: an interrupted run is trained again
+  if [ -f "$OUT/$name/samples.npy" ]; then echo "$OUT/$name: already trained"; return; fi
   local t0=$SECONDS
   ${LAUNCH:-} build/lockstep train "$CONFIG" --out "$OUT/$name" "${SETS[@]}" "$@" > "$OUT/$name.log" 2>&1
   echo "$OUT/$name: trained in $((SECONDS - t0)) s"

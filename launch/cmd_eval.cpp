@@ -92,6 +92,19 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.baselines.empty() || args.sweep, "--baseline " << args.baselines.front() << ": only used with --sweep");
   LS_CHECK_INPUT(args.sweep_max_nfe >= 1 && args.sweep_max_nfe <= 4096, "--sweep-max-nfe must be in [1, 4096], got " << args.sweep_max_nfe);
   if (args.sample_steps > 0) src.config.mutable_sample()->set_steps(static_cast<uint32_t>(args.sample_steps));
+  // the models' names: this one's, then each baseline's (LABEL=RUN, else "baseline", "baseline 2", ...), all distinct
+  const std::string this_model = args.label.empty() ? std::string("this") : args.label;
+  std::vector<std::pair<std::string, std::string>> baselines;  // (name, checkpoint)
+  std::vector<std::string> names = {this_model};
+  for (size_t b = 0; b < args.baselines.size(); ++b) {
+    const std::string& arg = args.baselines[b];
+    const size_t eq = arg.find('=');
+    const bool labelled = eq != std::string::npos && eq > 0 && arg.substr(0, eq).find('/') == std::string::npos;
+    const std::string name = labelled ? arg.substr(0, eq) : b == 0 ? std::string("baseline") : "baseline " + std::to_string(b + 1);
+    LS_CHECK_INPUT(!contains(names, name) && name != "this", "--baseline " << arg << ": the name '" << name << "' is taken (use LABEL=RUN with a name of its own)");
+    names.push_back(name);
+    baselines.emplace_back(name, labelled ? arg.substr(eq + 1) : arg);
+  }
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
   const std::string report_dir = fs::path(report).parent_path().string();
@@ -181,7 +194,6 @@ int cmd_eval(const EvalArgs& args) {
   // 5. straightness of the sampling ODE's trajectories, for this model (and each baseline below)
   std::vector<JsonObject> straight_rows;
   std::string straight_md;
-  const std::string this_model = args.label.empty() ? std::string("this") : args.label;
   const auto measure_straightness = [&](ModelSource& m, const std::string& model, const SampleSpec& s) {
     const StraightnessSums st = straightness_distributed(*comm, *m.net, *m.schedule, s, static_cast<uint64_t>(n), m.config.sample().chunk(), args.steps);
     if (!root) return;
@@ -190,7 +202,7 @@ int cmd_eval(const EvalArgs& args) {
         .set("steps", static_cast<uint64_t>(args.steps)).set("num", static_cast<uint64_t>(st.n));
     straight_rows.push_back(row);
     straight_md += "| " + model + " | " + fmt(st.straightness()) + " | " + fmt(st.curved_fraction()) + " |\n";
-    std::printf("straightness: model=%s S=%.6g curved_fraction=%.6g\n", model.c_str(), st.straightness(), st.curved_fraction());
+    std::printf("straightness: model=%s S=%.17g curved_fraction=%.17g\n", model.c_str(), st.straightness(), st.curved_fraction());
   };
   if (args.straightness) measure_straightness(src, this_model, spec);
 
@@ -272,16 +284,11 @@ int cmd_eval(const EvalArgs& args) {
       }
     };
     sweep_model(src, this_model, 0, chosen);
-    for (size_t b = 0; b < args.baselines.size(); ++b) {  // other models on the same data
-      const std::string& arg = args.baselines[b];
-      const size_t eq = arg.find('=');
-      const bool labelled = eq != std::string::npos && eq > 0 && arg.substr(0, eq).find('/') == std::string::npos;
-      const std::string path = labelled ? arg.substr(eq + 1) : arg;
-      const std::string model = labelled ? arg.substr(0, eq) : b == 0 ? std::string("baseline") : "baseline " + std::to_string(b + 1);
-      LS_CHECK_INPUT(model != this_model, "--baseline " << arg << ": the name " << model << " is taken (use LABEL=RUN)");
-      ModelSource other = load_model_source(path, args.raw);
+    for (size_t b = 0; b < baselines.size(); ++b) {  // other models on the same data
+      const std::string& model = baselines[b].first;
+      ModelSource other = load_model_source(baselines[b].second, args.raw);
       LS_CHECK_INPUT(other.data->item_shape() == src.data->item_shape(),
-                     "--baseline " << arg << ": its items have another shape than " << args.checkpoint << "'s");
+                     "--baseline " << args.baselines[b] << ": its items have another shape than " << args.checkpoint << "'s");
       sweep_model(other, model, b + 1, chosen);
       if (args.straightness) {
         SampleSpec s = sample_spec(other.config, *other.data);

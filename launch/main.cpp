@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   ev->add_flag("--sweep", eval.sweep, "Quality against NFE (1 to 64) for euler, heun, rk4, ddim, euler_maruyama (and tvm for flow maps): a table and a plot");
   ev->add_option("--classifier", eval.classifier, "Images: a classifier checkpoint (configs/fashion_mnist_classifier.textproto) for the Fréchet distance in its features and the class accuracy of samples");
   ev->add_option("--guidance", eval.guidance, "Classifier-free guidance scale of the samples (default: the checkpoint's sample.guidance)");
-  ev->add_option("--baseline", eval.baselines, "With --sweep: another checkpoint or run of the same data whose curves join the sweep, as RUN or LABEL=RUN (repeatable)");
+  ev->add_option("--baseline", eval.baselines, "With --sweep: another checkpoint or run of the same data whose curves join the sweep, as RUN or LABEL=RUN (repeatable)")
+      ->allow_extra_args(false);
   ev->add_option("--label", eval.label, "The evaluated model's name in the sweep's tables and legend (default: this)");
   ev->add_flag("--straightness", eval.straightness, "Also the straightness of the sampling ODE's trajectories (Euler, --steps steps) of this model and every --baseline");
   ev->add_option("--sweep-samplers", eval.sweep_samplers, "With --sweep: comma-separated samplers (default euler,heun,rk4,ddim,euler_maruyama; tvm joins for flow maps)");

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <numeric>
 
@@ -125,7 +126,42 @@ TEST_CASE("a coupled global batch is the same for any slicing and costs less tra
   CHECK(torch::equal(sorted_rows(a.eps), sorted_rows(b.eps)));
 }
 
-TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 and 3 ranks solved on every rank or on rank 0", "[coupling][mpi]") {
+TEST_CASE("with the coupling solved on rank 0 the other ranks take the broadcast pairs and the root sends its own", "[coupling]") {
+  DataConfig dc;
+  const auto data = make_dataset(dc, 1);
+  const uint64_t B = 8;
+  CouplingSpec cs;
+  cs.kind = 1;
+  cs.coordinator = true;
+  BatchMaker plain(*data, 5, TimeSpec{}), solver(*data, 5, TimeSpec{}, nullptr, cs), root(*data, 5, TimeSpec{}, nullptr, cs),
+      other(*data, 5, TimeSpec{}, nullptr, cs);
+  TrainBatch drawn, solved, sent, got;
+  plain.make(2, B, 0, B, &drawn);
+  solver.make(2, B, 0, B, &solved);
+  // the root: solves, broadcasts its pairs (as int64 bytes) and uses them
+  std::string bytes;
+  root.share_coupling(true, [&bytes](std::string* b) { bytes = *b; });
+  root.make(2, B, 0, B, &sent);
+  REQUIRE(bytes.size() == B * sizeof(int64_t));
+  CHECK(torch::equal(sent.eps, solved.eps));
+  std::vector<int64_t> pairs(B);
+  std::memcpy(pairs.data(), bytes.data(), bytes.size());
+  for (uint64_t j = 0; j < B; ++j) CHECK(torch::equal(solved.eps[static_cast<int64_t>(j)], drawn.eps[pairs[j]]));
+  // another rank: does not solve, takes the pairs it is sent (here the reversed order) for its slice [2, 6)
+  const std::vector<int64_t> reversed = {7, 6, 5, 4, 3, 2, 1, 0};
+  other.share_coupling(false, [&reversed](std::string* b) {
+    CHECK(b->empty());
+    b->assign(reinterpret_cast<const char*>(reversed.data()), reversed.size() * sizeof(int64_t));
+  });
+  other.make(2, B, 2, 6, &got);
+  for (int64_t i = 0; i < 4; ++i) CHECK(torch::equal(got.eps[i], drawn.eps[reversed[static_cast<size_t>(i + 2)]]));
+  // a broadcast of the wrong size (a failed root) is an error, not a hang or garbage
+  BatchMaker bad(*data, 5, TimeSpec{}, nullptr, cs);
+  bad.share_coupling(false, [](std::string* b) { b->clear(); });
+  CHECK_THROWS_WITH(bad.make(2, B, 0, B, &got), Catch::Contains("coupling broadcast"));
+}
+
+TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 2 and 3 ranks solved on every rank or on rank 0", "[coupling][mpi]") {
   const std::string dir = temp_dir("coupling-mpi");
   const std::string args = " --steps 15 --set train.coupling.kind=OT_EXACT --set train.batch_size=90 --set train.log_every=1"
                            " --set train.eval_every=0 --set sample.num=20 --set model.mlp.width=64";
@@ -139,6 +175,12 @@ TEST_CASE("training with the global-batch OT coupling gives the same losses on 1
   REQUIRE(a.size() == 15);
   REQUIRE(b.size() == 15);
   for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-5));
+  r = mpi_lockstep(2, "train" + args + " --out " + dir + "/two");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::vector<double> c = metric_values(dir + "/two", "loss");
+  REQUIRE(c.size() == 15);
+  for (size_t i = 0; i < a.size(); ++i) CHECK(c[i] == Approx(a[i]).epsilon(1e-5));
   // rank 0 solving and broadcasting the pairs: the very same run, bit for bit, also with Sinkhorn's drawn partners
   for (const char* kind : {"OT_EXACT", "OT_SINKHORN"}) {
     INFO(kind);
@@ -151,6 +193,17 @@ TEST_CASE("training with the global-batch OT coupling gives the same losses on 1
     CHECK(metric_values(dir + "/coord-" + kind, "loss") == metric_values(dir + "/every-" + kind, "loss"));
     CHECK(read_file(dir + "/coord-" + kind + "/samples.npy") == read_file(dir + "/every-" + kind + "/samples.npy"));
   }
+  // a global batch of 2 on 3 ranks: one rank has an empty slice and must still take part in the broadcast
+  const std::string tiny = " --steps 3 --set train.coupling.kind=OT_EXACT --set train.batch_size=2 --set train.eval_every=0"
+                           " --set sample.num=4 --set model.mlp.width=16 --set train.log_every=1";
+  r = mpi_lockstep(3, "train" + tiny + " --set train.coupling.solve_on=COORDINATOR --set engine.collective_timeout_s=30 --out " + dir + "/tiny-coord");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  r = run_lockstep("train" + tiny + " --out " + dir + "/tiny-one");
+  REQUIRE(r.exit_code == 0);
+  const std::vector<double> t3 = metric_values(dir + "/tiny-coord", "loss"), t1 = metric_values(dir + "/tiny-one", "loss");
+  REQUIRE(t3.size() == 3);
+  for (size_t i = 0; i < t1.size(); ++i) CHECK(t3[i] == Approx(t1[i]).epsilon(1e-5));
   // per_rank solves within each slice: other pairs on 3 ranks (what the global coupling avoids)
   r = mpi_lockstep(3, "train" + args + " --set train.coupling.per_rank=true --out " + dir + "/per-rank");
   REQUIRE(r.exit_code == 0);

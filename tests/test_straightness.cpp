@@ -127,6 +127,10 @@ TEST_CASE("lockstep eval --straightness is the same on 1 and 2 ranks and joins t
   ProcResult bad = run_lockstep("eval " + dir + "/curved.textproto --num 50 --sweep --sweep-max-nfe 1 --baseline this=" + dir + "/wide.textproto");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("is taken"));
+  bad = run_lockstep("eval " + dir + "/curved.textproto --num 50 --sweep --sweep-max-nfe 1 --baseline x=" + dir + "/wide.textproto --baseline x=" +
+                     dir + "/straight.textproto");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("'x' is taken"));
   bad = run_lockstep("eval " + dir + "/curved.textproto --num 50 --baseline " + dir + "/wide.textproto");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("only used with --sweep"));

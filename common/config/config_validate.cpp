@@ -233,6 +233,8 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
     }
   };
   check_classes(c.data(), "data.classes");
+  k.need(c.data().classes_size() == 0 || !c.model().class_conditional(), "data.classes",
+         "a class-conditional model samples every class of the data set in turn; train it on all classes (or set model.class_conditional: false)");
   check_classes(c.source().data(), "source.data.classes");
   const SourceConfig& src = c.source();
   k.one_of(src.name(), {"gaussian", "data"}, "source.name");

@@ -40,7 +40,8 @@ class ClassFilter : public DataSource {
       const int64_t label = inner_->fresh(rng, out);
       if (wanted(label)) return label;
     }
-    throw BadInput("classes " + list_text(classes_) + ": no draw of " + inner_->name() + " out of " + std::to_string(kMaxTries) + " has one of them");
+    LS_CHECK_INPUT(false, "classes " << list_text(classes_) << ": no draw of " << inner_->name() << " out of " << kMaxTries << " has one of them");
+    return 0;
   }
   bool wanted(int64_t label) const { return std::find(classes_.begin(), classes_.end(), label) != classes_.end(); }
   bool infinite() const { return inner_->size() == 0; }
@@ -54,16 +55,18 @@ class ClassFilter : public DataSource {
 }  // namespace
 
 std::unique_ptr<DataSource> filter_classes(std::unique_ptr<DataSource> inner, const std::vector<int64_t>& classes) {
-  for (const int64_t k : classes)
+  for (const int64_t k : classes) {
+    LS_CHECK_INPUT(inner->num_classes() > 1 || k == 0, "classes " << list_text(classes) << ": " << inner->name() << " has no class labels (one class, 0)");
     LS_CHECK_INPUT(k >= 0 && k < inner->num_classes(), "classes " << list_text(classes) << ": " << inner->name() << " has classes 0 .. "
                                                                  << inner->num_classes() - 1 << ", not " << k);
+  }
   auto f = std::make_unique<ClassFilter>(std::move(inner), classes);
   if (f->infinite()) {  // one fixed generator must find a point of the classes
     CounterRng rng(0, 0, 0, Stream::kDataIndex);
     std::vector<float> buf(static_cast<size_t>(f->dim()));
     (void)f->fresh(rng, buf.data());
   } else {
-    LS_CHECK_INPUT(f->size() > 0, "classes " << list_text(classes) << ": no item of " << f->name() << " has one of them");
+    LS_CHECK_INPUT(f->size() > 0, "classes " << list_text(classes) << ": no item of " << f->name() << " has one of them (in the training items, or in the held-out split when data.eval_images or Fashion-MNIST's other split is read)");
   }
   return f;
 }
