@@ -165,41 +165,36 @@ std::vector<int64_t> npy_shape(int64_t n, const DataSource& source) {
 bool plot_samples(const std::string& png, const torch::Tensor& samples, const torch::Tensor* data, const DataSource& source,
                   const SampleSpec& spec) {
   const std::vector<int64_t> shape = source.item_shape();
-  if (shape.size() == 3 && spec.source) {  // images from a data source: each row of sources above its samples
-    const int64_t n = samples.size(0), cols = std::min<int64_t>(n, 16);
-    const torch::Tensor both = torch::cat({samples.to(torch::kFloat32), source_draws(spec, 0, static_cast<uint64_t>(n))}).contiguous();
+  if (shape.size() == 3) {
+    // images: with a data source each row of source images above the row of samples they were carried to, else a
+    // grid with one row per class when sample i has class i mod K
+    const int64_t n = samples.size(0);
+    const torch::Tensor pixels =
+        (spec.source ? torch::cat({samples.to(torch::kFloat32), source_draws(spec, 0, static_cast<uint64_t>(n))}) : samples).contiguous();
     ImageGrid g;
-    g.pixels = both.data_ptr<float>();
-    g.n = both.size(0);
+    g.pixels = pixels.data_ptr<float>();
+    g.n = pixels.size(0);
     g.channels = shape[0];
     g.height = shape[1];
     g.width = shape[2];
-    g.cols = cols;
-    g.rows = 2 * ((n + cols - 1) / cols);
-    for (int64_t r = 0; r < g.rows; ++r) {
-      g.row_labels.push_back(r % 2 == 0 ? "source" : "sample");
-      for (int64_t c = 0; c < cols; ++c) {
-        const int64_t i = (r / 2) * cols + c;
-        g.cells.push_back(i >= n ? -1 : r % 2 == 0 ? n + i : i);
+    if (spec.source) {
+      g.cols = std::max<int64_t>(1, std::min<int64_t>(n, 16));
+      g.rows = 2 * ((n + g.cols - 1) / g.cols);
+      for (int64_t r = 0; r < g.rows; ++r) {
+        g.row_labels.push_back(r % 2 == 0 ? "source" : "sample");
+        for (int64_t c = 0; c < g.cols; ++c) {
+          const int64_t i = (r / 2) * g.cols + c;
+          g.cells.push_back(i >= n ? -1 : r % 2 == 0 ? n + i : i);
+        }
       }
-    }
-    write_image_grid_png(png, g);
-    return true;
-  }
-  if (shape.size() == 3) {  // images: a grid, one row per class when sample i has class i mod K
-    const torch::Tensor s = samples.contiguous();
-    ImageGrid g;
-    g.pixels = s.data_ptr<float>();
-    g.n = s.size(0);
-    g.channels = shape[0];
-    g.height = shape[1];
-    g.width = shape[2];
-    const bool per_class = spec.num_classes > 0 && spec.class_label < 0;
-    grid_layout(g.n, per_class ? spec.num_classes : 0, 16, &g);
-    if (per_class) {
-      for (int64_t r = 0; r < g.rows; ++r) g.row_labels.push_back(source.class_name(r));
-    } else if (spec.class_label >= 0) {
-      g.row_labels.assign(static_cast<size_t>(g.rows), source.class_name(spec.class_label));
+    } else {
+      const bool per_class = spec.num_classes > 0 && spec.class_label < 0;
+      grid_layout(n, per_class ? spec.num_classes : 0, 16, &g);
+      if (per_class) {
+        for (int64_t r = 0; r < g.rows; ++r) g.row_labels.push_back(source.class_name(r));
+      } else if (spec.class_label >= 0) {
+        g.row_labels.assign(static_cast<size_t>(g.rows), source.class_name(spec.class_label));
+      }
     }
     write_image_grid_png(png, g);
     return true;
