@@ -39,11 +39,26 @@ void write_line_plot_png(const std::string& path, const std::string& title, cons
   if (y1 - y0 < 1e-12) y1 = y0 + 1e-12 + std::abs(y0) * 0.1;
   const double pad = 0.05 * (y1 - y0);
   y0 -= pad, y1 += pad;
-  const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
+  // the legend's column is as wide as its longest name (measured at the legend's font size)
+  double legend = 0;
+  {
+    cairo_surface_t* probe = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+    cairo_t* pc = cairo_create(probe);
+    cairo_set_font_size(pc, 13);
+    for (const LineSeries& l : series) {
+      cairo_text_extents_t ext;
+      cairo_text_extents(pc, l.name.c_str(), &ext);
+      legend = std::max(legend, ext.x_advance);
+    }
+    cairo_destroy(pc);
+    cairo_surface_destroy(probe);
+  }
+  const int right = std::max(kRight, 35 + static_cast<int>(std::ceil(legend)) + 10), width = kWidth - kRight + right;
+  const double pw = width - kLeft - right, ph = kHeight - kTop - kBottom;
   auto px = [&](double x) { return kLeft + (std::log2(x) - x0) / (x1 - x0) * pw; };
   auto py = [&](double y) { return kTop + (y1 - y) / (y1 - y0) * ph; };
 
-  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, kWidth, kHeight);
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, kHeight);
   cairo_t* cr = cairo_create(surface);
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
@@ -91,10 +106,10 @@ void write_line_plot_png(const std::string& path, const std::string& title, cons
       cairo_fill(cr);
     }
     const double ly = kTop + 10 + 20.0 * static_cast<double>(s);
-    cairo_rectangle(cr, kWidth - kRight + 15, ly - 8, 14, 4);
+    cairo_rectangle(cr, width - right + 15, ly - 8, 14, 4);
     cairo_fill(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_move_to(cr, kWidth - kRight + 35, ly);
+    cairo_move_to(cr, width - right + 35, ly);
     cairo_show_text(cr, l.name.c_str());
   }
   cairo_destroy(cr);

@@ -1,7 +1,8 @@
 // PNG line plots (cairo): one or more series of (x, y) points on a log2 x axis, a legend, axis labels.
 //
 // Contract: x values must be > 0 (plotted as log2 x, ticks at the powers of two); y is linear, the range
-// covering every finite value (non-finite points are skipped). Written atomically. No torch.
+// covering every finite value (non-finite points are skipped). The image widens so that the legend column fits the
+// longest series name. Written atomically. No torch.
 #pragma once
 
 #include <cstdint>
