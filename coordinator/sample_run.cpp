@@ -126,9 +126,10 @@ StraightnessSums straightness_distributed(Comm& comm, Net& net, const Schedule& 
   const uint64_t begin = num * r / w, end = num * (r + 1) / w;
   const auto params = net.parameters();
   const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  const uint64_t step = std::max<uint64_t>(chunk, 1);
   StraightnessSums mine;
-  for (uint64_t b = begin; b < end; b += std::max<uint64_t>(chunk, 1)) {
-    const uint64_t e = std::min(end, b + std::max<uint64_t>(chunk, 1));
+  for (uint64_t b = begin; b < end; b += step) {
+    const uint64_t e = std::min(end, b + step);
     const Guidance g{sample_labels(spec, b, e), spec.guidance, spec.num_classes};
     const Field f = velocity_field(net, s, spec.prediction, g);
     mine.add(straightness_sums(f, initial_noise(s, spec, b, e).to(device), spec.t_min, spec.t_max, steps));

@@ -31,12 +31,17 @@ void write_gzip(const std::string& path, const std::string& bytes) {
   gzclose(f);
 }
 
-std::unique_ptr<DataSource> load(const std::string& name, const std::string& images, const std::string& labels = "") {
+// The config of a data set read from files (labels optional).
+DataConfig files_config(const std::string& name, const std::string& images, const std::string& labels = "") {
   DataConfig d;
   d.set_name(name);
   d.set_images(images);
   if (!labels.empty()) d.set_labels(labels);
-  return make_dataset(d, 0);
+  return d;
+}
+
+std::unique_ptr<DataSource> load(const std::string& name, const std::string& images, const std::string& labels = "") {
+  return make_dataset(files_config(name, images, labels), 0);
 }
 
 std::string error_of(const std::string& name, const std::string& images, const std::string& labels = "") {
@@ -75,10 +80,7 @@ TEST_CASE("npy items with npy labels load, and data.size keeps the first items",
   write_npy(dir + "/x.npy", x.data(), {3, 2});
   std::vector<float> y = {2, 0, 1};
   write_npy(dir + "/y.npy", y.data(), {3});
-  DataConfig d;
-  d.set_name("npy");
-  d.set_images(dir + "/x.npy");
-  d.set_labels(dir + "/y.npy");
+  DataConfig d = files_config("npy", dir + "/x.npy", dir + "/y.npy");
   d.set_size(2);
   auto data = make_dataset(d, 0);
   CHECK(data->size() == 2);
@@ -205,10 +207,7 @@ TEST_CASE("data.classes keeps the items of some classes of finite and infinite d
   write_npy(dir + "/x.npy", x.data(), {5, 2});
   std::vector<float> y = {2, 0, 1, 0, 2};
   write_npy(dir + "/y.npy", y.data(), {5});
-  DataConfig d;
-  d.set_name("npy");
-  d.set_images(dir + "/x.npy");
-  d.set_labels(dir + "/y.npy");
+  DataConfig d = files_config("npy", dir + "/x.npy", dir + "/y.npy");
   d.add_classes(2);
   auto data = make_dataset(d, 0);
   REQUIRE(data->size() == 2);  // items 0 and 4, in file order

@@ -69,19 +69,17 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   const int64_t m = static_cast<int64_t>(hi - lo);
   const bool shared = coupling_.coordinator && !coupling_.per_rank && broadcast_;
   std::vector<int64_t> partner;
-  if (!shared) {
-    partner = couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), m, d, seed_, tick, lo);
-  } else {  // the root's pairs, on every rank; a root that fails sends nothing, so the others fail at once too
-    std::string bytes;
-    if (root_) {
-      try {
-        partner = couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), m, d, seed_, tick, lo);
-      } catch (...) {
-        broadcast_(&bytes);
-        throw;
-      }
-      bytes.assign(reinterpret_cast<const char*>(partner.data()), partner.size() * sizeof(int64_t));
+  std::string bytes;
+  if (!shared || root_) {
+    try {
+      partner = couple(coupling_, whole_.z.data_ptr<float>(), whole_.eps.data_ptr<float>(), m, d, seed_, tick, lo);
+    } catch (...) {
+      if (shared) broadcast_(&bytes);  // a root that fails sends nothing, so the others fail at once too
+      throw;
     }
+  }
+  if (shared) {  // the root's pairs, on every rank
+    if (root_) bytes.assign(reinterpret_cast<const char*>(partner.data()), partner.size() * sizeof(int64_t));
     broadcast_(&bytes);
     LS_CHECK(bytes.size() == static_cast<size_t>(m) * sizeof(int64_t), "coupling broadcast: " << bytes.size() << " bytes for " << m << " pairs");
     partner.resize(static_cast<size_t>(m));
