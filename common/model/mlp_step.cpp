@@ -2,11 +2,23 @@
 
 #include <chrono>
 
+#include <ATen/Parallel.h>
+
+#include "common/kernels/silu.h"
 #include "common/loss/flow_matching.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
 namespace lockstep {
+namespace {
+
+// Runs f(begin, end) over [0, n) on LibTorch's intra-op threads, in chunks as large as ATen's own elementwise ops.
+template <typename F>
+void elementwise(int64_t n, const F& f) {
+  at::parallel_for(0, n, at::internal::GRAIN_SIZE, f);
+}
+
+}  // namespace
 
 bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
   return cfg.engine().fused_mlp() && !on_cuda && cfg.model().name() == "mlp" && !cfg.model().class_conditional() &&
@@ -38,11 +50,9 @@ void MlpStep::ensure(int64_t n) {
   const int64_t hidden = static_cast<int64_t>(w_.size()) - 1;
   pre_.assign(static_cast<size_t>(hidden), {});
   act_.assign(static_cast<size_t>(hidden), {});
-  sig_.assign(static_cast<size_t>(hidden), {});
   for (int64_t i = 0; i < hidden; ++i) {
     pre_[i] = torch::empty({n, w_[i].size(0)}, f);
     act_[i] = torch::empty({n, w_[i].size(0)}, f);
-    sig_[i] = torch::empty({n, w_[i].size(0)}, f);
   }
   in_ = torch::empty({n, w_[0].size(1)}, f);
   args_ = torch::empty({n, net_.frequencies().size(0)}, f);
@@ -50,7 +60,6 @@ void MlpStep::ensure(int64_t n) {
   target_ = torch::empty_like(out_);
   grad_out_ = torch::empty_like(out_);
   const int64_t width = w_[0].size(0);
-  dact_ = torch::empty({n, width}, f);
   gin_ = torch::empty({n, width}, f);
   gtmp_ = torch::empty({n, width}, f);
 }
@@ -78,8 +87,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   const torch::Tensor* h = &in_;
   for (int64_t i = 0; i < hidden; ++i) {
     torch::addmm_out(pre_[i], bias_[i], *h, w_[i].t());
-    torch::sigmoid_out(sig_[i], pre_[i]);  // kept for backward: SiLU and its derivative share one exp
-    torch::mul_out(act_[i], pre_[i], sig_[i]);
+    elementwise(pre_[i].numel(), [&](int64_t b, int64_t e) { silu_forward(pre_[i].data_ptr<float>() + b, act_[i].data_ptr<float>() + b, e - b); });
     h = &act_[i];
   }
   torch::addmm_out(out_, bias_.back(), *h, w_.back().t());
@@ -102,14 +110,13 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
       ready(param_index_[i] + 1);
     }
     if (i == 0) break;
-    // the gradient at the SiLU output below, then through SiLU: silu'(p) = s + p s (1 - s), s = sigmoid(p)
+    // the gradient at the SiLU output below, then through SiLU (one fused pass that recomputes the sigmoid)
     torch::Tensor& gin = buffers[which];
     which ^= 1;
     torch::mm_out(gin, *g, w_[i]);
-    const torch::Tensor &pre = pre_[i - 1], &sig = sig_[i - 1];
-    torch::mul_out(dact_, pre, sig);
-    dact_.addcmul_(dact_, sig, -1.0).add_(sig);
-    gin.mul_(dact_);
+    const float* pre = pre_[i - 1].data_ptr<float>();
+    float* gp = gin.data_ptr<float>();
+    elementwise(gin.numel(), [&](int64_t b, int64_t e) { silu_backward(pre + b, gp + b, e - b); });
     g = &gin;
   }
   const auto t2 = Clock::now();

@@ -36,8 +36,8 @@ class MlpStep {
   std::vector<torch::Tensor> w_, bias_, dw_, dbias_;  // per layer
   std::vector<size_t> param_index_;                   // of each layer's weight (its bias follows)
   int64_t n_ = -1;
-  std::vector<torch::Tensor> pre_, sig_, act_;  // per hidden layer: pre-activation, its sigmoid, SiLU output
-  torch::Tensor in_, args_, out_, target_, grad_out_, dact_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
+  std::vector<torch::Tensor> pre_, act_;  // per hidden layer: pre-activation, SiLU output
+  torch::Tensor in_, args_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
 };
 
 }  // namespace lockstep

@@ -1,0 +1,23 @@
+// SiLU forward and backward for the fused MLP step (common/model/mlp_step), each one pass over memory.
+//
+// Contract: silu_forward writes act[i] = pre[i] * sigmoid(pre[i]) for i in [0, n); silu_backward multiplies
+// grad[i] in place by silu'(pre[i]) = s (1 + pre[i] (1 - s)), s = sigmoid(pre[i]), with 1 - s computed as e s, e = exp(-pre[i])
+// (no cancellation for large pre), recomputing s instead of
+// reading a stored copy (a pass over memory costs more than an exp). The sigmoid uses a polynomial exp
+// (Cephes' expf: within 2 ulp of std::exp on its whole range; arguments clamped to [-88, 88], where the sigmoid
+// is 0 or 1 to float precision; NaN propagates) written so that the compiler vectorizes it; each function is
+// compiled for AVX-512, AVX2 and plain x86-64 and the loader picks the best the CPU has (GCC target_clones).
+// The buffers may not overlap except as stated (grad is read and written). No allocation, no threads: the
+// caller splits rows across threads.
+#pragma once
+
+#include <cstdint>
+
+namespace lockstep {
+
+void silu_forward(const float* pre, float* act, int64_t n);
+void silu_backward(const float* pre, float* grad, int64_t n);
+// The sigmoid the two functions use, one element (for tests).
+float sigmoid_poly(float x);
+
+}  // namespace lockstep
