@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/model/mlp.h"
+#include "common/model/norm_act.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 #include "common/util/strings.h"
@@ -22,11 +23,6 @@ nn::Conv2d conv3(int64_t in, int64_t out, int64_t stride = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1));
 }
 
-// Group norm in float32 (LibTorch 1.13's CPU kernel takes no bfloat16 input with float32 weights).
-torch::Tensor norm32(nn::GroupNorm& norm, const torch::Tensor& x) {
-  return norm->forward(full_precision(x));
-}
-
 void zero_init(nn::Conv2d& c) {
   torch::NoGradGuard no_grad;
   c->weight.zero_();
@@ -35,7 +31,7 @@ void zero_init(nn::Conv2d& c) {
 
 }  // namespace
 
-ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups) {
+ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups, bool fused) : fused_(fused) {
   norm1_ = register_module("norm1", group_norm(groups, in));
   conv1_ = register_module("conv1", conv3(in, out));
   emb_ = register_module("emb", nn::Linear(emb, out));
@@ -46,13 +42,13 @@ ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups)
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  torch::Tensor h = conv1_->forward(torch::silu(norm32(norm1_, x)));
+  torch::Tensor h = conv1_->forward(norm_act(norm1_, x, true, fused_));
   h = h + emb_->forward(emb).unsqueeze(-1).unsqueeze(-1);
-  h = conv2_->forward(torch::silu(norm32(norm2_, h)));
+  h = conv2_->forward(norm_act(norm2_, h, true, fused_));
   return (skip_ ? skip_->forward(x) : x) + h;
 }
 
-AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups) : heads_(heads) {
+AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups, bool fused) : heads_(heads), fused_(fused) {
   LS_CHECK_INPUT(channels % heads == 0, "model.unet.attention_heads " << heads << " does not divide the " << channels
                                          << " channels at the lowest resolution");
   norm_ = register_module("norm", group_norm(groups, channels));
@@ -63,7 +59,7 @@ AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups) : 
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), d = c / heads_;
-  const torch::Tensor qkv = qkv_->forward(norm32(norm_, x)).reshape({n, 3, heads_, d, h * w});
+  const torch::Tensor qkv = qkv_->forward(norm_act(norm_, x, false, fused_)).reshape({n, 3, heads_, d, h * w});
   const torch::Tensor q = qkv.select(1, 0).reshape({n * heads_, d, h * w});
   const torch::Tensor k = qkv.select(1, 1).reshape({n * heads_, d, h * w});
   const torch::Tensor v = qkv.select(1, 2).reshape({n * heads_, d, h * w});
@@ -79,7 +75,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
 }
 
 Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map)
-    : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()) {
+    : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()), fused_(!flow_map.enabled) {
   init_flow_map(flow_map);
   LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape "
                                              << shape_text(item_shape) << " (use model 'mlp' for points)");
@@ -101,7 +97,7 @@ Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_
   for (size_t i = 0; i < levels; ++i) {
     const int64_t out = ch * mult[i];
     for (uint32_t b = 0; b < cfg.res_blocks(); ++b) {
-      down_[i].push_back(register_module("down" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur, out, emb, groups)));
+      down_[i].push_back(register_module("down" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur, out, emb, groups, fused_)));
       cur = out;
       skips.push_back(cur);
     }
@@ -110,15 +106,15 @@ Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_
       skips.push_back(cur);
     }
   }
-  mid1_ = register_module("mid1", ResBlock(cur, cur, emb, groups));
-  if (cfg.attention()) attention_ = register_module("attention", Attention(cur, cfg.attention_heads(), groups));
-  mid2_ = register_module("mid2", ResBlock(cur, cur, emb, groups));
+  mid1_ = register_module("mid1", ResBlock(cur, cur, emb, groups, fused_));
+  if (cfg.attention()) attention_ = register_module("attention", Attention(cur, cfg.attention_heads(), groups, fused_));
+  mid2_ = register_module("mid2", ResBlock(cur, cur, emb, groups, fused_));
   up_.resize(levels);
   upsample_.assign(levels, torch::nn::Conv2d(nullptr));
   for (size_t i = levels; i-- > 0;) {
     const int64_t out = ch * mult[i];
     for (uint32_t b = 0; b <= cfg.res_blocks(); ++b) {
-      up_[i].push_back(register_module("up" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur + skips.back(), out, emb, groups)));
+      up_[i].push_back(register_module("up" + std::to_string(i) + "_" + std::to_string(b), ResBlock(cur + skips.back(), out, emb, groups, fused_)));
       skips.pop_back();
       cur = out;
     }
@@ -178,7 +174,7 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
       h = upsample_[i]->forward(h);
     }
   }
-  h = out_->forward(torch::silu(norm32(out_norm_, h)));
+  h = out_->forward(norm_act(out_norm_, h, true, fused_));
   return full_precision(h).contiguous().view({n, -1});
 }
 

@@ -6,7 +6,8 @@
 // Contract: as Net (net.h). forward() takes the flat [n, C*H*W] items of an image data set, views them as
 // [n, C, H, W] (no copy), and returns [n, C*H*W]. The last convolution of every residual block, of the
 // attention projection and of the output starts at zero, so a new network is the zero field and every block
-// starts as the identity. Throws BadInput when the item shape is not [C, H, W] or the group count does not
+// starts as the identity. Under bf16 autocast on the CPU, group norm + SiLU run fused (norm_act.h), except in
+// flow maps. Throws BadInput when the item shape is not [C, H, W] or the group count does not
 // divide a level's channels.
 #pragma once
 
@@ -20,7 +21,8 @@ class UnetConfig;
 
 class ResBlockImpl : public torch::nn::Module {
  public:
-  ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups);
+  // fused: norm + SiLU may run as one first-order node on bf16 activations (norm_act.h)
+  ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups, bool fused);
   // x [n, in, H, W], emb [n, E] (already through SiLU) -> [n, out, H, W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb);
 
@@ -28,16 +30,18 @@ class ResBlockImpl : public torch::nn::Module {
   torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, skip_{nullptr};
   torch::nn::Linear emb_{nullptr};
+  bool fused_;
 };
 TORCH_MODULE(ResBlock);
 
 class AttentionImpl : public torch::nn::Module {
  public:
-  AttentionImpl(int64_t channels, int64_t heads, int64_t groups);
+  AttentionImpl(int64_t channels, int64_t heads, int64_t groups, bool fused);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   int64_t heads_;
+  bool fused_;
   torch::nn::GroupNorm norm_{nullptr};
   torch::nn::Conv2d qkv_{nullptr}, proj_{nullptr};
 };
@@ -57,6 +61,7 @@ class Unet : public Net {
   std::vector<int64_t> shape_;
   int64_t num_classes_ = 0;
   bool channels_last_ = true;
+  bool fused_ = true;  // norm_act's fused node (first-order only): off for flow maps, whose loss differentiates twice
   torch::Tensor freqs_;
   torch::nn::Linear time1_{nullptr}, time2_{nullptr};
   torch::nn::Embedding classes_{nullptr};

@@ -1,0 +1,56 @@
+// Inline scalar math written so that GCC vectorizes the loops that call it (no libm calls, no branches):
+// exp, the sigmoid, and bfloat16 <-> float32. Internal to common/kernels/.
+//
+// Contract: exp_poly(x) is Cephes' expf (within 2 ulp of exp) for x in [-88, 88] and clamps x to that range
+// (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+// A function compiled for AVX-512, AVX2 + FMA and plain x86-64; the loader picks the best the CPU has. The files
+// of common/kernels/ compile with -O3 -fno-trapping-math (CMakeLists.txt): without the latter GCC does not turn
+// the clamps and selects into vector blends, and nothing here reads floating-point exception flags.
+#define LS_VECTOR_KERNEL __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+
+namespace lockstep::vec {
+
+inline float exp_poly(float x) {
+  // clamp; NaN compares false both ways and passes through (written as two selects, which GCC if-converts)
+  x = x < -88.0f ? -88.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  // exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 in [-ln2/2, ln2/2]
+  const float round_magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const float k = (x * 1.44269504088896341f + round_magic) - round_magic;
+  const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^k as a float: k in [-127, 127]; k = -127 gives the bit pattern 0, i.e. 0 (exp(-88) is below FLT_MIN anyway)
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + exp_poly(-x)); }
+
+inline float from_bf16(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  return static_cast<uint16_t>(f != f ? 0x7fc0u : rounded);
+}
+
+}  // namespace lockstep::vec
