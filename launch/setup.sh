@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ make cmake ccache pkg-config git
-  libtorch-dev libopenblas0-pthread libopenblas0-openmp
+  libtorch-dev libopenblas0-pthread libopenblas0-openmp libdnnl-dev
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev

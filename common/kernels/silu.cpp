@@ -19,4 +19,30 @@ LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restri
   }
 }
 
+LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
+                                         int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* p = pre + r * cols;
+    float* a = act + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float z = p[c] + bias[c];
+      p[c] = z;
+      a[c] = z * sigmoid(z);
+    }
+  }
+}
+
+LS_VECTOR_KERNEL void silu_backward_colsum(const float* __restrict pre, float* __restrict grad, int64_t rows, int64_t cols,
+                                           double* __restrict colsum) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pre + r * cols;
+    float* g = grad + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float e = exp_poly(-p[c]), s = 1.0f / (1.0f + e);
+      g[c] *= s * (1.0f + p[c] * (e * s));
+    }
+    for (int64_t c = 0; c < cols; ++c) colsum[c] += g[c];
+  }
+}
+
 }  // namespace lockstep

@@ -17,6 +17,11 @@ namespace lockstep {
 
 void silu_forward(const float* pre, float* act, int64_t n);
 void silu_backward(const float* pre, float* grad, int64_t n);
+// Row-major [rows, cols] variants for a layer: silu_forward_bias first adds bias[c] to every row of pre (in place)
+// and then writes act = SiLU(pre); silu_backward_colsum multiplies grad by SiLU'(pre) as silu_backward does and
+// adds each column's sum of the result, in float64 row by row, to colsum[c] (the bias gradient of the layer).
+void silu_forward_bias(float* pre, const float* bias, float* act, int64_t rows, int64_t cols);
+void silu_backward_colsum(const float* pre, float* grad, int64_t rows, int64_t cols, double* colsum);
 // The sigmoid the two functions use, one element (for tests).
 float sigmoid_poly(float x);
 

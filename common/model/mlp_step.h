@@ -38,6 +38,7 @@ class MlpStep {
   int64_t n_ = -1;
   std::vector<torch::Tensor> pre_, act_;  // per hidden layer: pre-activation, SiLU output
   torch::Tensor in_, args_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
+  torch::Tensor colsum_;  // float64 [row chunks, width]: per-chunk bias-gradient sums
 };
 
 }  // namespace lockstep
