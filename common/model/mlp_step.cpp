@@ -80,6 +80,14 @@ bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
          cfg.train().loss_weighting() == TrainConfig::CONSTANT && cfg.train().precision() == "fp32";
 }
 
+const char* MlpStep::gemm_library() {
+#ifdef LOCKSTEP_HAVE_DNNL
+  return "oneDNN (dnnl_sgemm)";
+#else
+  return "LibTorch (BLAS)";
+#endif
+}
+
 MlpStep::MlpStep(Mlp& net, const Schedule& s) : net_(net), schedule_(s) {
   LS_CHECK(!net.class_conditional(), "MlpStep: class-conditional MLP");
   // parameter indices in registration order (the reducer's numbering): fc0.weight, fc0.bias, ..., out.weight, out.bias
