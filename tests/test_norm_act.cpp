@@ -1,5 +1,5 @@
-// The fused group norm + SiLU node (common/model/norm_act.h) against the unfused float32 path: outputs, input
-// and parameter gradients, with and without the SiLU, several shapes; bitwise the same for 1 and 2 threads;
+// The fused group norm + SiLU node (common/model/norm_act.h) against the unfused float32 path: outputs, input,
+// shift and parameter gradients, with and without the SiLU and the per-channel shift, several shapes; bitwise the same for 1 and 2 threads;
 // which inputs take which path; and a whole U-Net's bf16 gradients against its float32 ones.
 #include <catch2/catch.hpp>
 
@@ -13,18 +13,21 @@ using namespace lockstep;
 namespace {
 
 struct Grads {
-  torch::Tensor y, dx, dgamma, dbeta;
+  torch::Tensor y, dx, dgamma, dbeta, dshift;
 };
 
 // act(norm(x)) and the gradients of sum(act(norm(x)) * w) for a bf16 leaf x (w rounded to bf16, so that both
 // paths see the same output gradient)
-Grads run(torch::nn::GroupNorm& norm, const torch::Tensor& x0, const torch::Tensor& w, bool silu, bool fused) {
+Grads run(torch::nn::GroupNorm& norm, const torch::Tensor& x0, const torch::Tensor& w, bool silu, bool fused,
+          const torch::Tensor& shift0 = {}) {
   const torch::Tensor x = x0.detach().clone().requires_grad_(true);
+  const torch::Tensor shift = shift0.defined() ? shift0.detach().clone().requires_grad_(true) : torch::Tensor();
   for (torch::Tensor p : norm->parameters()) p.mutable_grad() = torch::Tensor();
   Grads g;
-  g.y = norm_act(norm, x, silu, fused);
+  g.y = norm_act(norm, x, silu, fused, shift);
   (g.y.to(torch::kFloat32) * w).sum().backward();
   g.dx = x.grad().to(torch::kFloat32);
+  if (shift.defined()) g.dshift = shift.grad().to(torch::kFloat32);
   g.dgamma = norm->weight.grad().clone();
   g.dbeta = norm->bias.grad().clone();
   return g;
@@ -39,8 +42,9 @@ TEST_CASE("fused group norm + SiLU matches the float32 path to bfloat16 rounding
     int64_t n, c, h, w, groups;
   };
   for (const Case& k : {Case{3, 32, 28, 28, 8}, Case{2, 64, 7, 7, 8}, Case{5, 6, 3, 5, 3}, Case{1, 4, 1, 1, 1}}) {
-    for (bool silu : {true, false}) {
-      INFO("shape " << k.n << "x" << k.c << "x" << k.h << "x" << k.w << " groups " << k.groups << " silu " << silu);
+    for (int variant = 0; variant < 3; ++variant) {
+      const bool silu = variant != 1, with_shift = variant == 2;
+      INFO("shape " << k.n << "x" << k.c << "x" << k.h << "x" << k.w << " groups " << k.groups << " silu " << silu << " shift " << with_shift);
       torch::manual_seed(11);
       torch::nn::GroupNorm norm(torch::nn::GroupNormOptions(k.groups, k.c));
       {
@@ -50,9 +54,14 @@ TEST_CASE("fused group norm + SiLU matches the float32 path to bfloat16 rounding
       }
       const torch::Tensor x = (torch::randn({k.n, k.c, k.h, k.w}) * 3.0 + 1.5).to(torch::kBFloat16);
       const torch::Tensor w = torch::randn({k.n, k.c, k.h, k.w}).to(torch::kBFloat16).to(torch::kFloat32);
-      const Grads f = run(norm, x, w, silu, true), u = run(norm, x, w, silu, false);
+      const torch::Tensor shift = with_shift ? torch::randn({k.n, k.c}).to(torch::kBFloat16) : torch::Tensor();
+      // the reference with a shift adds it in float32 (x + shift is exact there), as the fused node does; the
+      // unfused bfloat16 path would round the sum first
+      const Grads f = run(norm, x, w, silu, true, shift),
+                  u = with_shift ? run(norm, x.to(torch::kFloat32), w, silu, false, shift.to(torch::kFloat32)) : run(norm, x, w, silu, false);
       CHECK(f.y.scalar_type() == torch::kBFloat16);
       CHECK(u.y.scalar_type() == torch::kFloat32);
+      if (with_shift) CHECK(f.dshift.defined());
       // the output: the float32 result rounded once to bfloat16 (8 significant bits: 2^-8 relative), the
       // statistics differing in the last float bits
       const torch::Tensor yu = u.y.to(torch::kBFloat16).to(torch::kFloat32), yf = f.y.to(torch::kFloat32);
@@ -61,6 +70,9 @@ TEST_CASE("fused group norm + SiLU matches the float32 path to bfloat16 rounding
       CHECK(((f.dx - u.dx).abs() <= u.dx.abs() * (1.0 / 128) + 2e-3 * max_abs(u.dx)).all().item<bool>());
       CHECK(max_abs(f.dgamma - u.dgamma) <= 1e-4 * max_abs(u.dgamma) + 1e-6);
       CHECK(max_abs(f.dbeta - u.dbeta) <= 1e-4 * max_abs(u.dbeta) + 1e-6);
+      if (with_shift) {  // sums of dx over each plane, from unrounded dx; returned in the shift's type (bfloat16)
+        CHECK(((f.dshift - u.dshift).abs() <= u.dshift.abs() * (1.0 / 128) + 1e-3 * max_abs(u.dshift)).all().item<bool>());
+      }
     }
   }
 }

@@ -3,13 +3,16 @@
 // (common/model/norm_act.h) in one pass over memory instead of a cast, a norm, an activation and a cast back.
 //
 // Contract: x is one item in NCHW order, `channels` planes of `hw` numbers each, bfloat16 stored as its 16 bits;
-// `groups` divides `channels`. Forward computes per group g the mean and rstd = 1 / sqrt(var + eps) (biased
-// variance, two passes in float32 with float64 sums of the lanes: torch.group_norm's definition), then
-// y = act(gamma_c (x - mean) rstd + beta_c), act = SiLU when `silu` else the identity, rounded to bfloat16 to
-// nearest even; mean and rstd get `groups` numbers each. Backward takes dy (bfloat16, the gradient at y) and the
-// saved mean and rstd, and writes dx (bfloat16) and this item's contributions to dgamma and dbeta (float32,
-// `channels` each; the caller sums them over the batch in a fixed order). scratch holds channels/groups*hw floats.
-// No allocation, no threads: the caller runs items in parallel.
+// `groups` divides `channels`; shift (may be null: zeros) holds one float32 per channel, added to every number of
+// its plane before the norm (the U-Net's time embedding; the sum x + shift is never rounded). Forward computes per
+// group g of u = x + shift the mean and rstd = 1 / sqrt(var + eps) (biased variance, two passes in float32 with
+// float64 sums of the lanes: torch.group_norm's definition), then y = act(gamma_c (u - mean) rstd + beta_c),
+// act = SiLU when `silu` else the identity, rounded to bfloat16 to nearest even; mean and rstd get `groups`
+// numbers each. Backward takes dy (bfloat16, the gradient at y) and the saved mean and rstd, and writes du
+// (bfloat16, into dx), dshift (float32 per channel: the sum of the channel's unrounded du; skipped when null) and
+// this item's contributions to dgamma and dbeta (float32, `channels` each; the caller sums them over the batch
+// in a fixed order). scratch holds channels/groups*hw floats. No allocation, no threads: the caller runs items
+// in parallel.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +25,11 @@ struct NormActShape {
   bool silu = true;
 };
 
-void group_norm_silu_forward(const NormActShape& s, const uint16_t* x, const float* gamma, const float* beta, uint16_t* y,
-                             float* mean, float* rstd);
-void group_norm_silu_backward(const NormActShape& s, const uint16_t* x, const uint16_t* dy, const float* gamma, const float* beta,
-                              const float* mean, const float* rstd, uint16_t* dx, float* dgamma, float* dbeta, float* scratch);
+void group_norm_silu_forward(const NormActShape& s, const uint16_t* x, const float* shift, const float* gamma, const float* beta,
+                             uint16_t* y, float* mean, float* rstd);
+void group_norm_silu_backward(const NormActShape& s, const uint16_t* x, const float* shift, const uint16_t* dy, const float* gamma,
+                              const float* beta, const float* mean, const float* rstd, uint16_t* dx, float* dshift, float* dgamma,
+                              float* dbeta, float* scratch);
 
 // bfloat16 <-> float32 (round to nearest even; NaN stays NaN), as the kernels do them.
 float bf16_to_float(uint16_t b);

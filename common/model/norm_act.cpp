@@ -29,9 +29,15 @@ uint16_t* mutable_bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.
 
 class NormActFn : public torch::autograd::Function<NormActFn> {
  public:
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
-                               int64_t groups, double eps, bool silu) {
+  // shift: [n, C] of any float type, or an empty tensor (no shift; autograd's Function takes no undefined inputs)
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& shift, const torch::Tensor& gamma,
+                               const torch::Tensor& beta, int64_t groups, double eps, bool silu) {
     const NormActShape s = shape_of(x, groups, eps, silu);
+    const bool shifted = shift.numel() > 0;
+    LS_CHECK(!shifted || (shift.dim() == 2 && shift.size(0) == x.size(0) && shift.size(1) == x.size(1)),
+             "norm_act: shift " << shift.sizes() << " for activations " << x.sizes());
+    const torch::Tensor shift32 = shifted ? shift.to(torch::kFloat32).contiguous() : torch::empty({0}, torch::kFloat32);
+    const float* sp = shifted ? shift32.data_ptr<float>() : nullptr;
     const int64_t n = x.size(0), item = s.channels * s.hw;
     torch::Tensor y = torch::empty_like(x);
     torch::Tensor mean = torch::empty({n, groups}, torch::kFloat32), rstd = torch::empty({n, groups}, torch::kFloat32);
@@ -40,9 +46,11 @@ class NormActFn : public torch::autograd::Function<NormActFn> {
     const float *gp = gamma.data_ptr<float>(), *bp = beta.data_ptr<float>();
     float *mp = mean.data_ptr<float>(), *rp = rstd.data_ptr<float>();
     at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) group_norm_silu_forward(s, xp + i * item, gp, bp, yp + i * item, mp + i * groups, rp + i * groups);
+      for (int64_t i = b; i < e; ++i)
+        group_norm_silu_forward(s, xp + i * item, sp ? sp + i * s.channels : nullptr, gp, bp, yp + i * item, mp + i * groups, rp + i * groups);
     });
-    ctx->save_for_backward({x, gamma, beta, mean, rstd});
+    ctx->save_for_backward({x, gamma, beta, mean, rstd, shift32});
+    ctx->saved_data["shift_type"] = static_cast<int64_t>(shift.scalar_type());
     ctx->saved_data["groups"] = groups;
     ctx->saved_data["eps"] = eps;
     ctx->saved_data["silu"] = silu;
@@ -51,7 +59,8 @@ class NormActFn : public torch::autograd::Function<NormActFn> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
-    const torch::Tensor &x = saved[0], &gamma = saved[1], &beta = saved[2], &mean = saved[3], &rstd = saved[4];
+    const torch::Tensor &x = saved[0], &gamma = saved[1], &beta = saved[2], &mean = saved[3], &rstd = saved[4], &shift = saved[5];
+    const int64_t shift_type = ctx->saved_data["shift_type"].toInt();
     const int64_t groups = ctx->saved_data["groups"].toInt();
     const NormActShape s = shape_of(x, groups, ctx->saved_data["eps"].toDouble(), ctx->saved_data["silu"].toBool());
     const int64_t n = x.size(0), item = s.channels * s.hw;
@@ -62,11 +71,16 @@ class NormActFn : public torch::autograd::Function<NormActFn> {
     uint16_t* dxp = mutable_bits(dx);
     const float *gp = gamma.data_ptr<float>(), *bp = beta.data_ptr<float>(), *mp = mean.data_ptr<float>(), *rp = rstd.data_ptr<float>();
     float *dgp = dgamma_items.data_ptr<float>(), *dbp = dbeta_items.data_ptr<float>();
+    const bool shifted = shift.numel() > 0;
+    torch::Tensor dshift = shifted ? torch::empty({n, s.channels}, torch::kFloat32) : torch::Tensor();
+    const float* sp = shifted ? shift.data_ptr<float>() : nullptr;
+    float* dsp = shifted ? dshift.data_ptr<float>() : nullptr;
     at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
       std::vector<float> scratch(static_cast<size_t>(item / groups));
       for (int64_t i = b; i < e; ++i)
-        group_norm_silu_backward(s, xp + i * item, dyp + i * item, gp, bp, mp + i * groups, rp + i * groups, dxp + i * item,
-                                 dgp + i * s.channels, dbp + i * s.channels, scratch.data());
+        group_norm_silu_backward(s, xp + i * item, sp ? sp + i * s.channels : nullptr, dyp + i * item, gp, bp, mp + i * groups,
+                                 rp + i * groups, dxp + i * item, dsp ? dsp + i * s.channels : nullptr, dgp + i * s.channels,
+                                 dbp + i * s.channels, scratch.data());
     });
     // the batch's sums, item by item in order (the same for any thread count)
     torch::Tensor dgamma = torch::zeros({s.channels}, torch::kFloat32), dbeta = torch::zeros({s.channels}, torch::kFloat32);
@@ -76,7 +90,8 @@ class NormActFn : public torch::autograd::Function<NormActFn> {
         dg[c] += dgp[i * s.channels + c];
         db[c] += dbp[i * s.channels + c];
       }
-    return {dx, dgamma, dbeta, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    if (shifted) dshift = dshift.to(static_cast<torch::ScalarType>(shift_type));
+    return {dx, dshift, dgamma, dbeta, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -87,10 +102,11 @@ bool fusable(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor norm_act(torch::nn::GroupNorm& norm, const torch::Tensor& x, bool silu, bool allow_fused) {
+torch::Tensor norm_act(torch::nn::GroupNorm& norm, const torch::Tensor& x, bool silu, bool allow_fused, const torch::Tensor& shift) {
   if (allow_fused && fusable(norm, x))
-    return NormActFn::apply(x, norm->weight, norm->bias, norm->options.num_groups(), norm->options.eps(), silu);
-  const torch::Tensor h = norm->forward(full_precision(x));
+    return NormActFn::apply(x, shift.defined() ? shift : torch::empty({0}, x.options()), norm->weight, norm->bias, norm->options.num_groups(), norm->options.eps(), silu);
+  const torch::Tensor u = shift.defined() ? x + shift.unsqueeze(-1).unsqueeze(-1) : x;
+  const torch::Tensor h = norm->forward(full_precision(u));
   return silu ? torch::silu(h) : h;
 }
 

@@ -43,8 +43,7 @@ ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups,
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
   torch::Tensor h = conv1_->forward(norm_act(norm1_, x, true, fused_));
-  h = h + emb_->forward(emb).unsqueeze(-1).unsqueeze(-1);
-  h = conv2_->forward(norm_act(norm2_, h, true, fused_));
+  h = conv2_->forward(norm_act(norm2_, h, true, fused_, emb_->forward(emb)));  // the embedding added to h, then the norm
   return (skip_ ? skip_->forward(x) : x) + h;
 }
 
