@@ -11,8 +11,8 @@
 #   default          the default config (256x3 MLP, B = 512), 1 rank, 1 and 2 threads
 #   compute-bound    256x3 MLP, B = 4096, 1 rank: also achieved FLOP/s against this machine's single-core SGEMM
 #                    peak (the higher of OpenBLAS's and oneDNN's)
-#   scaling          default model, B = 512 per rank, 2 ranks against 1: weak-scaling efficiency, Lockstep over
-#                    MPI against DDP over gloo
+#   scaling          default model, B = 512 per rank, 2 ranks against 1 (run back to back in each round):
+#                    weak-scaling efficiency, Lockstep over MPI against DDP over gloo
 #   sampling         10,000 2-D samples, 100 Euler steps, 1 rank (and Lockstep on 2 ranks)
 #   U-Net            configs/fashion_mnist.textproto (bf16 autocast, B = 128, 2 threads) against bench/pytorch_unet.py,
 #                    30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
@@ -56,8 +56,10 @@ flops_per_sample() {  # width: forward 2 sum(in*out), training 3x forward less t
 
 # this machine's single-core SGEMM peak, 2048^3, best of 5, from both libraries on it: OpenBLAS (libblas.so.3,
 # what PyTorch multiplies with) and oneDNN (dnnl_sgemm, what Lockstep's fused MLP step multiplies with when built
-# with oneDNN's header); shares are against the higher of the two
-read -r PEAK_BLAS PEAK_DNNL < <(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY -c '
+# with oneDNN's header); shares are against the higher of the two, measured right before and after each
+# compute-bound round (this machine's speed drifts by several percent over minutes)
+measure_peaks() {  # prints "OpenBLAS oneDNN" in GFLOP/s
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY -c '
 import ctypes, time, torch
 torch.set_num_threads(1)
 n = 2048
@@ -76,14 +78,15 @@ try:
     assert torch.allclose(c, a.mm(b), rtol=1e-3, atol=1e-2)
 except OSError:
     dnnl = 0.0
-print(blas, dnnl)')
-PEAK=$($PY -c "print(max($PEAK_BLAS, $PEAK_DNNL))")
+print(blas, dnnl)'
+}
+read -r PEAK_BLAS PEAK_DNNL < <(measure_peaks)
 
 REPORT=bench/results/vs_pytorch.md
 mkdir -p bench/results
 {
   echo "Lockstep vs PyTorch $($PY -c 'import torch; print(torch.__version__)') (bench/vs_pytorch.sh), $(date -u +%Y-%m-%d), $(nproc) cores"
-  echo "($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks, A B alternating; single-core SGEMM peak $(printf %.1f "$PEAK_BLAS") GFLOP/s (OpenBLAS), $(printf %.1f "$PEAK_DNNL") GFLOP/s (oneDNN)"
+  echo "($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks, A B alternating; single-core SGEMM peak at the start $(printf %.1f "$PEAK_BLAS") GFLOP/s (OpenBLAS), $(printf %.1f "$PEAK_DNNL") GFLOP/s (oneDNN)"
   echo
   echo "| case | Lockstep | PyTorch | Lockstep / PyTorch |"
   echo "| --- | --- | --- | --- |"
@@ -105,15 +108,34 @@ train_case() {  # label ranks threads batch width
 train_case "overhead-bound 64x3, B 512, 1 rank" 1 1 512 64
 train_case "default 256x3, B 512, 1 rank, 1 thread" 1 1 512 256
 train_case "default 256x3, B 512, 1 rank, 2 threads" 1 2 512 256
-train_case "compute-bound 256x3, B 4096, 1 rank" 1 1 4096 256
+# compute-bound: as train_case, with the peaks measured around each Lockstep round; share per round, then medians
 F=$(flops_per_sample 256)
-row "$(printf '| compute-bound: GFLOP/s (share of the higher SGEMM peak) | %.1f (%.0f%%) | %.1f (%.0f%%) | |' \
-  "$($PY -c "print(${SPS["compute-bound 256x3, B 4096, 1 rank/ls"]} * $F / 1e9)")" "$($PY -c "print(100 * ${SPS["compute-bound 256x3, B 4096, 1 rank/ls"]} * $F / 1e9 / $PEAK)")" \
-  "$($PY -c "print(${SPS["compute-bound 256x3, B 4096, 1 rank/pt"]} * $F / 1e9)")" "$($PY -c "print(100 * ${SPS["compute-bound 256x3, B 4096, 1 rank/pt"]} * $F / 1e9 / $PEAK)")")"
-train_case "2 ranks x 1 thread, 256x3, B 512 per rank" 2 1 512 256
-e_ls=$($PY -c "print(100 * ${SPS["2 ranks x 1 thread, 256x3, B 512 per rank/ls"]} / (2 * ${SPS["default 256x3, B 512, 1 rank, 1 thread/ls"]}))")
-e_pt=$($PY -c "print(100 * ${SPS["2 ranks x 1 thread, 256x3, B 512 per rank/pt"]} / (2 * ${SPS["default 256x3, B 512, 1 rank, 1 thread/pt"]}))")
-row "$(printf '| weak-scaling efficiency, 2 ranks (MPI / DDP over gloo) | %.1f%% | %.1f%% | |' "$e_ls" "$e_pt")"
+a=(); b=(); share_a=(); share_b=()
+for _ in $(seq "$ROUNDS"); do
+  read -r p1 q1 < <(measure_peaks)
+  x=$(ls_train 1 1 4096 256)
+  read -r p2 q2 < <(measure_peaks)
+  y=$(pt_train 1 1 4096 256)
+  peak=$($PY -c "print(max(($p1 + $p2) / 2, ($q1 + $q2) / 2))")
+  a+=("$x"); b+=("$y")
+  share_a+=("$($PY -c "print(100 * $x * $F / 1e9 / $peak)")"); share_b+=("$($PY -c "print(100 * $y * $F / 1e9 / $peak)")")
+done
+ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+row "$(printf '| compute-bound 256x3, B 4096, 1 rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 4096)")" "$($PY -c "print($mb / 4096)")" "$(ratio "$ma" "$mb")")"
+row "$(printf '| compute-bound: GFLOP/s (share of the higher SGEMM peak, measured around each round) | %.1f (%.0f%%) | %.1f (%.0f%%) | |' \
+  "$($PY -c "print($ma * $F / 1e9)")" "$(median "${share_a[@]}")" "$($PY -c "print($mb * $F / 1e9)")" "$(median "${share_b[@]}")")"
+# scaling: each round runs 1 rank and 2 ranks back to back, efficiency per round, then medians
+a=(); b=(); eff_a=(); eff_b=()
+for _ in $(seq "$ROUNDS"); do
+  x1=$(ls_train 1 1 512 256); x2=$(ls_train 2 1 512 256)
+  y1=$(pt_train 1 1 512 256); y2=$(pt_train 2 1 512 256)
+  a+=("$x2"); b+=("$y2")
+  eff_a+=("$($PY -c "print(100 * $x2 / (2 * $x1))")"); eff_b+=("$($PY -c "print(100 * $y2 / (2 * $y1))")")
+done
+ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+row "$(printf '| 2 ranks x 1 thread, 256x3, B 512 per rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 1024)")" "$($PY -c "print($mb / 1024)")" "$(ratio "$ma" "$mb")")"
+row "$(printf '| weak-scaling efficiency, 2 ranks against 1, measured back to back (MPI / DDP over gloo) | %.1f%% | %.1f%% | |' \
+  "$(median "${eff_a[@]}")" "$(median "${eff_b[@]}")")"
 
 # sampling: 10,000 samples, 100 Euler steps (the network of a short run; the speed does not depend on training)
 "$BIN" train --steps 10 --out "$WORK/net" --set engine.threads=1 --set train.eval_every=0 --set sample.num=10 > /dev/null 2>&1

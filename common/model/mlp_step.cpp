@@ -32,8 +32,8 @@ void row_chunks(int64_t rows, const F& f) {
 
 // The step's three matrix products, float32, contiguous row-major operands. With oneDNN's headers at build time
 // (CMakeLists.txt: LOCKSTEP_HAVE_DNNL) they run through dnnl_sgemm, the JIT SGEMM of the oneDNN library LibTorch
-// already loads: 9-15% faster than OpenBLAS on these shapes here (bench/vs_pytorch.sh prints both peaks); else
-// through LibTorch (OpenBLAS).
+// already loads: the step runs 6-10% faster than with OpenBLAS here (bench/vs_pytorch.sh prints both libraries'
+// peaks); else through LibTorch (OpenBLAS).
 #ifdef LOCKSTEP_HAVE_DNNL
 void sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
            float* c) {
