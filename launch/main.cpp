@@ -13,6 +13,7 @@
 #include "common/comm/comm.h"
 #include "common/comm/mpi_session.h"
 #include "common/util/error.h"
+#include "common/util/stop_signal.h"
 #include "launch/commands.h"
 
 namespace {
@@ -29,6 +30,7 @@ void keep_freed_memory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lockstep::start_stop_signal_thread();  // before any other thread exists (stop_signal.h says why)
   keep_freed_memory();
   using namespace lockstep;
   CLI::App app{"Lockstep: a trainer and sampler for flow-matching and diffusion models, on one process or many MPI ranks."};

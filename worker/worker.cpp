@@ -114,7 +114,10 @@ Report Worker::play(const Frame& frame) {
   const Fault& fault = injected_fault();
   if (fault.hits("kill", rank, frame.tick())) ::kill(::getpid(), SIGKILL);
   if (fault.hits("stall", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::hours(1));
-  if (fault.hits("term", rank, frame.tick())) ::kill(::getpid(), SIGTERM);
+  if (fault.hits("term", rank, frame.tick())) {
+    ::kill(::getpid(), SIGTERM);
+    await_stop_signal(10000);  // as a real SIGTERM during this tick would be, deterministically
+  }
 
   const Slice& slice = frame.slices(rank);
   LS_CHECK(slice.rank() == static_cast<uint32_t>(rank), "frame slice order");
