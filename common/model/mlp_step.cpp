@@ -30,45 +30,19 @@ void row_chunks(int64_t rows, const F& f) {
   });
 }
 
-// The step's three matrix products, float32, contiguous row-major operands. With oneDNN's headers at build time
-// (CMakeLists.txt: LOCKSTEP_HAVE_DNNL) they run through dnnl_sgemm, the JIT SGEMM of the oneDNN library LibTorch
-// already loads: the step runs 6-10% faster than with OpenBLAS here (bench/vs_pytorch.sh prints both libraries'
-// peaks); else through LibTorch (OpenBLAS).
+// out = op(a) op(b), op the transpose where asked: the step's three matrix products, float32, contiguous row-major
+// operands. With oneDNN's headers at build time (CMakeLists.txt: LOCKSTEP_HAVE_DNNL) they run through dnnl_sgemm,
+// the JIT SGEMM of the oneDNN library LibTorch already loads: the step runs 6-10% faster than with OpenBLAS here
+// (bench/vs_pytorch.sh prints both libraries' peaks); else through LibTorch (OpenBLAS).
+void product(torch::Tensor& out, const torch::Tensor& a, bool transpose_a, const torch::Tensor& b, bool transpose_b) {
 #ifdef LOCKSTEP_HAVE_DNNL
-void sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
-           float* c) {
-  const dnnl_status_t st = dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, n);
+  const int64_t m = a.size(transpose_a ? 1 : 0), k = a.size(transpose_a ? 0 : 1), n = b.size(transpose_b ? 0 : 1);
+  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
+  const dnnl_status_t st =
+      dnnl_sgemm(ta, tb, m, n, k, 1.0f, a.data_ptr<float>(), a.size(1), b.data_ptr<float>(), b.size(1), 0.0f, out.data_ptr<float>(), n);
   LS_CHECK(st == dnnl_success, "dnnl_sgemm(" << ta << ", " << tb << ", " << m << ", " << n << ", " << k << ") returned status " << st);
-}
-#endif
-
-// out [rows, o] = h [rows, i] w[o, i]^T
-void forward_product(torch::Tensor& out, const torch::Tensor& h, const torch::Tensor& w) {
-#ifdef LOCKSTEP_HAVE_DNNL
-  sgemm('N', 'T', h.size(0), w.size(0), h.size(1), h.data_ptr<float>(), h.size(1), w.data_ptr<float>(), w.size(1), 0.0f,
-        out.data_ptr<float>());
 #else
-  torch::mm_out(out, h, w.t());
-#endif
-}
-
-// dw [o, i] = g [rows, o]^T below [rows, i]
-void weight_product(torch::Tensor& dw, const torch::Tensor& g, const torch::Tensor& below) {
-#ifdef LOCKSTEP_HAVE_DNNL
-  sgemm('T', 'N', g.size(1), below.size(1), g.size(0), g.data_ptr<float>(), g.size(1), below.data_ptr<float>(), below.size(1), 0.0f,
-        dw.data_ptr<float>());
-#else
-  torch::mm_out(dw, g.t(), below);
-#endif
-}
-
-// gin [rows, i] = g [rows, o] w [o, i]
-void input_product(torch::Tensor& gin, const torch::Tensor& g, const torch::Tensor& w) {
-#ifdef LOCKSTEP_HAVE_DNNL
-  sgemm('N', 'N', g.size(0), w.size(1), g.size(1), g.data_ptr<float>(), g.size(1), w.data_ptr<float>(), w.size(1), 0.0f,
-        gin.data_ptr<float>());
-#else
-  torch::mm_out(gin, g, w);
+  torch::mm_out(out, transpose_a ? a.t() : a, transpose_b ? b.t() : b);
 #endif
 }
 
@@ -149,14 +123,14 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   torch::cos_out(c, args_);
   const torch::Tensor* h = &in_;
   for (int64_t i = 0; i < hidden; ++i) {
-    forward_product(pre_[i], *h, w_[i]);  // then the bias and SiLU in one pass
+    product(pre_[i], *h, false, w_[i], true);  // then the bias and SiLU in one pass
     float *pre = pre_[i].data_ptr<float>(), *act = act_[i].data_ptr<float>();
     const int64_t cols = pre_[i].size(1);
     const float* bias = bias_[i].data_ptr<float>();
     row_chunks(n, [&](int64_t r, int64_t rows, int64_t) { silu_forward_bias(pre + r * cols, bias, act + r * cols, rows, cols); });
     h = &act_[i];
   }
-  forward_product(out_, *h, w_.back());
+  product(out_, *h, false, w_.back(), true);
   out_.add_(bias_.back());
   // loss: sum_j |out_j - target_j|^2; d(sum / B)/d out = 2 (out - target) / B
   torch::sub_out(grad_out_, out_, target_);
@@ -170,7 +144,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   int which = 0;
   for (int64_t i = hidden; i >= 0; --i) {
     const torch::Tensor& below = i == 0 ? in_ : act_[i - 1];
-    weight_product(dw_[i], *g, below);
+    product(dw_[i], *g, true, below, false);
     if (i == hidden) torch::sum_out(dbias_[i], *g, {0});  // the hidden layers' were summed in the SiLU pass above them
     if (ready) {
       ready(param_index_[i]);
@@ -181,7 +155,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
     // the columns: the bias gradient of layer i - 1)
     torch::Tensor& gin = buffers[which];
     which ^= 1;
-    input_product(gin, *g, w_[i]);
+    product(gin, *g, false, w_[i], false);
     const float* pre = pre_[i - 1].data_ptr<float>();
     float* gp = gin.data_ptr<float>();
     const int64_t cols = gin.size(1);
