@@ -196,6 +196,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     std::fprintf(stderr, "  world         : %d rank%s (%s), %s\n", comm.size(), comm.size() == 1 ? "" : "s",
                  comm.backend().c_str(), threads.description.c_str());
     std::fprintf(stderr, "  hosts         : %s\n", hosts.c_str());
+    std::fprintf(stderr, "  all-reduce    : %s\n", comm.allreduce_path().c_str());
     std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
                  blas.config.empty() ? "" : (" (" + blas.config + ")").c_str());
     if (blas.reference) {

@@ -59,7 +59,7 @@ int cmd_train(const TrainArgs& args) {
   const std::string backend = resolve_backend(cfg.config.engine().backend());
   LS_CHECK_INPUT(backend != "self" || MpiSession::world_size() == 1,
                  "started as " << MpiSession::world_size() << " MPI ranks, but engine.backend is 'self' (use auto or mpi)");
-  std::unique_ptr<Comm> comm = make_comm(backend);
+  std::unique_ptr<Comm> comm = make_comm(backend, cfg.config.engine().shm_allreduce());
   const TrainResult result = run_training(cfg, out, *comm, resume.get());
   return result.preempted ? kExitPreempted : kExitOk;
 }

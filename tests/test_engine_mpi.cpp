@@ -1,5 +1,5 @@
 // The engine under mpiexec: the same result on 1, 2, 3 and 4 ranks and under any split, desync detection,
-// lost and hung ranks, and the bucketed all-reduce against a single bucket.
+// lost and hung ranks, and the bucketed all-reduce against a single bucket, in shared memory and over MPI.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -85,18 +85,29 @@ TEST_CASE("a forced uneven split and automatic balancing give the same result", 
   }
 }
 
-TEST_CASE("bucketed overlapped all-reduce over MPI equals a single bucket bit for bit", "[mpi]") {
+TEST_CASE("bucketed overlapped all-reduce equals a single bucket bit for bit in shared memory and over MPI", "[mpi]") {
   const std::string dir = temp_dir("mpi-buckets");
   const std::string common = std::string("train") + kShort + " --out ";
-  ProcResult small = mpi_lockstep(2, common + dir + "/small --set engine.bucket_kb=4");
-  ProcResult one = mpi_lockstep(2, common + dir + "/one --set engine.bucket_kb=1000000");
-  REQUIRE(small.exit_code == 0);
-  REQUIRE(one.exit_code == 0);
-  CHECK_THAT(small.output, Catch::Contains("gradient buckets"));
-  CHECK(losses(dir + "/small") == losses(dir + "/one"));
-  CHECK(torch::equal(final_params(dir + "/small"), final_params(dir + "/one")));
+  for (const char* shm : {"true", "false"}) {
+    const std::string tag = std::string("-shm-") + shm, set = std::string(" --set engine.shm_allreduce=") + shm;
+    ProcResult small = mpi_lockstep(2, common + dir + "/small" + tag + " --set engine.bucket_kb=4" + set);
+    ProcResult one = mpi_lockstep(2, common + dir + "/one" + tag + " --set engine.bucket_kb=1000000" + set);
+    INFO(small.output);
+    REQUIRE(small.exit_code == 0);
+    REQUIRE(one.exit_code == 0);
+    CHECK_THAT(small.output, Catch::Contains("gradient buckets"));
+    CHECK_THAT(small.output, Catch::Contains(std::string("all-reduce    : ") +
+                                             (shm == std::string("true") ? "shared memory (2 ranks on one machine" : "MPI_Iallreduce (engine.shm_allreduce is false)")));
+    CHECK(losses(dir + "/small" + tag) == losses(dir + "/one" + tag));
+    CHECK(torch::equal(final_params(dir + "/small" + tag), final_params(dir + "/one" + tag)));
+  }
+  // the two ways of summing agree up to the order of float additions (MPI's is its own)
+  const std::vector<double> a = losses(dir + "/small-shm-true"), b = losses(dir + "/small-shm-false");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-5));
+  CHECK(max_relative(final_params(dir + "/small-shm-true"), final_params(dir + "/small-shm-false")) < 1e-5);
   // and the buckets did overlap with backward: metrics report per-rank phase times
-  CHECK_THAT(read_file(dir + "/small/metrics.jsonl"), Catch::Contains("\"time_comm_s\": ["));
+  CHECK_THAT(read_file(dir + "/small-shm-true/metrics.jsonl"), Catch::Contains("\"time_comm_s\": ["));
 }
 
 TEST_CASE("a deliberately perturbed rank is caught by desync detection", "[mpi]") {

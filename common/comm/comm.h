@@ -44,6 +44,8 @@ class Comm {
   virtual int local_rank() const = 0;
   virtual int local_size() const = 0;
   virtual std::string backend() const = 0;
+  // How allreduce sums, in words, for the start-up banner ("shared memory (...)", "MPI_Iallreduce", ...).
+  virtual std::string allreduce_path() const { return backend(); }
   virtual void broadcast(std::string* bytes, int root) = 0;
   virtual std::vector<std::string> gather(const std::string& bytes, int root) = 0;
   virtual void allreduce_sum(float* data, size_t count) = 0;

@@ -9,9 +9,13 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <algorithm>
+#include <thread>
 
 #include "common/comm/comm_mpi.h"
 #include "common/comm/mpi_check.h"
+#include "common/comm/shm_allreduce.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -37,7 +41,7 @@ class MpiPending : public PendingReduce {
 
 class MpiComm : public Comm {
  public:
-  MpiComm() {
+  explicit MpiComm(bool shm_allreduce) {
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &arrive_comm_));
     LS_CHECK_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
@@ -47,6 +51,21 @@ class MpiComm : public Comm {
     LS_CHECK_MPI(MPI_Comm_rank(local_, &local_rank_));
     LS_CHECK_MPI(MPI_Comm_size(local_, &local_size_));
     arrived_.assign(size_, 0);
+    // While waiting, spin (the fastest hand-over) when every rank on this machine can have a core.
+    spin_s_ = static_cast<unsigned>(local_size_) <= std::max(1u, std::thread::hardware_concurrency()) ? 2e-3 : 2e-4;
+    if (size_ > 1 && local_size_ == size_) {
+      if (shm_allreduce) {
+        std::string why_not;
+        shm_ = ShmAllreduce::create(*this, &why_not);
+        path_ = shm_ ? "shared memory (" + std::to_string(size_) + " ranks on one machine, " +
+                           std::to_string(shm_->mapped_bytes() >> 20) + " MiB)"
+                     : "MPI_Iallreduce (shared memory failed: " + why_not + ")";
+      } else {
+        path_ = "MPI_Iallreduce (engine.shm_allreduce is false)";
+      }
+    } else {
+      path_ = size_ > 1 ? "MPI_Iallreduce (ranks on several machines)" : "none (one rank)";
+    }
   }
   ~MpiComm() override {
     MPI_Comm_free(&local_);
@@ -58,7 +77,11 @@ class MpiComm : public Comm {
   int local_rank() const override { return local_rank_; }
   int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
-  void set_timeout(double seconds) override { timeout_ = seconds; }
+  std::string allreduce_path() const override { return path_; }
+  void set_timeout(double seconds) override {
+    timeout_ = seconds;
+    if (shm_) shm_->set_timeout(seconds);
+  }
 
   void broadcast(std::string* bytes, int root) override {
     const uint64_t seq = announce();
@@ -102,6 +125,7 @@ class MpiComm : public Comm {
 
   std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) override {
     LS_CHECK(count < INT_MAX, "allreduce of " << count << " numbers in one piece");
+    if (shm_) return shm_->start(data, count);
     const uint64_t seq = announce();
     MPI_Request req;
     LS_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, comm_, &req));
@@ -126,7 +150,7 @@ class MpiComm : public Comm {
       if (rank_ == 0) drain_arrivals();
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
       if (timeout_ > 0 && waited > limit) throw CommError(timeout_message(op, seq, waited));
-      if (waited > 2e-4) {  // after a short spin, sleep between polls so that a waiting rank yields its core
+      if (waited > spin_s_) {  // after a spin, sleep between polls so that a waiting rank yields its core
         timespec ts{0, waited > 0.01 ? 200000 : 20000};
         nanosleep(&ts, nullptr);
       }
@@ -172,6 +196,9 @@ class MpiComm : public Comm {
   MPI_Comm comm_, arrive_comm_, local_;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   double timeout_ = 0;
+  double spin_s_ = 2e-4;
+  std::unique_ptr<ShmAllreduce> shm_;
+  std::string path_;
   uint64_t seq_ = 0;
   std::vector<uint64_t> arrived_;
 };
@@ -190,6 +217,6 @@ void MpiPending::wait() { comm_->wait(&req_, 1, "allreduce", seq_); }
 
 }  // namespace
 
-std::unique_ptr<Comm> make_mpi_comm() { return std::make_unique<MpiComm>(); }
+std::unique_ptr<Comm> make_mpi_comm(bool shm_allreduce) { return std::make_unique<MpiComm>(shm_allreduce); }
 
 }  // namespace lockstep

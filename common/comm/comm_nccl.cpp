@@ -69,7 +69,7 @@ class NcclPending : public PendingReduce {
 
 class NcclComm : public Comm {
  public:
-  NcclComm() : mpi_(make_mpi_comm()) {
+  NcclComm() : mpi_(make_mpi_comm(false)) {
     int devices = 0;
     LS_CHECK_CUDA(cudaGetDeviceCount(&devices));
     if (devices == 0) throw BadInput("engine.backend 'nccl': no CUDA device is visible to rank " + std::to_string(mpi_->rank()));
@@ -93,6 +93,7 @@ class NcclComm : public Comm {
   int local_size() const override { return mpi_->local_size(); }
   std::string backend() const override { return "nccl (GPU " + std::to_string(device_) + ")"; }
   bool device_buffers() const override { return true; }
+  std::string allreduce_path() const override { return "NCCL (ncclAllReduce on its own stream)"; }
   void set_timeout(double seconds) override {
     timeout_ = seconds;
     mpi_->set_timeout(seconds);

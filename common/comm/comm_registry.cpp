@@ -28,12 +28,12 @@ std::string resolve_backend(const std::string& name) {
   return name;
 }
 
-std::unique_ptr<Comm> make_comm(const std::string& requested) {
+std::unique_ptr<Comm> make_comm(const std::string& requested, bool shm_allreduce) {
   const std::string name = resolve_backend(requested);
   if (name == "self") return make_self_comm();
   if (name == "mpi") {
     LS_CHECK_INPUT(MpiSession::active(), "engine.backend 'mpi': this process was not started by mpirun or srun");
-    return make_mpi_comm();
+    return make_mpi_comm(shm_allreduce);
   }
 #ifdef LOCKSTEP_HAVE_NCCL
   if (name == "nccl") {

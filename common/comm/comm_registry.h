@@ -16,7 +16,8 @@ namespace lockstep {
 std::vector<std::string> built_backends();
 // Every backend name the config accepts (built or not).
 const std::vector<std::string>& known_backends();
-std::unique_ptr<Comm> make_comm(const std::string& name);
+// shm_allreduce: engine.shm_allreduce (backend mpi only; see comm_mpi.h).
+std::unique_ptr<Comm> make_comm(const std::string& name, bool shm_allreduce = true);
 // The backend that "auto" resolves to in this process.
 std::string resolve_backend(const std::string& name);
 

@@ -11,6 +11,7 @@ class SelfComm : public Comm {
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
   std::string backend() const override { return "self"; }
+  std::string allreduce_path() const override { return "none (one rank)"; }
   void broadcast(std::string*, int) override {}
   std::vector<std::string> gather(const std::string& bytes, int) override { return {bytes}; }
   void allreduce_sum(float*, size_t) override {}

@@ -1,0 +1,245 @@
+#include "common/comm/shm_allreduce.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "common/util/error.h"
+
+namespace lockstep {
+namespace {
+
+using Counter = std::atomic<uint64_t>;
+static_assert(Counter::is_always_lock_free, "the shared counters must be lock-free to work across processes");
+constexpr size_t kLine = 64;
+constexpr size_t kHeaderBytes = 3 * kLine;  // ready, done, consumed: one cache line each
+constexpr size_t kChunkAlign = kLine / sizeof(float);
+constexpr size_t kBlock = 1024;  // floats summed per pass of the reduce (on the stack)
+using Clock = std::chrono::steady_clock;
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+std::string errno_text(const std::string& call) { return call + ": " + std::strerror(errno); }
+
+class ShmPending : public PendingReduce {
+ public:
+  ShmPending(ShmAllreduce* owner, uint64_t last) : owner_(owner), last_(last) {}
+  bool test() override { return owner_->complete(last_); }
+  void wait() override { owner_->wait(last_); }
+
+ private:
+  ShmAllreduce* owner_;
+  uint64_t last_;
+};
+
+}  // namespace
+
+struct ShmAllreduce::Region {
+  Counter* ready;
+  Counter* done;
+  Counter* consumed;
+  float* slots;
+};
+
+std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_not) {
+  const int rank = comm.rank(), size = comm.size();
+  const size_t region_bytes = (kHeaderBytes + kSlots * kSlotFloats * sizeof(float) + 4095) / 4096 * 4096;
+  const size_t total = region_bytes * static_cast<size_t>(size);
+  // 1. rank 0 makes the object ("/name", or "!reason" when it could not)
+  std::string name;
+  if (rank == 0) {
+    name = "/lockstep-allreduce-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+    const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0) {
+      name = "!" + errno_text("shm_open " + name);
+    } else {
+      // reserve every page now: on a full /dev/shm this fails here instead of SIGBUS at the first touch
+      const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(total));
+      ::close(fd);
+      if (err != 0) {
+        ::shm_unlink(name.c_str());
+        name = "!posix_fallocate of " + std::to_string(total >> 20) + " MiB in /dev/shm: " + std::strerror(err);
+      }
+    }
+  }
+  comm.broadcast(&name, 0);
+  if (name[0] == '!') {
+    *why_not = name.substr(1);
+    return nullptr;
+  }
+  // 2. every rank maps it; rank 0 unlinks it once all have (or failed to)
+  std::string status;
+  void* map = MAP_FAILED;
+  const int fd = ::shm_open(name.c_str(), O_RDWR, 0600);
+  if (fd < 0) {
+    status = errno_text("shm_open " + name);
+  } else {
+    map = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) status = errno_text("mmap of " + std::to_string(total >> 20) + " MiB");
+    ::close(fd);
+  }
+  const std::vector<std::string> all = comm.gather(status, 0);
+  std::string verdict;
+  if (rank == 0) {
+    ::shm_unlink(name.c_str());
+    for (int q = 0; q < size && verdict.empty(); ++q) {
+      if (!all[q].empty()) verdict = "rank " + std::to_string(q) + ": " + all[q];
+    }
+  }
+  comm.broadcast(&verdict, 0);
+  if (!verdict.empty()) {
+    if (map != MAP_FAILED) ::munmap(map, total);
+    *why_not = verdict;
+    return nullptr;
+  }
+  return std::unique_ptr<ShmAllreduce>(new ShmAllreduce(rank, size, map, total, region_bytes));
+}
+
+ShmAllreduce::ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes)
+    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes) {
+  // While waiting, spin (the fastest hand-over) when every rank can have a core, else yield soon.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  spin_s_ = static_cast<unsigned>(size) <= cores ? 2e-3 : 5e-5;
+}
+
+ShmAllreduce::~ShmAllreduce() { ::munmap(map_, map_bytes_); }
+
+ShmAllreduce::Region ShmAllreduce::region(int q) const {
+  char* base = static_cast<char*>(map_) + region_bytes_ * static_cast<size_t>(q);
+  return Region{reinterpret_cast<Counter*>(base), reinterpret_cast<Counter*>(base + kLine),
+                reinterpret_cast<Counter*>(base + 2 * kLine), reinterpret_cast<float*>(base + kHeaderBytes)};
+}
+
+size_t ShmAllreduce::chunk_begin(size_t count, int q) const {
+  if (q >= size_) return count;
+  const size_t at = count * static_cast<size_t>(q) / static_cast<size_t>(size_);
+  return std::min(count, at / kChunkAlign * kChunkAlign);
+}
+
+std::unique_ptr<PendingReduce> ShmAllreduce::start(float* data, size_t count) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t done = 0;
+  do {  // a zero-length call is one empty segment, so that every rank still counts it
+    const size_t n = std::min(kSlotFloats, count - done);
+    queue_.push_back(Segment{++next_seq_, data + done, n, std::vector<char>(size_, 0), size_});
+    done += n;
+  } while (done < count);
+  progress_locked();
+  return std::make_unique<ShmPending>(this, next_seq_);
+}
+
+void ShmAllreduce::progress_locked() {
+  const Region me = region(rank_);
+  const uint64_t first = gathered_ + 1;  // the sequence number of queue_.front()
+  // 1. post, in order
+  while (posted_ < next_seq_) {
+    const uint64_t s = posted_ + 1;
+    if (s > kSlots) {
+      for (int q = 0; q < size_; ++q) {
+        if (region(q).consumed->load(std::memory_order_acquire) < s - kSlots) return;
+      }
+    }
+    const Segment& seg = queue_[s - first];
+    std::memcpy(me.slots + (s % kSlots) * kSlotFloats, seg.data, seg.count * sizeof(float));
+    me.ready->store(s, std::memory_order_release);
+    posted_ = s;
+  }
+  // 2. reduce my chunk, in order
+  auto all_ready = [&](uint64_t s) {
+    for (int q = 0; q < size_; ++q) {
+      if (region(q).ready->load(std::memory_order_acquire) < s) return false;
+    }
+    return true;
+  };
+  while (reduced_ < posted_ && all_ready(reduced_ + 1)) {
+    const uint64_t s = reduced_ + 1;
+    const Segment& seg = queue_[s - first];
+    const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
+    const size_t slot = (s % kSlots) * kSlotFloats;
+    float acc[kBlock];
+    for (size_t b = lo; b < hi; b += kBlock) {  // ((x_0 + x_1) + x_2) + ...: block by block, then into my slot
+      const size_t m = std::min(kBlock, hi - b);
+      const float* x0 = region(0).slots + slot + b;
+      std::memcpy(acc, x0, m * sizeof(float));
+      for (int q = 1; q < size_; ++q) {
+        const float* xq = region(q).slots + slot + b;
+        for (size_t i = 0; i < m; ++i) acc[i] += xq[i];
+      }
+      std::memcpy(me.slots + slot + b, acc, m * sizeof(float));
+    }
+    me.done->store(s, std::memory_order_release);
+    reduced_ = s;
+  }
+  // 3. gather, in order: the front segment's chunks as their owners finish
+  while (!queue_.empty() && gathered_ < reduced_) {
+    Segment& seg = queue_.front();
+    const size_t slot = (seg.seq % kSlots) * kSlotFloats;
+    for (int q = 0; q < size_; ++q) {
+      if (seg.copied[q]) continue;
+      const Region other = region(q);
+      if (other.done->load(std::memory_order_acquire) < seg.seq) continue;
+      const size_t lo = chunk_begin(seg.count, q), hi = chunk_begin(seg.count, q + 1);
+      std::memcpy(seg.data + lo, other.slots + slot + lo, (hi - lo) * sizeof(float));
+      seg.copied[q] = 1;
+      --seg.remaining;
+    }
+    if (seg.remaining > 0) return;
+    gathered_ = seg.seq;
+    me.consumed->store(seg.seq, std::memory_order_release);
+    queue_.pop_front();
+  }
+}
+
+bool ShmAllreduce::complete(uint64_t last_segment) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (gathered_ >= last_segment) return true;
+  progress_locked();
+  return gathered_ >= last_segment;
+}
+
+void ShmAllreduce::wait(uint64_t last_segment) {
+  const auto start = Clock::now();
+  const double limit = rank_ == 0 ? timeout_ : timeout_ + 5.0;  // rank 0 speaks first, as over MPI
+  for (;;) {
+    if (complete(last_segment)) return;
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    if (timeout_ > 0 && waited > limit) {
+      std::lock_guard<std::mutex> lock(mu_);
+      throw CommError("allreduce (shared memory, segment " + std::to_string(gathered_ + 1) + ") waited " +
+                      std::to_string(static_cast<int>(waited)) + " s on rank " + std::to_string(rank_) +
+                      " (engine.collective_timeout_s = " + seconds_text(timeout_) + "); " +
+                      missing_message(gathered_ + 1));
+    }
+    if (waited > spin_s_) {  // after a spin, sleep between polls so that a waiting rank yields its core
+      timespec ts{0, waited > 0.01 ? 200000 : 20000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+std::string ShmAllreduce::missing_message(uint64_t seq) const {
+  // the ranks that have not posted the segment; when all have, the ranks that have not reduced their chunk
+  for (const bool posting : {true, false}) {
+    std::string late;
+    for (int q = 0; q < size_; ++q) {
+      const Region r = region(q);
+      if ((posting ? r.ready : r.done)->load(std::memory_order_acquire) < seq) late += (late.empty() ? "" : ", ") + std::to_string(q);
+    }
+    if (!late.empty()) return posting ? "ranks that did not arrive: " + late : "all arrived; ranks that did not sum their chunk: " + late;
+  }
+  return "all ranks arrived and summed (waiting for this rank's own earlier segments)";
+}
+
+}  // namespace lockstep
