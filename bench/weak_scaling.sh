@@ -37,24 +37,29 @@ median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) 
 REPORT=bench/results/weak_scaling.md
 mkdir -p bench/results
 {
-  echo "Weak scaling, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks"
+  echo "Weak scaling, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks;"
+  echo "each round runs 1 rank, then 2 ranks summing in shared memory, then 2 ranks over MPI_Iallreduce; medians over rounds"
   echo
-  echo "| model | batch per rank | 1 rank samples/s | 2 ranks samples/s | efficiency |"
-  echo "| --- | --- | --- | --- | --- |"
+  echo "| model | batch per rank | 1 rank samples/s | 2 ranks, shared memory: samples/s | efficiency | 2 ranks, MPI: samples/s | efficiency |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
 } > "$REPORT"
 
+# efficiency per round (the runs of a round are back to back: this machine's speed drifts over minutes)
 for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
   label=${model%%:*}
   extra=${model#*:}
-  one=(); two=()
+  one=(); shm=(); mpi=(); eshm=(); empi=()
   for round in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086
-    one+=("$(run one 1 512 $extra)")
+    a=$(run one 1 512 $extra)
     # shellcheck disable=SC2086
-    two+=("$(run two 2 1024 $extra)")
+    b=$(run shm 2 1024 $extra --set engine.shm_allreduce=true)
+    # shellcheck disable=SC2086
+    c=$(run mpi 2 1024 $extra --set engine.shm_allreduce=false)
+    one+=("$a"); shm+=("$b"); mpi+=("$c")
+    eshm+=("$(python3 -c "print(100 * $b / (2 * $a))")"); empi+=("$(python3 -c "print(100 * $c / (2 * $a))")")
   done
-  m1=$(median "${one[@]}"); m2=$(median "${two[@]}")
-  eff=$(python3 -c "print(f'{$m2 / (2 * $m1) * 100:.1f}%')")
-  printf '| %s | 512 | %.0f | %.0f | %s |\n' "$label" "$m1" "$m2" "$eff" >> "$REPORT"
+  printf '| %s | 512 | %.0f | %.0f | %.1f%% | %.0f | %.1f%% |\n' "$label" "$(median "${one[@]}")" "$(median "${shm[@]}")" \
+    "$(median "${eshm[@]}")" "$(median "${mpi[@]}")" "$(median "${empi[@]}")" >> "$REPORT"
 done
 cat "$REPORT"
