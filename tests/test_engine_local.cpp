@@ -16,6 +16,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/train_loop.h"
 #include "tests/proc.h"
+#include "tests/thread_ranks.h"
 #include "worker/grad_reducer.h"
 
 using namespace lockstep;
@@ -23,19 +24,7 @@ using namespace lockstep;
 namespace {
 template <class F>
 void on_ranks(int n, F body) {
-  auto comms = make_local_comms(n);
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(n);
-  for (int r = 0; r < n; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        body(*comms[r]);
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const std::vector<std::string> errors = test::run_thread_ranks(n, [&](int, Comm& comm) { body(comm); });
   for (int r = 0; r < n; ++r) {
     INFO("rank " << r << ": " << errors[r]);
     CHECK(errors[r].empty());

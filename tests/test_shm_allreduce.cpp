@@ -10,29 +10,12 @@
 
 #include "common/comm/comm.h"
 #include "common/comm/shm_allreduce.h"
+#include "tests/thread_ranks.h"
 
 using namespace lockstep;
+using lockstep::test::run_thread_ranks;
 
 namespace {
-
-// Runs body(rank, comm) on n thread-ranks; returns each rank's error text (empty when it finished).
-template <class F>
-std::vector<std::string> on_ranks(int n, F body) {
-  auto comms = make_local_comms(n);
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(n);
-  for (int r = 0; r < n; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        body(r, *comms[r]);
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  return errors;
-}
 
 std::unique_ptr<ShmAllreduce> make(Comm& comm) {
   std::string why;
@@ -54,7 +37,7 @@ TEST_CASE("shared-memory all-reduce: every rank gets the rank-order sum bit for 
   const std::vector<size_t> sizes = {0, 1, 15, 17, 1000, 4099, slot - 1, slot, slot + 5, 2 * slot + 333};
   for (int n : {2, 3, 4}) {
     std::vector<std::vector<std::vector<float>>> got(n);  // [rank][call]
-    const auto errors = on_ranks(n, [&](int r, Comm& comm) {
+    const auto errors = run_thread_ranks(n, [&](int r, Comm& comm) {
       auto shm = make(comm);
       shm->set_timeout(60);
       for (int c = 0; c < static_cast<int>(sizes.size()); ++c) {
@@ -90,7 +73,7 @@ TEST_CASE("shared-memory all-reduce: buckets in flight and skewed ranks reuse th
   const int n = 3, ticks = 60;
   const std::vector<size_t> buckets = {70000, 1, 300000};  // the last one is two segments
   std::vector<std::string> mismatch(n);
-  const auto errors = on_ranks(n, [&](int r, Comm& comm) {
+  const auto errors = run_thread_ranks(n, [&](int r, Comm& comm) {
     auto shm = make(comm);
     shm->set_timeout(60);
     std::mt19937 g(static_cast<uint32_t>(r + 1));
@@ -125,7 +108,7 @@ TEST_CASE("shared-memory all-reduce: buckets in flight and skewed ranks reuse th
 }
 
 TEST_CASE("shared-memory all-reduce: a rank that never arrives is named by the timeout", "[comm]") {
-  const auto errors = on_ranks(3, [&](int r, Comm& comm) {
+  const auto errors = run_thread_ranks(3, [&](int r, Comm& comm) {
     auto shm = make(comm);
     shm->set_timeout(0.5);
     if (r == 2) return;  // never calls the reduce
