@@ -4,17 +4,13 @@
 // wait longer than the timeout throws CommError. Before each collective every rank tells rank 0 that it has
 // arrived (a tiny eager message on a duplicate communicator), so that rank 0's timeout names the ranks that
 // never came. Polling also yields the core to other ranks when there are more ranks than cores.
-#include <time.h>
-
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <cstdlib>
-#include <algorithm>
-#include <thread>
 
 #include "common/comm/comm_mpi.h"
 #include "common/comm/mpi_check.h"
+#include "common/comm/poll_wait.h"
 #include "common/comm/shm_allreduce.h"
 #include "common/util/error.h"
 
@@ -51,8 +47,7 @@ class MpiComm : public Comm {
     LS_CHECK_MPI(MPI_Comm_rank(local_, &local_rank_));
     LS_CHECK_MPI(MPI_Comm_size(local_, &local_size_));
     arrived_.assign(size_, 0);
-    // While waiting, spin (the fastest hand-over) when every rank on this machine can have a core.
-    spin_s_ = static_cast<unsigned>(local_size_) <= std::max(1u, std::thread::hardware_concurrency()) ? 2e-3 : 2e-4;
+    spin_s_ = poll_spin_s(local_size_);
     if (size_ > 1 && local_size_ == size_) {
       if (shm_allreduce) {
         std::string why_not;
@@ -142,7 +137,7 @@ class MpiComm : public Comm {
   // Polls until the requests complete; throws CommError after the timeout.
   void wait(MPI_Request* reqs, int n, const char* op, uint64_t seq) {
     const auto start = Clock::now();
-    const double limit = rank_ == 0 ? timeout_ : timeout_ + 5.0;  // rank 0 speaks first: it can name the missing
+    const double limit = poll_limit_s(rank_, timeout_);  // rank 0 speaks first: it can name the missing
     for (int polls = 0;; ++polls) {
       int done = 0;
       LS_CHECK_MPI(MPI_Testall(n, reqs, &done, MPI_STATUSES_IGNORE));
@@ -150,10 +145,7 @@ class MpiComm : public Comm {
       if (rank_ == 0) drain_arrivals();
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
       if (timeout_ > 0 && waited > limit) throw CommError(timeout_message(op, seq, waited));
-      if (waited > spin_s_) {  // after a spin, sleep between polls so that a waiting rank yields its core
-        timespec ts{0, waited > 0.01 ? 200000 : 20000};
-        nanosleep(&ts, nullptr);
-      }
+      poll_pause(waited, spin_s_);
     }
   }
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
-#include <thread>
 
+#include "common/comm/poll_wait.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -108,11 +107,7 @@ std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_
 }
 
 ShmAllreduce::ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes)
-    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes) {
-  // While waiting, spin (the fastest hand-over) when every rank can have a core, else yield soon.
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  spin_s_ = static_cast<unsigned>(size) <= cores ? 2e-3 : 5e-5;
-}
+    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes), spin_s_(poll_spin_s(size)) {}
 
 ShmAllreduce::~ShmAllreduce() { ::munmap(map_, map_bytes_); }
 
@@ -211,7 +206,7 @@ bool ShmAllreduce::complete(uint64_t last_segment) {
 
 void ShmAllreduce::wait(uint64_t last_segment) {
   const auto start = Clock::now();
-  const double limit = rank_ == 0 ? timeout_ : timeout_ + 5.0;  // rank 0 speaks first, as over MPI
+  const double limit = poll_limit_s(rank_, timeout_);
   for (;;) {
     if (complete(last_segment)) return;
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
@@ -222,10 +217,7 @@ void ShmAllreduce::wait(uint64_t last_segment) {
                       " (engine.collective_timeout_s = " + seconds_text(timeout_) + "); " +
                       missing_message(gathered_ + 1));
     }
-    if (waited > spin_s_) {  // after a spin, sleep between polls so that a waiting rank yields its core
-      timespec ts{0, waited > 0.01 ? 200000 : 20000};
-      nanosleep(&ts, nullptr);
-    }
+    poll_pause(waited, spin_s_);
   }
 }
 

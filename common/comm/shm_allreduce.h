@@ -74,7 +74,7 @@ class ShmAllreduce {
   void* map_;
   size_t map_bytes_, region_bytes_;
   double timeout_ = 0;
-  double spin_s_;
+  double spin_s_;  // the spin before sleeping between polls (poll_wait.h)
   std::mutex mu_;
   uint64_t next_seq_ = 0;                  // the last segment started
   uint64_t posted_ = 0, reduced_ = 0;      // the last segment this rank posted, reduced
