@@ -17,12 +17,11 @@ std::atomic<int> g_signal{0};
 std::atomic<bool> g_armed{false};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lock-free");
 
+// The first stop signal wins; async-signal-safe (a lock-free atomic), so it also serves as the handler.
 void record(int sig) {
   int none = 0;
   g_signal.compare_exchange_strong(none, sig);
 }
-
-void on_signal(int sig) { record(sig); }
 
 sigset_t stop_set() {
   sigset_t set;
@@ -63,7 +62,7 @@ void start_stop_signal_thread() {
 void install_stop_signal_handlers() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
+  sa.sa_handler = record;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   for (int sig : {SIGTERM, SIGUSR1}) LS_CHECK_SYS(::sigaction(sig, &sa, nullptr), "sigaction " << sig);
