@@ -32,6 +32,7 @@ uint16_t float_to_bf16(float f) { return vec::to_bf16(f); }
 LS_VECTOR_KERNEL void group_norm_silu_forward(const NormActShape& s, const uint16_t* __restrict x, const float* __restrict shift,
                                               const float* __restrict gamma, const float* __restrict beta, uint16_t* __restrict y,
                                               float* __restrict mean, float* __restrict rstd) {
+  const vec::FlushDenormals flush;
   const int64_t per_group = s.channels / s.groups, m = per_group * s.hw;
   auto shift_of = [&](int64_t c) { return shift ? shift[c] : 0.0f; };
   for (int64_t g = 0; g < s.groups; ++g) {
@@ -80,6 +81,7 @@ LS_VECTOR_KERNEL void group_norm_silu_backward(const NormActShape& s, const uint
                                                const float* __restrict mean, const float* __restrict rstd, uint16_t* __restrict dx,
                                                float* __restrict dshift, float* __restrict dgamma, float* __restrict dbeta,
                                                float* __restrict scratch) {
+  const vec::FlushDenormals flush;
   const int64_t per_group = s.channels / s.groups, m = per_group * s.hw;
   auto shift_of = [&](int64_t c) { return shift ? shift[c] : 0.0f; };
   for (int64_t g = 0; g < s.groups; ++g) {

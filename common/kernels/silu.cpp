@@ -9,10 +9,12 @@ using vec::sigmoid;
 float sigmoid_poly(float x) { return sigmoid(x); }
 
 LS_VECTOR_KERNEL void silu_forward(const float* __restrict pre, float* __restrict act, int64_t n) {
+  const vec::FlushDenormals flush;
   for (int64_t i = 0; i < n; ++i) act[i] = pre[i] * sigmoid(pre[i]);
 }
 
 LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restrict grad, int64_t n) {
+  const vec::FlushDenormals flush;
   for (int64_t i = 0; i < n; ++i) {
     const float e = exp_poly(-pre[i]), s = 1.0f / (1.0f + e);
     grad[i] *= s * (1.0f + pre[i] * (e * s));  // 1 - s = e s, without the cancellation of 1 - s for large pre
@@ -21,6 +23,7 @@ LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restri
 
 LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
                                          int64_t cols) {
+  const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {
     float* p = pre + r * cols;
     float* a = act + r * cols;
@@ -34,6 +37,7 @@ LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict pre, const float* __re
 
 LS_VECTOR_KERNEL void silu_backward_colsum(const float* __restrict pre, float* __restrict grad, int64_t rows, int64_t cols,
                                            double* __restrict colsum) {
+  const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {
     const float* p = pre + r * cols;
     float* g = grad + r * cols;

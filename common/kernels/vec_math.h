@@ -2,8 +2,11 @@
 // exp, the sigmoid, and bfloat16 <-> float32. Internal to common/kernels/.
 //
 // Contract: exp_poly(x) is Cephes' expf (within 2 ulp of exp) for x in [-88, 88] and clamps x to that range
-// (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN.
+// (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN. Every kernel body opens with
+// a FlushDenormals guard: results below FLT_MIN (1.2e-38) become 0 there, and nothing else changes.
 #pragma once
+
+#include <xmmintrin.h>
 
 #include <cstdint>
 #include <cstring>
@@ -14,6 +17,24 @@
 #define LS_VECTOR_KERNEL __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
 namespace lockstep::vec {
+
+// Flush-to-zero and denormals-are-zero (MXCSR) on the calling thread for the guard's scope, the previous mode
+// restored after. Why: GCC if-converts the clamps of exp_poly by computing every branch for every lane, and one
+// branch of the SiLU (z times the sigmoid of -88) is a denormal for every ordinary z. Intel cores take a
+// microcode assist of about a hundred cycles per denormal result: without the guard the SiLU forward pass of
+// the MLP step took 4.1 ms instead of 0.45 ms for 4096 x 256 floats (N(0, 1) inputs), 30% of a compute-bound
+// tick, on a Xeon of 2026 (AMD cores, where the kernels were written, take no such assist).
+class FlushDenormals {
+ public:
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+
+ private:
+  static constexpr unsigned kFtzDaz = 0x8040;  // bit 15: flush to zero; bit 6: denormal inputs are zero
+  unsigned saved_;
+};
 
 inline float exp_poly(float x) {
   // clamp; NaN compares false both ways and passes through (written as two selects, which GCC if-converts)
