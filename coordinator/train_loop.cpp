@@ -199,6 +199,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     std::fprintf(stderr, "  all-reduce    : %s\n", comm.allreduce_path().c_str());
     std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
                  blas.config.empty() ? "" : (" (" + blas.config + ")").c_str());
+    if (!blas.core_note.empty()) std::fprintf(stderr, "                  %s\n", blas.core_note.c_str());
     if (blas.reference) {
       std::fprintf(stderr, "  warning: the reference BLAS is loaded; matrix products are ~15x slower than with OpenBLAS "
                            "(apt-get install libopenblas0-pthread)\n");

@@ -27,6 +27,7 @@ int cmd_version() {
   std::printf("protobuf %s\n", google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION).c_str());
   std::printf("BLAS     %s%s\n", blas.library.empty() ? "none loaded" : blas.library.c_str(),
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
+  if (!blas.core_note.empty()) std::printf("         %s\n", blas.core_note.c_str());
   std::printf("MLP step %s\n", MlpStep::gemm_library());
   std::printf("backends %s\n", join(built_backends()).c_str());
   return 0;

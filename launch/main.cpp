@@ -12,6 +12,7 @@
 
 #include "common/comm/comm.h"
 #include "common/comm/mpi_session.h"
+#include "common/util/blas_core.h"
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
 #include "launch/commands.h"
@@ -30,6 +31,7 @@ void keep_freed_memory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lockstep::choose_blas_core(argv);      // may run this program again with OpenBLAS's right kernels (blas_core.h)
   lockstep::start_stop_signal_thread();  // before any other thread exists (stop_signal.h says why)
   keep_freed_memory();
   using namespace lockstep;

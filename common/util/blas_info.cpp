@@ -1,5 +1,7 @@
 #include "common/util/blas_info.h"
 
+#include "common/util/blas_core.h"
+
 #include <dlfcn.h>
 #include <link.h>
 #include <climits>
@@ -35,6 +37,7 @@ BlasInfo loaded_blas() {
     info.config = fn();
   }
   info.reference = !info.openblas && info.library.find("/blas/") != std::string::npos;
+  info.core_note = blas_core_note();
   return info;
 }
 

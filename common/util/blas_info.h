@@ -14,6 +14,7 @@ struct BlasInfo {
   std::string config;   // openblas_get_config(), or "" for other BLAS libraries
   bool openblas = false;
   bool reference = false;  // the slow reference implementation (netlib)
+  std::string core_note;   // blas_core_note(): OpenBLAS's kernels chosen by Lockstep (blas_core.h), or ""
 };
 
 BlasInfo loaded_blas();
