@@ -20,6 +20,20 @@ TEST_CASE("version output names LibTorch MPI protobuf and the loaded BLAS", "[cl
   if (TORCH_VERSION_MAJOR == 1) CHECK_THAT(r.output, Catch::Contains("openblas"));
 }
 
+TEST_CASE("OpenBLAS never runs its generic Prescott kernels on a CPU with AVX2, and a user's OPENBLAS_CORETYPE is kept", "[cli]") {
+  // Debian 12's OpenBLAS takes CPUs it does not know (Intel's Xeons after Sapphire Rapids) for Prescott; lockstep
+  // then runs itself again with OPENBLAS_CORETYPE set (common/util/blas_core.h)
+  const ProcResult plain = run_shell("env -u OPENBLAS_CORETYPE " + std::string(LOCKSTEP_BIN) + " --version");
+  REQUIRE(plain.exit_code == 0);
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (plain.output.find("OpenBLAS") != std::string::npos && avx2) CHECK_THAT(plain.output, !Catch::Contains(" Prescott MAX_THREADS"));
+  const ProcResult forced = run_shell("OPENBLAS_CORETYPE=Prescott " + std::string(LOCKSTEP_BIN) + " --version");
+  REQUIRE(forced.exit_code == 0);
+  if (forced.output.find("OpenBLAS") != std::string::npos) CHECK_THAT(forced.output, Catch::Contains(" Prescott MAX_THREADS"));
+  CHECK_THAT(forced.output, !Catch::Contains("set by Lockstep"));
+}
+
 TEST_CASE("help works on every subcommand", "[cli]") {
   for (const char* args : {"--help", "train --help", "sample --help"}) {
     INFO(args);
