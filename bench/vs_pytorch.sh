@@ -28,6 +28,10 @@ fi
 launch/build.sh > /dev/null
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 BIN=build/lockstep
+# PyTorch multiplies with the same OpenBLAS kernels as Lockstep: on a CPU this OpenBLAS does not know, Lockstep runs
+# with the OPENBLAS_CORETYPE it chose (common/util/blas_core.h), and so does every run here, PyTorch's included
+CORE=$("$BIN" --version | sed -n 's/.*OPENBLAS_CORETYPE=\([A-Za-z0-9]*\) set by Lockstep.*/\1/p')
+if [ -n "$CORE" ]; then export OPENBLAS_CORETYPE=$CORE; fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -86,7 +90,7 @@ REPORT=bench/results/vs_pytorch.md
 mkdir -p bench/results
 {
   echo "Lockstep vs PyTorch $($PY -c 'import torch; print(torch.__version__)') (bench/vs_pytorch.sh), $(date -u +%Y-%m-%d), $(nproc) cores"
-  echo "($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks, A B alternating; single-core SGEMM peak at the start $(printf %.1f "$PEAK_BLAS") GFLOP/s (OpenBLAS), $(printf %.1f "$PEAK_DNNL") GFLOP/s (oneDNN)"
+  echo "($(lscpu | sed -n 's/^Model name: *//p')${CORE:+; OpenBLAS kernels $CORE for both, see common/util/blas_core.h}), $ROUNDS rounds of $TICKS ticks, A B alternating; single-core SGEMM peak at the start $(printf %.1f "$PEAK_BLAS") GFLOP/s (OpenBLAS), $(printf %.1f "$PEAK_DNNL") GFLOP/s (oneDNN)"
   echo
   echo "| case | Lockstep | PyTorch | Lockstep / PyTorch |"
   echo "| --- | --- | --- | --- |"

@@ -82,3 +82,38 @@ TEST_CASE("decoupled weight decay equals torch::optim::AdamW", "[optim]") {
   for (const auto& p : reference->parameters()) values.push_back(p.detach().reshape({-1}));
   CHECK(torch::allclose(flat.values(), torch::cat(values), 1e-5, 1e-6));
 }
+
+TEST_CASE("Adam's fused moving average equals lerp after the step, bitwise for any thread count", "[optim]") {
+  // 100,000 numbers: several chunks of the parallel loop; EMA weights from 0.9 (warm-up) down to 0.001, both of
+  // torch.lerp's branches
+  const int64_t n = 100000;
+  torch::manual_seed(21);
+  const torch::Tensor p0 = torch::randn({n}), e0 = torch::randn({n});
+  OptimConfig cfg;
+  auto run = [&](int threads, bool fused) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    Adam adam(cfg, n);
+    torch::Tensor p = p0.clone(), ema = e0.clone();
+    for (int step = 0; step < 12; ++step) {
+      torch::manual_seed(300 + step);
+      const torch::Tensor g = torch::randn({n}) * 1e-2;
+      const double w = step < 6 ? 0.9 - 0.15 * step : 0.001 * step;
+      if (fused) {
+        adam.step(p, g, 1e-2, &ema, w);
+      } else {
+        adam.step(p, g, 1e-2);
+        ema.lerp_(p, w);
+      }
+    }
+    at::set_num_threads(before);
+    return std::make_pair(p, ema);
+  };
+  const auto [p_ref, ema_ref] = run(1, false);
+  const auto [p1, ema1] = run(1, true);
+  const auto [p2, ema2] = run(2, true);
+  CHECK(torch::equal(p1, p_ref));
+  CHECK(torch::allclose(ema1, ema_ref, 1e-6, 1e-7));  // the same formula; LibTorch's lerp may contract it differently
+  CHECK(torch::equal(p1, p2));
+  CHECK(torch::equal(ema1, ema2));
+}

@@ -179,9 +179,9 @@ Report Worker::play(const Frame& frame) {
     if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
       const double clip = cfg_.optim().grad_clip();
       if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
-      adam_->step(params_->values(), params_->grads(), frame.lr());
+      const double ema_weight = next_ema_weight();  // the EMA in Adam's pass over memory
+      adam_->step(params_->values(), params_->grads(), frame.lr(), ema_weight > 0 ? &ema_ : nullptr, ema_weight);
       if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
-      update_ema();
       update_target();
     } else {
       report.set_skipped(true);
@@ -306,12 +306,12 @@ void Worker::update_target() {
   else target_params_->values().copy_(params_->values());
 }
 
-void Worker::update_ema() {
-  const double n = static_cast<double>(adam_->step_count());
+double Worker::next_ema_weight() const {
+  const double n = static_cast<double>(adam_->step_count() + 1);  // the optimizer steps after this one
   double d = cfg_.train().ema_decay();
-  if (d <= 0) return;
+  if (d <= 0 || !ema_.defined()) return 0.0;
   if (cfg_.train().ema_warmup()) d = std::min(d, (1.0 + n) / (10.0 + n));
-  ema_.lerp_(params_->values(), 1.0 - d);  // ema + (1 - d) (theta - ema): one pass
+  return 1.0 - d;  // ema + (1 - d) (theta - ema)
 }
 
 Worker::EmaSwap::EmaSwap(Worker& w, bool active) : w_(w) {

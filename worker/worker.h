@@ -72,7 +72,7 @@ class Worker {
   std::vector<uint64_t> state_hashes() const;
   double held_out_loss_sum(uint64_t* count);
   torch::Tensor loss_of(const TrainBatch& b);  // per-sample losses of the configured objective
-  void update_ema();
+  double next_ema_weight() const;  // 1 - the EMA's decay at the coming optimizer step; 0: no EMA
 
   Config cfg_;
   Comm& comm_;

@@ -12,8 +12,10 @@
 #include <cstring>
 
 // A function compiled for AVX-512, AVX2 + FMA and plain x86-64; the loader picks the best the CPU has. The files
-// of common/kernels/ compile with -O3 -fno-trapping-math (CMakeLists.txt): without the latter GCC does not turn
-// the clamps and selects into vector blends, and nothing here reads floating-point exception flags.
+// of common/kernels/ compile with -O3 -fno-trapping-math -fno-math-errno (CMakeLists.txt): without the second GCC
+// does not turn the clamps and selects into vector blends, without the third it calls libm's sqrtf for every
+// element that might be negative (to set errno) and vectorizes nothing around a square root (Adam: 7x slower);
+// nothing here reads floating-point exception flags or errno.
 #define LS_VECTOR_KERNEL __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 
 namespace lockstep::vec {

@@ -2,7 +2,8 @@
 // after the square root), with decoupled weight decay as torch.optim.AdamW when weight_decay > 0.
 //
 // Contract: step() reads the flat gradient and updates the flat parameters and its two moment buffers in
-// place, in a handful of whole-buffer operations and no allocation. The state (m, v, step count) is what a
+// place, without allocation: on the CPU in one pass over memory (common/kernels/adam.h), elsewhere in a handful of
+// whole-buffer operations. The state (m, v, step count) is what a
 // checkpoint stores. Identical inputs give bitwise identical results on every rank.
 #pragma once
 
@@ -15,7 +16,8 @@ class OptimConfig;
 class Adam {
  public:
   Adam(const OptimConfig& cfg, int64_t numel, torch::Device device = torch::kCPU);
-  void step(torch::Tensor& params, const torch::Tensor& grads, double lr);
+  // With ema: then ema.lerp_(params, ema_weight) (the moving average of the weights), in the same pass on the CPU.
+  void step(torch::Tensor& params, const torch::Tensor& grads, double lr, torch::Tensor* ema = nullptr, double ema_weight = 0.0);
   torch::Tensor& exp_avg() { return m_; }
   torch::Tensor& exp_avg_sq() { return v_; }
   uint64_t step_count() const { return step_; }
