@@ -21,20 +21,28 @@ TEST_CASE("the fused MLP step gives the loss and gradients of autograd", "[model
   struct Case {
     uint32_t width, depth;
     const char* path;
-    int64_t n, global;
+    int64_t n, global, dim;
   };
-  for (const Case& c : {Case{64, 3, "linear", 512, 512}, Case{32, 1, "vp_cosine", 100, 300}, Case{256, 2, "linear", 7, 64}}) {
-    INFO("width " << c.width << " depth " << c.depth << " path " << c.path);
+  // 2-D data: the output layer folded into the last SiLU passes (mlp_out.h); 20-D data: an ordinary product.
+  // 3,000 rows: the forward products take transposed weights.
+  for (const Case& c : {Case{64, 3, "linear", 512, 512, 2}, Case{32, 1, "vp_cosine", 100, 300, 2}, Case{256, 2, "linear", 7, 64, 2},
+                        Case{256, 3, "linear", 3000, 4096, 2}, Case{64, 2, "linear", 300, 300, 20}}) {
+    INFO("width " << c.width << " depth " << c.depth << " path " << c.path << " rows " << c.n << " dim " << c.dim);
     ModelConfig m;
     m.mutable_mlp()->set_width(c.width);
     m.mutable_mlp()->set_depth(c.depth);
-    std::shared_ptr<Net> net = make_net(m, {2}, 7);
+    std::shared_ptr<Net> net = make_net(m, {c.dim}, 7);
     FlatParams flat(*net);
     PathConfig pc;
     pc.set_name(c.path);
     if (std::string(c.path) == "vp_cosine") pc.set_t_min(1e-3);
     const auto schedule = make_schedule(pc);
     DataConfig dc;
+    if (c.dim != 2) {  // a Gaussian in c.dim dimensions
+      dc.set_name("gaussian_mixture");
+      auto* component = dc.add_mixture();
+      for (int64_t k = 0; k < c.dim; ++k) component->add_mean(0.1 * static_cast<double>(k));
+    }
     const auto data = make_dataset(dc, 1);
     BatchMaker maker(*data, 3, TimeSpec{pc.t_min(), pc.t_max()});
     TrainBatch b;

@@ -21,30 +21,28 @@ LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restri
   }
 }
 
-LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
-                                         int64_t cols) {
+LS_VECTOR_KERNEL void silu_forward_bias_slope(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
+                                               int64_t cols) {
   const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {
     float* p = pre + r * cols;
     float* a = act + r * cols;
     for (int64_t c = 0; c < cols; ++c) {
       const float z = p[c] + bias[c];
-      p[c] = z;
-      a[c] = z * sigmoid(z);
+      const float e = exp_poly(-z), s = 1.0f / (1.0f + e);
+      a[c] = z * s;
+      p[c] = s * (1.0f + z * (e * s));  // as silu_backward computes it
     }
   }
 }
 
-LS_VECTOR_KERNEL void silu_backward_colsum(const float* __restrict pre, float* __restrict grad, int64_t rows, int64_t cols,
-                                           double* __restrict colsum) {
+LS_VECTOR_KERNEL void scale_colsum(const float* __restrict slope, float* __restrict grad, int64_t rows, int64_t cols,
+                                   double* __restrict colsum) {
   const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* p = pre + r * cols;
+    const float* p = slope + r * cols;
     float* g = grad + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float e = exp_poly(-p[c]), s = 1.0f / (1.0f + e);
-      g[c] *= s * (1.0f + p[c] * (e * s));
-    }
+    for (int64_t c = 0; c < cols; ++c) g[c] *= p[c];
     for (int64_t c = 0; c < cols; ++c) colsum[c] += g[c];
   }
 }

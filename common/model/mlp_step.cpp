@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
+#include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
 #include "common/loss/flow_matching.h"
 #include "common/proto/config.pb.h"
@@ -19,6 +20,10 @@ namespace {
 // Rows per chunk of the SiLU passes: chunks run on LibTorch's intra-op threads, and the bias gradient's partial
 // sums are per chunk, added in chunk order: the same numbers for any thread count.
 constexpr int64_t kChunkRows = 256;
+// From this many rows on, the forward products multiply by a transposed copy of each weight, made every tick
+// (h W^T as 'N','N' instead of 'N','T': oneDNN's SGEMM runs 7% faster so at width 256); below, the copy would cost
+// more than it saves.
+constexpr int64_t kTransposedFrom = 2048;
 
 int64_t chunks_of(int64_t rows) { return (rows + kChunkRows - 1) / kChunkRows; }
 
@@ -76,6 +81,7 @@ MlpStep::MlpStep(Mlp& net, const Schedule& s) : net_(net), schedule_(s) {
     LS_CHECK(l->weight.grad().defined() && l->bias.grad().defined(), "MlpStep: the parameters need gradient views (FlatParams)");
     dw_.push_back(l->weight.grad());
     dbias_.push_back(l->bias.grad());
+    wt_.push_back(torch::empty({l->weight.size(1), l->weight.size(0)}));
   }
 }
 
@@ -84,10 +90,10 @@ void MlpStep::ensure(int64_t n) {
   n_ = n;
   const auto f = torch::TensorOptions(torch::kFloat32);
   const int64_t hidden = static_cast<int64_t>(w_.size()) - 1;
-  pre_.assign(static_cast<size_t>(hidden), {});
+  slope_.assign(static_cast<size_t>(hidden), {});
   act_.assign(static_cast<size_t>(hidden), {});
   for (int64_t i = 0; i < hidden; ++i) {
-    pre_[i] = torch::empty({n, w_[i].size(0)}, f);
+    slope_[i] = torch::empty({n, w_[i].size(0)}, f);
     act_[i] = torch::empty({n, w_[i].size(0)}, f);
   }
   in_ = torch::empty({n, w_[0].size(1)}, f);
@@ -121,17 +127,36 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   torch::Tensor s = in_.narrow(1, d, half), c = in_.narrow(1, d + half, half);
   torch::sin_out(s, args_);
   torch::cos_out(c, args_);
+  const bool transposed = n >= kTransposedFrom;
+  if (transposed)
+    for (int64_t i = 0; i < hidden; ++i) wt_[i].copy_(w_[i].t());
+  // the output layer rides along with the last SiLU pass when it is narrow (mlp_out.h); its backward stays two
+  // products (folded into the SiLU pass below it, it cost as much: that pass is bound by memory, the products are not)
+  const int64_t out_dim = w_.back().size(0);
+  const bool fused_out = hidden >= 1 && out_dim <= kMaxOutDim;
   const torch::Tensor* h = &in_;
   for (int64_t i = 0; i < hidden; ++i) {
-    product(pre_[i], *h, false, w_[i], true);  // then the bias and SiLU in one pass
-    float *pre = pre_[i].data_ptr<float>(), *act = act_[i].data_ptr<float>();
-    const int64_t cols = pre_[i].size(1);
+    // the pre-activation; then the bias, SiLU and its slope in one pass
+    if (transposed) product(slope_[i], *h, false, wt_[i], false);
+    else product(slope_[i], *h, false, w_[i], true);
+    float *pre = slope_[i].data_ptr<float>(), *act = act_[i].data_ptr<float>();
+    const int64_t cols = slope_[i].size(1);
     const float* bias = bias_[i].data_ptr<float>();
-    row_chunks(n, [&](int64_t r, int64_t rows, int64_t) { silu_forward_bias(pre + r * cols, bias, act + r * cols, rows, cols); });
+    if (fused_out && i + 1 == hidden) {
+      const float *w = w_.back().data_ptr<float>(), *out_bias = bias_.back().data_ptr<float>();
+      float* out = out_.data_ptr<float>();
+      row_chunks(n, [&](int64_t r, int64_t rows, int64_t) {
+        silu_forward_bias_slope_out(pre + r * cols, bias, act + r * cols, rows, cols, w, out_bias, out_dim, out + r * out_dim);
+      });
+    } else {
+      row_chunks(n, [&](int64_t r, int64_t rows, int64_t) { silu_forward_bias_slope(pre + r * cols, bias, act + r * cols, rows, cols); });
+    }
     h = &act_[i];
   }
-  product(out_, *h, false, w_.back(), true);
-  out_.add_(bias_.back());
+  if (!fused_out) {
+    product(out_, *h, false, w_.back(), true);
+    out_.add_(bias_.back());
+  }
   // loss: sum_j |out_j - target_j|^2; d(sum / B)/d out = 2 (out - target) / B
   torch::sub_out(grad_out_, out_, target_);
   const double loss = grad_out_.pow(2).sum().item<double>();
@@ -139,6 +164,21 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   const auto t1 = Clock::now();
 
   // backward, last layer first; each layer's gradients are final when written (ready() may start its bucket)
+  const int64_t chunks = chunks_of(n), width = w_[0].size(0);
+  double* partial = colsum_.data_ptr<double>();  // [256-row chunk][width]: bias-gradient sums per chunk
+  auto bias_gradient = [&](int64_t layer) {      // the chunks' sums in chunk order
+    float* db = dbias_[layer].data_ptr<float>();
+    for (int64_t c = 0; c < width; ++c) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < chunks; ++k) sum += partial[k * width + c];
+      db[c] = static_cast<float>(sum);
+    }
+  };
+  auto layer_ready = [&](int64_t layer) {
+    if (!ready) return;
+    ready(param_index_[layer]);
+    ready(param_index_[layer] + 1);
+  };
   const torch::Tensor* g = &grad_out_;
   torch::Tensor buffers[2] = {gin_, gtmp_};  // ping-pong: the gradient below is never written over the one above
   int which = 0;
@@ -146,28 +186,18 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
     const torch::Tensor& below = i == 0 ? in_ : act_[i - 1];
     product(dw_[i], *g, true, below, false);
     if (i == hidden) torch::sum_out(dbias_[i], *g, {0});  // the hidden layers' were summed in the SiLU pass above them
-    if (ready) {
-      ready(param_index_[i]);
-      ready(param_index_[i] + 1);
-    }
+    layer_ready(i);
     if (i == 0) break;
-    // the gradient at the SiLU output below, then through SiLU (one pass that recomputes the sigmoid and sums
-    // the columns: the bias gradient of layer i - 1)
+    // the gradient at the SiLU output below, then through SiLU (one pass that multiplies by the slope saved in
+    // the forward pass and sums the columns: the bias gradient of layer i - 1)
     torch::Tensor& gin = buffers[which];
     which ^= 1;
     product(gin, *g, false, w_[i], false);
-    const float* pre = pre_[i - 1].data_ptr<float>();
+    const float* slope = slope_[i - 1].data_ptr<float>();
     float* gp = gin.data_ptr<float>();
-    const int64_t cols = gin.size(1);
-    double* partial = colsum_.data_ptr<double>();
     colsum_.zero_();
-    row_chunks(n, [&](int64_t r, int64_t rows, int64_t k) { silu_backward_colsum(pre + r * cols, gp + r * cols, rows, cols, partial + k * cols); });
-    float* db = dbias_[i - 1].data_ptr<float>();
-    for (int64_t c = 0; c < cols; ++c) {
-      double sum = 0.0;
-      for (int64_t k = 0; k < chunks_of(n); ++k) sum += partial[k * cols + c];
-      db[c] = static_cast<float>(sum);
-    }
+    row_chunks(n, [&](int64_t r, int64_t rows, int64_t k) { scale_colsum(slope + r * width, gp + r * width, rows, width, partial + k * width); });
+    bias_gradient(i - 1);
     g = &gin;
   }
   const auto t2 = Clock::now();
