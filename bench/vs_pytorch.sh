@@ -14,8 +14,8 @@
 #   scaling          default model, B = 512 per rank, 2 ranks against 1 (run back to back in each round):
 #                    weak-scaling efficiency, Lockstep (gradients summed in shared memory) against DDP over gloo
 #   sampling         10,000 2-D samples, 100 Euler steps, 1 rank (and Lockstep on 2 ranks)
-#   U-Net            configs/fashion_mnist.textproto (bf16 autocast, B = 128, 2 threads) against bench/pytorch_unet.py,
-#                    30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
+#   U-Net            configs/fashion_mnist.textproto (B = 128, 2 threads), in bf16 autocast and in float32, against
+#                    bench/pytorch_unet.py, 30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -153,20 +153,27 @@ done
 ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}")
 row "$(printf '| sampling 10,000 2-D samples, 100 Euler steps, 1 rank: samples/s | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma)")" "$($PY -c "print(10000 / $mb)")" "$(ratio "$mb" "$ma")")"
 row "$(printf '| the same on 2 ranks (Lockstep) | %.0f | | |' "$($PY -c "print(10000 / $ma2)")")"
-# the Fashion-MNIST U-Net: training steps/s and sampling
-a=(); b=()
-for _ in $(seq "$ROUNDS"); do
-  out="$WORK/unet-$RANDOM$RANDOM"
-  "$BIN" train configs/fashion_mnist.textproto --steps 30 --out "$out" --set train.log_every=5 --set train.eval_every=0 \
-    --set sample.num=10 --set engine.threads=2 > /dev/null 2>&1
-  a+=("$($PY -c "
+# the Fashion-MNIST U-Net: training steps/s in the config's bf16 autocast and in float32 (which of the two is faster
+# depends on the CPU: bf16 convolutions need AVX512-BF16 or AMX, and oneDNN's bf16 kernels for AVX512-BF16 alone can
+# be slower than its float32 ones), then sampling
+unet_case() {  # label lockstep-precision pytorch-bf16
+  local a=() b=()
+  for _ in $(seq "$ROUNDS"); do
+    out="$WORK/unet-$RANDOM$RANDOM"
+    "$BIN" train configs/fashion_mnist.textproto --steps 30 --out "$out" --set train.log_every=5 --set train.eval_every=0 \
+      --set sample.num=10 --set engine.threads=2 --set train.precision="$2" > /dev/null 2>&1
+    a+=("$($PY -c "
 import json, statistics
 rows = [json.loads(l) for l in open('$out/metrics.jsonl') if '\"samples_per_s\"' in l]
 print(statistics.median(r['samples_per_s'] for r in rows[1:]))")")
-  b+=("$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py train --steps 30 --threads 2 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["samples_per_s"])')")
-done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-row "$(printf '| U-Net (Fashion-MNIST config, bf16, B 128, 2 threads): steps/s | %.2f | %.2f | %s |' "$($PY -c "print($ma / 128)")" "$($PY -c "print($mb / 128)")" "$(ratio "$ma" "$mb")")"
+    b+=("$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py train --steps 30 --threads 2 --bf16 "$3" | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["samples_per_s"])')")
+  done
+  local ma mb
+  ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+  row "$(printf '| U-Net (Fashion-MNIST config, %s, B 128, 2 threads): steps/s | %.2f | %.2f | %s |' "$1" "$($PY -c "print($ma / 128)")" "$($PY -c "print($mb / 128)")" "$(ratio "$ma" "$mb")")"
+}
+unet_case bf16 bf16_mixed 1
+unet_case float32 fp32 0
 sa=$("$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --out "$WORK/u.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
 sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py sample --threads 2 --num 256 --sample-steps 50 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
 row "$(printf '| U-Net sampling, 256 images, 50 Heun steps, 2 threads: images/s | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa)")" "$($PY -c "print(256 / $sb)")" "$(ratio "$sb" "$sa")")"

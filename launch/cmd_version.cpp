@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "common/comm/comm_registry.h"
-#include "common/model/mlp_step.h"
+#include "common/model/sgemm.h"
 #include "common/util/blas_info.h"
 #include "common/util/strings.h"
 #include "launch/commands.h"
@@ -28,7 +28,7 @@ int cmd_version() {
   std::printf("BLAS     %s%s\n", blas.library.empty() ? "none loaded" : blas.library.c_str(),
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
   if (!blas.core_note.empty()) std::printf("         %s\n", blas.core_note.c_str());
-  std::printf("MLP step %s\n", MlpStep::gemm_library());
+  std::printf("MLP step %s\n", sgemm_library());
   std::printf("backends %s\n", join(built_backends()).c_str());
   return 0;
 }

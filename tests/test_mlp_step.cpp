@@ -80,3 +80,25 @@ TEST_CASE("training with the fused MLP step follows training with autograd", "[m
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-4));
 }
+
+TEST_CASE("the MLP's forward without autograd gives the numbers of LibTorch's layers", "[model][fused]") {
+  // 2-D outputs: the output layer folded into the last SiLU pass; 20-D: an ordinary product; with classes and without
+  for (int64_t dim : {2, 20}) {
+    for (int64_t classes : {0, 3}) {
+      INFO("dim " << dim << " classes " << classes);
+      ModelConfig m;
+      m.mutable_mlp()->set_width(96);
+      m.mutable_mlp()->set_depth(3);
+      m.set_class_conditional(classes > 0);
+      std::shared_ptr<Net> net = make_net(m, {dim}, 11, classes);
+      torch::manual_seed(4);
+      const torch::Tensor x = torch::randn({1000, dim}), t = torch::rand({1000}), y = torch::randint(0, classes + 1, {1000});
+      const torch::Tensor reference = net->forward(x, t, classes > 0 ? y : torch::Tensor()).detach();  // grad mode: LibTorch's layers
+      REQUIRE(reference.requires_grad() == false);
+      torch::NoGradGuard no_grad;
+      const torch::Tensor fast = net->forward(x, t, classes > 0 ? y : torch::Tensor());
+      REQUIRE(fast.sizes() == reference.sizes());
+      CHECK((fast - reference).abs().max().item<double>() < 1e-5 * reference.abs().max().item<double>());
+    }
+  }
+}

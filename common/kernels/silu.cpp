@@ -36,6 +36,17 @@ LS_VECTOR_KERNEL void silu_forward_bias_slope(float* __restrict pre, const float
   }
 }
 
+LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict x, const float* __restrict bias, int64_t rows, int64_t cols) {
+  const vec::FlushDenormals flush;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* p = x + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float z = p[c] + bias[c];
+      p[c] = z * sigmoid(z);
+    }
+  }
+}
+
 LS_VECTOR_KERNEL void scale_colsum(const float* __restrict slope, float* __restrict grad, int64_t rows, int64_t cols,
                                    double* __restrict colsum) {
   const vec::FlushDenormals flush;

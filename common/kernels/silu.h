@@ -25,6 +25,8 @@ void silu_backward(const float* pre, float* grad, int64_t n);
 // bit). scale_colsum multiplies grad by slope elementwise and adds each column's sum of the result, in float64 row
 // by row, to colsum[c] (the layer's bias gradient).
 void silu_forward_bias_slope(float* pre, const float* bias, float* act, int64_t rows, int64_t cols);
+// The same without the slope, in place (inference: the MLP's forward without autograd): x = SiLU(x + bias[c]).
+void silu_forward_bias(float* x, const float* bias, int64_t rows, int64_t cols);
 void scale_colsum(const float* slope, float* grad, int64_t rows, int64_t cols, double* colsum);
 // The sigmoid the two functions use, one element (for tests).
 float sigmoid_poly(float x);

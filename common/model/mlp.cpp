@@ -1,11 +1,24 @@
 #include "common/model/mlp.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 
+#include "common/kernels/mlp_out.h"
+#include "common/kernels/silu.h"
+#include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
 namespace lockstep {
+namespace {
+
+constexpr int64_t kGrainRows = 256;  // rows per piece of the SiLU passes on LibTorch's threads
+
+bool contiguous_float_cpu(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous(); }
+
+}  // namespace
 
 torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
   const int64_t half = size / 2;
@@ -51,8 +64,47 @@ torch::Tensor Mlp::run(const torch::Tensor& x, const torch::Tensor& t, const tor
     parts.push_back(classes_->forward(labels));
   }
   torch::Tensor h = torch::cat(parts, 1);
+  if (inference_path(h)) return run_inference(h);
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::silu(layers_[i]->forward(h));
   return full_precision(layers_.back()->forward(h));  // float32 also under autocast
+}
+
+bool Mlp::inference_path(const torch::Tensor& h) const {
+  if (torch::GradMode::is_enabled() || at::autocast::is_cpu_enabled() || layers_.size() < 2 || !contiguous_float_cpu(h)) return false;
+  for (const torch::nn::Linear& l : layers_)
+    if (!contiguous_float_cpu(l->weight) || !contiguous_float_cpu(l->bias)) return false;
+  return true;
+}
+
+torch::Tensor Mlp::run_inference(const torch::Tensor& input) const {
+  const int64_t n = input.size(0), hidden = static_cast<int64_t>(layers_.size()) - 1;
+  const torch::Tensor &w_out = layers_.back()->weight, &b_out = layers_.back()->bias;
+  const int64_t out_dim = w_out.size(0);
+  const bool fold_out = out_dim <= kMaxOutDim;  // the narrow output layer in the last SiLU pass
+  torch::Tensor out = torch::empty({n, out_dim}), h = input;
+  for (int64_t i = 0; i < hidden; ++i) {
+    const torch::Tensor& w = layers_[i]->weight;
+    const int64_t cols = w.size(0);
+    torch::Tensor a = torch::empty({n, cols});
+    sgemm(a, h, false, w, true);
+    float* ap = a.data_ptr<float>();
+    const float* bias = layers_[i]->bias.data_ptr<float>();
+    if (fold_out && i + 1 == hidden) {
+      const float *wo = w_out.data_ptr<float>(), *bo = b_out.data_ptr<float>();
+      float* op = out.data_ptr<float>();
+      at::parallel_for(0, n, kGrainRows, [&](int64_t b, int64_t e) {
+        silu_forward_bias_out(ap + b * cols, bias, e - b, cols, wo, bo, out_dim, op + b * out_dim);
+      });
+    } else {
+      at::parallel_for(0, n, kGrainRows, [&](int64_t b, int64_t e) { silu_forward_bias(ap + b * cols, bias, e - b, cols); });
+    }
+    h = a;
+  }
+  if (!fold_out) {
+    sgemm(out, h, false, w_out, true);
+    out.add_(b_out);
+  }
+  return out;
 }
 
 }  // namespace lockstep

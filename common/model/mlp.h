@@ -2,7 +2,10 @@
 // (net.h) also takes its gap and guidance features, after the time embedding.
 //
 // Contract: as Net (net.h). The time embedding uses frequencies w_max * 10000^(-k / (E/2)), k < E/2
-// (w_max = model.mlp.time_max_frequency); it holds no parameters.
+// (w_max = model.mlp.time_max_frequency); it holds no parameters. Without autograd (grad mode off: sampling,
+// evaluation) and autocast, on float32 CPU tensors, the forward pass runs by hand: products through sgemm.h, each
+// hidden layer's bias and SiLU in one vectorized pass, a narrow output layer in the last of them
+// (common/kernels/mlp_out.h); the same numbers as LibTorch's layers up to float rounding (tested to 1e-5).
 #pragma once
 
 #include "common/model/net.h"
@@ -30,6 +33,8 @@ class Mlp : public Net {
 
  private:
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y, const torch::Tensor& extra);
+  bool inference_path(const torch::Tensor& h) const;
+  torch::Tensor run_inference(const torch::Tensor& input) const;
   torch::Tensor freqs_;
   std::vector<torch::nn::Linear> layers_;
   int64_t num_classes_ = 0;

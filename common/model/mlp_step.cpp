@@ -4,13 +4,11 @@
 #include <chrono>
 
 #include <ATen/Parallel.h>
-#ifdef LOCKSTEP_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.h>
-#endif
 
 #include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
 #include "common/loss/flow_matching.h"
+#include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
@@ -35,36 +33,12 @@ void row_chunks(int64_t rows, const F& f) {
   });
 }
 
-// out = op(a) op(b), op the transpose where asked: the step's three matrix products, float32, contiguous row-major
-// operands. With oneDNN's headers at build time (CMakeLists.txt: LOCKSTEP_HAVE_DNNL) they run through dnnl_sgemm,
-// the JIT SGEMM of the oneDNN library LibTorch already loads: the step runs 6-10% faster than with OpenBLAS here
-// (bench/vs_pytorch.sh prints both libraries' peaks); else through LibTorch (OpenBLAS).
-void product(torch::Tensor& out, const torch::Tensor& a, bool transpose_a, const torch::Tensor& b, bool transpose_b) {
-#ifdef LOCKSTEP_HAVE_DNNL
-  const int64_t m = a.size(transpose_a ? 1 : 0), k = a.size(transpose_a ? 0 : 1), n = b.size(transpose_b ? 0 : 1);
-  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
-  const dnnl_status_t st =
-      dnnl_sgemm(ta, tb, m, n, k, 1.0f, a.data_ptr<float>(), a.size(1), b.data_ptr<float>(), b.size(1), 0.0f, out.data_ptr<float>(), n);
-  LS_CHECK(st == dnnl_success, "dnnl_sgemm(" << ta << ", " << tb << ", " << m << ", " << n << ", " << k << ") returned status " << st);
-#else
-  torch::mm_out(out, transpose_a ? a.t() : a, transpose_b ? b.t() : b);
-#endif
-}
-
 }  // namespace
 
 bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
   return cfg.engine().fused_mlp() && !on_cuda && cfg.model().name() == "mlp" && !cfg.model().class_conditional() &&
          cfg.train().loss() == TrainConfig::FLOW && cfg.model().prediction() == ModelConfig::VELOCITY &&
          cfg.train().loss_weighting() == TrainConfig::CONSTANT && cfg.train().precision() == "fp32";
-}
-
-const char* MlpStep::gemm_library() {
-#ifdef LOCKSTEP_HAVE_DNNL
-  return "oneDNN (dnnl_sgemm)";
-#else
-  return "LibTorch (BLAS)";
-#endif
 }
 
 MlpStep::MlpStep(Mlp& net, const Schedule& s) : net_(net), schedule_(s) {
@@ -137,8 +111,8 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   const torch::Tensor* h = &in_;
   for (int64_t i = 0; i < hidden; ++i) {
     // the pre-activation; then the bias, SiLU and its slope in one pass
-    if (transposed) product(slope_[i], *h, false, wt_[i], false);
-    else product(slope_[i], *h, false, w_[i], true);
+    if (transposed) sgemm(slope_[i], *h, false, wt_[i], false);
+    else sgemm(slope_[i], *h, false, w_[i], true);
     float *pre = slope_[i].data_ptr<float>(), *act = act_[i].data_ptr<float>();
     const int64_t cols = slope_[i].size(1);
     const float* bias = bias_[i].data_ptr<float>();
@@ -154,7 +128,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
     h = &act_[i];
   }
   if (!fused_out) {
-    product(out_, *h, false, w_.back(), true);
+    sgemm(out_, *h, false, w_.back(), true);
     out_.add_(bias_.back());
   }
   // loss: sum_j |out_j - target_j|^2; d(sum / B)/d out = 2 (out - target) / B
@@ -184,7 +158,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   int which = 0;
   for (int64_t i = hidden; i >= 0; --i) {
     const torch::Tensor& below = i == 0 ? in_ : act_[i - 1];
-    product(dw_[i], *g, true, below, false);
+    sgemm(dw_[i], *g, true, below, false);
     if (i == hidden) torch::sum_out(dbias_[i], *g, {0});  // the hidden layers' were summed in the SiLU pass above them
     layer_ready(i);
     if (i == 0) break;
@@ -192,7 +166,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
     // the forward pass and sums the columns: the bias gradient of layer i - 1)
     torch::Tensor& gin = buffers[which];
     which ^= 1;
-    product(gin, *g, false, w_[i], false);
+    sgemm(gin, *g, false, w_[i], false);
     const float* slope = slope_[i - 1].data_ptr<float>();
     float* gp = gin.data_ptr<float>();
     colsum_.zero_();

@@ -30,8 +30,6 @@ class Config;
 class MlpStep {
  public:
   static bool applicable(const Config& cfg, bool on_cuda);
-  // What the step multiplies with: "oneDNN (dnnl_sgemm)" when built with oneDNN's header, else "LibTorch (BLAS)".
-  static const char* gemm_library();
   MlpStep(Mlp& net, const Schedule& s);
   double run(const TrainBatch& b, int64_t global_batch, const std::function<void(size_t)>& ready, double* forward_s, double* backward_s);
 
