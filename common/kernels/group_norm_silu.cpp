@@ -8,21 +8,9 @@
 namespace lockstep {
 namespace {
 
-constexpr int kLanes = 16;
-constexpr int64_t kChunk = 256;  // independent partial sums: the compiler keeps them in vector registers
+constexpr int64_t kChunk = 256;  // rows of a float buffer between the bfloat16 conversions and the exp
 
-// sum of f(i) for i in [0, n), in kLanes float lanes added up in double
-template <typename F>
-inline double lane_sum(int64_t n, const F& f) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += f(i + l);
-  double total = 0.0;
-  for (; i < n; ++i) total += f(i);
-  for (float a : acc) total += a;
-  return total;
-}
+using vec::lane_sum;
 
 }  // namespace
 

@@ -24,27 +24,12 @@ LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restri
 LS_VECTOR_KERNEL void silu_forward_bias_slope(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
                                                int64_t cols) {
   const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* p = pre + r * cols;
-    float* a = act + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float z = p[c] + bias[c];
-      const float e = exp_poly(-z), s = 1.0f / (1.0f + e);
-      a[c] = z * s;
-      p[c] = s * (1.0f + z * (e * s));  // as silu_backward computes it
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) vec::silu_bias_slope_row(pre + r * cols, bias, act + r * cols, cols);
 }
 
 LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict x, const float* __restrict bias, int64_t rows, int64_t cols) {
   const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* p = x + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float z = p[c] + bias[c];
-      p[c] = z * sigmoid(z);
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) vec::silu_bias_row(x + r * cols, bias, cols);
 }
 
 LS_VECTOR_KERNEL void scale_colsum(const float* __restrict slope, float* __restrict grad, int64_t rows, int64_t cols,

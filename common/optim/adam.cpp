@@ -13,7 +13,7 @@ Adam::Adam(const OptimConfig& cfg, int64_t numel, torch::Device device)
     : beta1_(cfg.beta1()), beta2_(cfg.beta2()), eps_(cfg.eps()), weight_decay_(cfg.weight_decay()),
       m_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))),
       v_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))),
-      denom_(torch::empty({numel}, torch::TensorOptions(torch::kFloat32).device(device))) {}
+      denom_(device.is_cpu() ? torch::Tensor() : torch::empty({numel}, torch::TensorOptions(torch::kFloat32).device(device))) {}  // off the CPU only
 
 void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr, torch::Tensor* ema, double ema_weight) {
   torch::NoGradGuard no_grad;
@@ -43,6 +43,7 @@ void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr, to
   if (weight_decay_ != 0.0) params.mul_(1.0 - lr * weight_decay_);
   m_.mul_(beta1_).add_(grads, 1.0 - beta1_);
   v_.mul_(beta2_).addcmul_(grads, grads, 1.0 - beta2_);
+  if (!denom_.defined()) denom_ = torch::empty_like(v_);  // the CPU path needs none
   torch::sqrt_out(denom_, v_);
   denom_.div_(std::sqrt(bias2)).add_(eps_);
   params.addcdiv_(m_, denom_, -lr / bias1);
