@@ -102,3 +102,14 @@ TEST_CASE("the MLP's forward without autograd gives the numbers of LibTorch's la
     }
   }
 }
+
+TEST_CASE("the time embedding without a gradient equals LibTorch's sin and cos", "[model][fused]") {
+  const torch::Tensor freqs = embedding_frequencies(32, 1000.0);
+  torch::Tensor t = torch::rand({1000}, torch::TensorOptions().dtype(torch::kFloat32)) * 1.5 - 0.25;  // also outside [0, 1]
+  const torch::Tensor fast = sinusoidal_embedding(t, freqs);                       // common/kernels/sincos
+  const torch::Tensor slow = sinusoidal_embedding(t.clone().requires_grad_(), freqs);  // autograd: LibTorch's sin, cos
+  REQUIRE(fast.sizes() == slow.sizes());
+  CHECK((fast - slow.detach()).abs().max().item<double>() < 3e-7);
+  CHECK(!fast.requires_grad());
+  CHECK(slow.requires_grad());
+}

@@ -1,5 +1,6 @@
 // The fused SiLU kernels against double-precision references: every float in [-90, 90] on a fine grid, the
-// clamped tails, NaN, and lengths that leave a remainder after the vectorized body.
+// clamped tails, NaN, and lengths that leave a remainder after the vectorized body; the row kernels through both
+// their AVX-512 and their portable code.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "common/kernels/silu.h"
+#include "common/kernels/silu_rows.h"
 
 using namespace lockstep;
 
@@ -52,4 +54,41 @@ TEST_CASE("silu_forward and silu_backward match their definitions", "[kernels]")
   silu_backward(&nan, &g, 1);
   CHECK(std::isnan(out));
   CHECK(std::isnan(g));
+}
+
+TEST_CASE("the bias + SiLU row kernels match their definitions on both code paths", "[kernels]") {
+  const bool initial = silu_rows_avx512(true);
+  for (bool avx512 : {true, false}) {
+    silu_rows_avx512(avx512);
+    for (int64_t cols : {1, 15, 16, 17, 64, 100, 256}) {
+      INFO("AVX-512 " << avx512 << ", cols " << cols);
+      const int64_t rows = 3, n = rows * cols;
+      std::vector<float> pre(n), bias(cols), act(n, -7.0f), x(n);
+      for (int64_t c = 0; c < cols; ++c) bias[c] = 0.01f * static_cast<float>(c % 5) - 0.02f;
+      for (int64_t i = 0; i < n; ++i) pre[i] = static_cast<float>(-45.0 + 90.0 * static_cast<double>(i) / static_cast<double>(n)) * (i % 3 == 0 ? 0.05f : 1.0f);
+      if (n > 4) {  // the clamped tails and NaN
+        pre[1] = -1e30f;
+        pre[2] = 1e30f;
+        pre[3] = std::numeric_limits<float>::quiet_NaN();
+      }
+      const std::vector<float> pre0 = pre;
+      x = pre;
+      silu_forward_bias_slope(pre.data(), bias.data(), act.data(), rows, cols);
+      silu_forward_bias(x.data(), bias.data(), rows, cols);
+      for (int64_t i = 0; i < n; ++i) {
+        const float zf = pre0[i] + bias[i % cols];
+        if (std::isnan(zf)) {
+          CHECK(std::isnan(act[i]));
+          CHECK(std::isnan(pre[i]));
+          CHECK(std::isnan(x[i]));
+          continue;
+        }
+        const double z = zf, s = sigmoid_ref(z), fwd = z * s, slope = s * (1.0 + z * (1.0 - s));
+        CHECK(std::fabs(act[i] - fwd) <= 4e-7 * std::fabs(fwd) + 1e-30);
+        CHECK(std::fabs(x[i] - fwd) <= 4e-7 * std::fabs(fwd) + 1e-30);
+        CHECK(std::fabs(pre[i] - slope) <= 6e-7 * s * (1.0 + std::fabs(z * (1.0 - s))) + 1e-30);
+      }
+    }
+  }
+  silu_rows_avx512(initial);
 }

@@ -1,5 +1,6 @@
 #include "common/kernels/mlp_out.h"
 
+#include "common/kernels/silu_rows.h"
 #include "common/kernels/vec_math.h"
 
 namespace lockstep {
@@ -20,7 +21,7 @@ LS_VECTOR_KERNEL void silu_forward_bias_out(float* __restrict x, const float* __
                                             const float* __restrict w, const float* __restrict out_bias, int64_t out_dim, float* __restrict out) {
   const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {  // row by row, the output while the row's activations are in cache
-    vec::silu_bias_row(x + r * cols, bias, cols);
+    silu_bias_row(x + r * cols, bias, cols);
     out_row(x + r * cols, cols, w, out_bias, out_dim, out + r * out_dim);
   }
 }
@@ -31,7 +32,7 @@ LS_VECTOR_KERNEL void silu_forward_bias_slope_out(float* __restrict pre, const f
   const vec::FlushDenormals flush;
   for (int64_t r = 0; r < rows; ++r) {  // row by row, the output while the row's activations are in cache
     float* a = act + r * cols;
-    vec::silu_bias_slope_row(pre + r * cols, bias, a, cols);
+    silu_bias_slope_row(pre + r * cols, bias, a, cols);
     out_row(a, cols, w, out_bias, out_dim, out + r * out_dim);
   }
 }

@@ -1,5 +1,6 @@
 #include "common/kernels/silu.h"
 
+#include "common/kernels/silu_rows.h"
 #include "common/kernels/vec_math.h"
 
 namespace lockstep {
@@ -21,15 +22,15 @@ LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restri
   }
 }
 
-LS_VECTOR_KERNEL void silu_forward_bias_slope(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
+void silu_forward_bias_slope(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
                                                int64_t cols) {
   const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) vec::silu_bias_slope_row(pre + r * cols, bias, act + r * cols, cols);
+  for (int64_t r = 0; r < rows; ++r) silu_bias_slope_row(pre + r * cols, bias, act + r * cols, cols);
 }
 
-LS_VECTOR_KERNEL void silu_forward_bias(float* __restrict x, const float* __restrict bias, int64_t rows, int64_t cols) {
+void silu_forward_bias(float* __restrict x, const float* __restrict bias, int64_t rows, int64_t cols) {
   const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) vec::silu_bias_row(x + r * cols, bias, cols);
+  for (int64_t r = 0; r < rows; ++r) silu_bias_row(x + r * cols, bias, cols);
 }
 
 LS_VECTOR_KERNEL void scale_colsum(const float* __restrict slope, float* __restrict grad, int64_t rows, int64_t cols,

@@ -1,5 +1,5 @@
 // Inline scalar math written so that GCC vectorizes the loops that call it (no libm calls, no branches):
-// exp, the sigmoid, bfloat16 <-> float32, lane sums and the SiLU's row loops. Internal to common/kernels/.
+// exp, the sigmoid, bfloat16 <-> float32 and lane sums (the SiLU's row loops: silu_rows.h). Internal to common/kernels/.
 //
 // Contract: exp_poly(x) is Cephes' expf (within 2 ulp of exp) for x in [-88, 88] and clamps x to that range
 // (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN. Every kernel body opens with
@@ -75,26 +75,6 @@ inline double lane_sum(int64_t n, const F& f) {
   for (; i < n; ++i) total += f(i);
   for (float a : acc) total += a;
   return total;
-}
-
-// One row of the SiLU passes (silu.h), shared by the kernels that work row by row: x = SiLU(x + bias), and the
-// training form that also writes the slope SiLU'(z) = s (1 + z e s) over the pre-activation (e s = 1 - s without
-// cancellation). Always inlined, so that each kernel clone vectorizes them for its own instruction set.
-__attribute__((always_inline)) inline void silu_bias_row(float* __restrict x, const float* __restrict bias, int64_t cols) {
-  for (int64_t c = 0; c < cols; ++c) {
-    const float z = x[c] + bias[c];
-    x[c] = z * sigmoid(z);
-  }
-}
-
-__attribute__((always_inline)) inline void silu_bias_slope_row(float* __restrict pre, const float* __restrict bias, float* __restrict act,
-                                                               int64_t cols) {
-  for (int64_t c = 0; c < cols; ++c) {
-    const float z = pre[c] + bias[c];
-    const float e = exp_poly(-z), s = 1.0f / (1.0f + e);
-    act[c] = z * s;
-    pre[c] = s * (1.0f + z * (e * s));  // as silu_backward computes it
-  }
 }
 
 inline float from_bf16(uint16_t b) {

@@ -7,6 +7,7 @@
 
 #include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
+#include "common/kernels/sincos.h"
 #include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
@@ -26,6 +27,15 @@ torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
 }
 
 torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs) {
+  // no gradient to carry (the frequencies are a buffer): one pass of common/kernels/sincos on the CPU
+  if (!t.requires_grad() && t.dim() == 1 && contiguous_float_cpu(t) && contiguous_float_cpu(freqs)) {
+    const int64_t n = t.size(0), half = freqs.size(0);
+    torch::Tensor out = torch::empty({n, 2 * half});
+    const float *tp = t.data_ptr<float>(), *fp = freqs.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, n, kGrainRows, [&](int64_t b, int64_t e) { sinusoidal_rows(tp + b, fp, e - b, half, op + b * 2 * half, 2 * half); });
+    return out;
+  }
   torch::Tensor args = t.unsqueeze(1) * freqs.unsqueeze(0);
   return torch::cat({torch::sin(args), torch::cos(args)}, 1);
 }

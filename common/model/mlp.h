@@ -14,7 +14,8 @@ namespace lockstep {
 
 class MlpConfig;
 
-// Sinusoidal embedding [sin(w_k t), cos(w_k t)] of t [n] -> [n, E].
+// Sinusoidal embedding [sin(w_k t), cos(w_k t)] of t [n] -> [n, E]. When t needs no gradient and both are float32 on
+// the CPU it is one pass of common/kernels/sincos.h (within 2 ulp of sin and cos), else LibTorch's sin and cos.
 torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs);
 torch::Tensor embedding_frequencies(int64_t size, double max_frequency);
 

@@ -7,6 +7,7 @@
 
 #include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
+#include "common/kernels/sincos.h"
 #include "common/loss/flow_matching.h"
 #include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
@@ -71,7 +72,6 @@ void MlpStep::ensure(int64_t n) {
     act_[i] = torch::empty({n, w_[i].size(0)}, f);
   }
   in_ = torch::empty({n, w_[0].size(1)}, f);
-  args_ = torch::empty({n, net_.frequencies().size(0)}, f);
   out_ = torch::empty({n, w_.back().size(0)}, f);
   target_ = torch::empty_like(out_);
   grad_out_ = torch::empty_like(out_);
@@ -97,10 +97,11 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   x.addcmul_(b.eps, p.beta);
   torch::mul_out(target_, b.z, p.d_alpha);
   target_.addcmul_(b.eps, p.d_beta);
-  torch::mul_out(args_, b.t.unsqueeze(1), net_.frequencies().unsqueeze(0));
-  torch::Tensor s = in_.narrow(1, d, half), c = in_.narrow(1, d + half, half);
-  torch::sin_out(s, args_);
-  torch::cos_out(c, args_);
+  const torch::Tensor t = b.t.contiguous();
+  const float *tp = t.data_ptr<float>(), *freqs = net_.frequencies().data_ptr<float>();
+  float* emb = in_.data_ptr<float>() + d;
+  const int64_t stride = in_.stride(0);
+  row_chunks(n, [&](int64_t r, int64_t rows, int64_t) { sinusoidal_rows(tp + r, freqs, rows, half, emb + r * stride, stride); });
   const bool transposed = n >= kTransposedFrom;
   if (transposed)
     for (int64_t i = 0; i < hidden; ++i) wt_[i].copy_(w_[i].t());

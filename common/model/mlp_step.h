@@ -41,7 +41,7 @@ class MlpStep {
   std::vector<size_t> param_index_;                   // of each layer's weight (its bias follows)
   int64_t n_ = -1;
   std::vector<torch::Tensor> slope_, act_;  // per hidden layer: SiLU'(pre-activation) (first the pre-activation), SiLU output
-  torch::Tensor in_, args_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
+  torch::Tensor in_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
   torch::Tensor colsum_;  // float64 [row chunks, width]: per-chunk bias-gradient sums
 };
 
