@@ -8,6 +8,15 @@
 // double, in a fixed order: the same numbers for any split of the rows); silu_forward_bias_out does the same after
 // silu_forward_bias (in place on x, no slope: inference). Denormals are flushed (vec_math.h). No allocation, no
 // threads.
+//
+// mlp_out_backward is the same layer's backward, in one pass over the rows (it replaces two products of inner size
+// out_dim, which run at memory speed, and the scaling pass below them: 20 MB of memory traffic a 4096 x 256 tick
+// become 12, 1.2-1.6 ms become 0.7-0.85 here). For every row r, with g = grad_out[r] (out_dim numbers):
+//   gin[r][c] = slope[r][c] * sum_k g[k] w[k][c]  (k in order: the gradient at the SiLU below, through it)
+//   colsum[c] += gin[r][c]                         (double: the bias gradient of the layer below)
+//   dw[k][c] += g[k] act[r][c]                     (float, rows in order: the output weight's gradient)
+// The caller gives each chunk of rows its own colsum and dw and adds the chunks in a fixed order (the same numbers
+// for any thread count).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +27,8 @@ constexpr int64_t kMaxOutDim = 16;
 
 void silu_forward_bias_slope_out(float* pre, const float* bias, float* act, int64_t rows, int64_t cols, const float* w,
                                  const float* out_bias, int64_t out_dim, float* out);
+void mlp_out_backward(const float* grad_out, const float* w, const float* act, const float* slope, float* gin, int64_t rows, int64_t cols,
+                      int64_t out_dim, double* colsum, float* dw);
 void silu_forward_bias_out(float* x, const float* bias, int64_t rows, int64_t cols, const float* w, const float* out_bias, int64_t out_dim,
                            float* out);
 

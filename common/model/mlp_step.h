@@ -10,8 +10,8 @@
 // the slice's losses. Same results as the autograd path up to float rounding (tested to 1e-5).
 // How: one vectorized pass per hidden layer forward adds the bias and writes SiLU(z) and the slope SiLU'(z), which
 // the backward pass multiplies by (common/kernels/silu.h); a narrow output layer (2-D data) is computed in the last
-// of these passes (common/kernels/mlp_out.h); products through oneDNN's SGEMM, the forward ones on transposed
-// weights for large slices.
+// of these passes and its backward in one more (common/kernels/mlp_out.h); products through oneDNN's SGEMM, the
+// forward ones on transposed weights for large slices.
 #pragma once
 
 #include <torch/torch.h>
@@ -38,11 +38,13 @@ class MlpStep {
   Mlp& net_;
   const Schedule& schedule_;
   std::vector<torch::Tensor> w_, bias_, dw_, dbias_, wt_;  // per layer (wt_: the transposed weight, for large batches)
+  torch::Tensor dw0t_;                                // the first layer's weight gradient transposed, when its input is narrow
   std::vector<size_t> param_index_;                   // of each layer's weight (its bias follows)
   int64_t n_ = -1;
   std::vector<torch::Tensor> slope_, act_;  // per hidden layer: SiLU'(pre-activation) (first the pre-activation), SiLU output
   torch::Tensor in_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
-  torch::Tensor colsum_;  // float64 [row chunks, width]: per-chunk bias-gradient sums
+  torch::Tensor colsum_;       // float64 [row chunks, width]: per-chunk bias-gradient sums
+  torch::Tensor dw_out_part_;  // [row chunks, out_dim, width]: per-chunk sums of a narrow output layer's weight gradient
 };
 
 }  // namespace lockstep
