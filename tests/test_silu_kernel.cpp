@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
 #include "common/kernels/silu_rows.h"
 
@@ -87,6 +88,42 @@ TEST_CASE("the bias + SiLU row kernels match their definitions on both code path
         CHECK(std::fabs(act[i] - fwd) <= 4e-7 * std::fabs(fwd) + 1e-30);
         CHECK(std::fabs(x[i] - fwd) <= 4e-7 * std::fabs(fwd) + 1e-30);
         CHECK(std::fabs(pre[i] - slope) <= 6e-7 * s * (1.0 + std::fabs(z * (1.0 - s))) + 1e-30);
+      }
+    }
+  }
+  silu_rows_avx512(initial);
+}
+
+TEST_CASE("the SiLU passes with a narrow output layer give its outputs on both code paths", "[kernels]") {
+  const bool initial = silu_rows_avx512(true);
+  for (bool avx512 : {true, false}) {
+    silu_rows_avx512(avx512);
+    for (int64_t cols : {7, 16, 100, 256}) {
+      for (int64_t out_dim : {1, 2, 4, 5}) {  // 5: beyond the outputs the AVX-512 pass keeps in registers
+        INFO("AVX-512 " << avx512 << ", cols " << cols << ", outputs " << out_dim);
+        const int64_t rows = 5, n = rows * cols;
+        std::vector<float> pre(n), bias(cols), act(n), w(out_dim * cols), out_bias(out_dim), out(rows * out_dim), out2(rows * out_dim);
+        for (int64_t i = 0; i < n; ++i) pre[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 4.0);
+        for (int64_t c = 0; c < cols; ++c) bias[c] = 0.05f * static_cast<float>(c % 3);
+        for (int64_t i = 0; i < out_dim * cols; ++i) w[i] = static_cast<float>(std::cos(0.11 * static_cast<double>(i)));
+        for (int64_t k = 0; k < out_dim; ++k) out_bias[k] = 0.5f - static_cast<float>(k);
+        std::vector<float> x = pre;
+        const std::vector<float> pre0 = pre;
+        silu_forward_bias_slope_out(pre.data(), bias.data(), act.data(), rows, cols, w.data(), out_bias.data(), out_dim, out.data());
+        silu_forward_bias_out(x.data(), bias.data(), rows, cols, w.data(), out_bias.data(), out_dim, out2.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t k = 0; k < out_dim; ++k) {
+            double ref = out_bias[k], size = std::fabs(ref);
+            for (int64_t c = 0; c < cols; ++c) {
+              const double z = static_cast<double>(pre0[r * cols + c]) + bias[c], term = z * sigmoid_ref(z) * w[k * cols + c];
+              ref += term;
+              size += std::fabs(term);
+            }
+            CHECK(std::fabs(out[r * out_dim + k] - ref) <= 1e-6 * size);
+            CHECK(out2[r * out_dim + k] == out[r * out_dim + k]);  // the same activations, the same sums
+          }
+        }
+        for (int64_t i = 0; i < n; ++i) CHECK(x[i] == act[i]);
       }
     }
   }

@@ -4,37 +4,17 @@
 #include "common/kernels/vec_math.h"
 
 namespace lockstep {
-namespace {
 
-// out[k] = out_bias[k] + sum_c a[c] w[k][c] for one row a
-inline void out_row(const float* __restrict a, int64_t cols, const float* __restrict w, const float* __restrict out_bias, int64_t out_dim,
-                    float* __restrict out) {
-  for (int64_t k = 0; k < out_dim; ++k) {
-    const float* wk = w + k * cols;
-    out[k] = out_bias[k] + static_cast<float>(vec::lane_sum(cols, [&](int64_t c) { return a[c] * wk[c]; }));
-  }
+void silu_forward_bias_out(float* x, const float* bias, int64_t rows, int64_t cols, const float* w, const float* out_bias, int64_t out_dim,
+                           float* out) {
+  const vec::FlushDenormals flush;
+  for (int64_t r = 0; r < rows; ++r) silu_bias_out_row(x + r * cols, bias, cols, w, out_bias, out_dim, out + r * out_dim);
 }
 
-}  // namespace
-
-LS_VECTOR_KERNEL void silu_forward_bias_out(float* __restrict x, const float* __restrict bias, int64_t rows, int64_t cols,
-                                            const float* __restrict w, const float* __restrict out_bias, int64_t out_dim, float* __restrict out) {
+void silu_forward_bias_slope_out(float* pre, const float* bias, float* act, int64_t rows, int64_t cols, const float* w, const float* out_bias,
+                                 int64_t out_dim, float* out) {
   const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) {  // row by row, the output while the row's activations are in cache
-    silu_bias_row(x + r * cols, bias, cols);
-    out_row(x + r * cols, cols, w, out_bias, out_dim, out + r * out_dim);
-  }
-}
-
-LS_VECTOR_KERNEL void silu_forward_bias_slope_out(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t rows,
-                                                  int64_t cols, const float* __restrict w, const float* __restrict out_bias, int64_t out_dim,
-                                                  float* __restrict out) {
-  const vec::FlushDenormals flush;
-  for (int64_t r = 0; r < rows; ++r) {  // row by row, the output while the row's activations are in cache
-    float* a = act + r * cols;
-    silu_bias_slope_row(pre + r * cols, bias, a, cols);
-    out_row(a, cols, w, out_bias, out_dim, out + r * out_dim);
-  }
+  for (int64_t r = 0; r < rows; ++r) silu_bias_slope_out_row(pre + r * cols, bias, act + r * cols, cols, w, out_bias, out_dim, out + r * out_dim);
 }
 
 LS_VECTOR_KERNEL void mlp_out_backward(const float* __restrict grad_out, const float* __restrict w, const float* __restrict act,

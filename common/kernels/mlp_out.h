@@ -4,10 +4,10 @@
 //
 // Contract, row-major float32, rows x cols activations, out_dim <= kMaxOutDim outputs: silu_forward_bias_slope_out
 // does silu_forward_bias_slope (silu.h) on pre, then out[r][k] = out_bias[k] + sum_c act[r][c] w[k][c] (w:
-// [out_dim, cols], the layer's weight) for every row r, the sum over c as vec::lane_sum adds it (16 float lanes, then
-// double, in a fixed order: the same numbers for any split of the rows); silu_forward_bias_out does the same after
-// silu_forward_bias (in place on x, no slope: inference). Denormals are flushed (vec_math.h). No allocation, no
-// threads.
+// [out_dim, cols], the layer's weight) for every row r, the sum over c in 16 float lanes, then double, in a fixed
+// order (silu_rows.h: the same numbers for any split of the rows; on AVX-512, up to 4 outputs accumulate within the
+// SiLU's own pass); silu_forward_bias_out does the same after silu_forward_bias (in place on x, no slope:
+// inference). Denormals are flushed (vec_math.h). No allocation, no threads.
 //
 // mlp_out_backward is the same layer's backward, in one pass over the rows (it replaces two products of inner size
 // out_dim, which run at memory speed, and the scaling pass below them: 20 MB of memory traffic a 4096 x 256 tick

@@ -39,35 +39,56 @@ LS_AVX512 inline __m512 sigmoid16(__m512 z, __m512* e) {
   return reciprocal16(_mm512_add_ps(*e, _mm512_set1_ps(1.0f)));
 }
 
-LS_AVX512 inline void slope16(float* pre, const float* bias, float* act, __mmask16 m) {
-  const __m512 z = _mm512_add_ps(_mm512_maskz_loadu_ps(m, pre), _mm512_maskz_loadu_ps(m, bias));
-  __m512 e;
-  const __m512 s = sigmoid16(z, &e);
-  _mm512_mask_storeu_ps(act, m, _mm512_mul_ps(z, s));
-  _mm512_mask_storeu_ps(pre, m, _mm512_mul_ps(s, _mm512_fmadd_ps(z, _mm512_mul_ps(e, s), _mm512_set1_ps(1.0f))));
-}
-
-LS_AVX512 inline void silu16(float* x, const float* bias, __mmask16 m) {
-  const __m512 z = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x), _mm512_maskz_loadu_ps(m, bias));
-  __m512 e;
-  _mm512_mask_storeu_ps(x, m, _mm512_mul_ps(z, sigmoid16(z, &e)));
-}
-
 LS_AVX512 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1u); }
 
-// four independent vectors a step (the sigmoid is one long dependency chain), then one at a time, the tail masked
-LS_AVX512 void slope_row_avx512(float* pre, const float* bias, float* act, int64_t cols) {
-  int64_t c = 0;
-  for (; c + 64 <= cols; c += 64)
-    for (int64_t q = c; q < c + 64; q += 16) slope16(pre + q, bias + q, act + q, 0xffff);
-  for (; c < cols; c += 16) slope16(pre + c, bias + c, act + c, tail_mask(cols - c));
+// 16 numbers of a row: z = x + bias, act = SiLU(z) (over x, or into act with the slope over x when kSlope), and
+// acc[k] += act w_k for the OD rows of w (masked lanes add 0)
+template <bool kSlope, int OD>
+LS_AVX512 inline void step16(float* x, const float* bias, float* act, const float* w, int64_t cols, __m512* acc, __mmask16 m) {
+  const __m512 nz = _mm512_fnmsub_ps(_mm512_maskz_loadu_ps(m, x), _mm512_set1_ps(1.0f), _mm512_maskz_loadu_ps(m, bias));  // -z, exactly
+  const __m512 e = exp16(nz);
+  const __m512 s = reciprocal16(_mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+  const __m512 a = _mm512_fnmadd_ps(nz, s, _mm512_setzero_ps());  // z s
+  if (kSlope) {
+    _mm512_mask_storeu_ps(act, m, a);
+    _mm512_mask_storeu_ps(x, m, _mm512_fmadd_ps(a, _mm512_mul_ps(e, s), s));  // s (1 + z e s) = s + (z s)(e s)
+  } else {
+    _mm512_mask_storeu_ps(x, m, a);
+  }
+  for (int k = 0; k < OD; ++k) acc[k] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, w + k * cols), acc[k]);
 }
 
-LS_AVX512 void silu_row_avx512(float* x, const float* bias, int64_t cols) {
+// a row, four independent vectors a step (the sigmoid is one long dependency chain), then one at a time, the tail
+// masked; with OD > 0, out[k] = out_bias[k] + the row's dot product with w_k, its 16 lanes (element c in lane
+// c mod 16, in order) added in double in lane order, as vec::lane_sum adds them
+template <bool kSlope, int OD>
+LS_AVX512 void row_avx512(float* x, const float* bias, float* act, int64_t cols, const float* w, const float* out_bias, float* out) {
+  __m512 acc[OD > 0 ? OD : 1];
+  for (int k = 0; k < OD; ++k) acc[k] = _mm512_setzero_ps();
   int64_t c = 0;
   for (; c + 64 <= cols; c += 64)
-    for (int64_t q = c; q < c + 64; q += 16) silu16(x + q, bias + q, 0xffff);
-  for (; c < cols; c += 16) silu16(x + c, bias + c, tail_mask(cols - c));
+    for (int64_t q = c; q < c + 64; q += 16) step16<kSlope, OD>(x + q, bias + q, act + q, w + q, cols, acc, 0xffff);
+  for (; c < cols; c += 16) step16<kSlope, OD>(x + c, bias + c, act + c, w + c, cols, acc, tail_mask(cols - c));
+  for (int k = 0; k < OD; ++k) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[k]);
+    double total = 0.0;
+    for (float l : lanes) total += l;
+    out[k] = out_bias[k] + static_cast<float>(total);
+  }
+}
+
+constexpr int64_t kMaxFusedOut = 4;  // dot products kept in registers beside the SiLU's
+
+template <bool kSlope>
+LS_AVX512 void out_row_avx512(float* x, const float* bias, float* act, int64_t cols, const float* w, const float* out_bias, int64_t out_dim,
+                              float* out) {
+  switch (out_dim) {
+    case 1: row_avx512<kSlope, 1>(x, bias, act, cols, w, out_bias, out); break;
+    case 2: row_avx512<kSlope, 2>(x, bias, act, cols, w, out_bias, out); break;
+    case 3: row_avx512<kSlope, 3>(x, bias, act, cols, w, out_bias, out); break;
+    default: row_avx512<kSlope, 4>(x, bias, act, cols, w, out_bias, out); break;
+  }
 }
 
 LS_VECTOR_KERNEL void slope_row_portable(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t cols) {
@@ -86,6 +107,15 @@ LS_VECTOR_KERNEL void silu_row_portable(float* __restrict x, const float* __rest
   }
 }
 
+// out[k] = out_bias[k] + sum_c a[c] w[k][c], each sum as vec::lane_sum adds it
+LS_VECTOR_KERNEL void out_dots_portable(const float* __restrict a, int64_t cols, const float* __restrict w, const float* __restrict out_bias,
+                                        int64_t out_dim, float* __restrict out) {
+  for (int64_t k = 0; k < out_dim; ++k) {
+    const float* wk = w + k * cols;
+    out[k] = out_bias[k] + static_cast<float>(vec::lane_sum(cols, [&](int64_t c) { return a[c] * wk[c]; }));
+  }
+}
+
 const bool kHaveAvx512 = [] {
   __builtin_cpu_init();  // this runs among the static constructors
   return __builtin_cpu_supports("avx512f") != 0;
@@ -95,13 +125,32 @@ std::atomic<bool> g_avx512{kHaveAvx512};
 }  // namespace
 
 void silu_bias_row(float* x, const float* bias, int64_t cols) {
-  if (g_avx512.load(std::memory_order_relaxed)) silu_row_avx512(x, bias, cols);
+  if (g_avx512.load(std::memory_order_relaxed)) row_avx512<false, 0>(x, bias, nullptr, cols, nullptr, nullptr, nullptr);
   else silu_row_portable(x, bias, cols);
 }
 
 void silu_bias_slope_row(float* pre, const float* bias, float* act, int64_t cols) {
-  if (g_avx512.load(std::memory_order_relaxed)) slope_row_avx512(pre, bias, act, cols);
+  if (g_avx512.load(std::memory_order_relaxed)) row_avx512<true, 0>(pre, bias, act, cols, nullptr, nullptr, nullptr);
   else slope_row_portable(pre, bias, act, cols);
+}
+
+void silu_bias_out_row(float* x, const float* bias, int64_t cols, const float* w, const float* out_bias, int64_t out_dim, float* out) {
+  if (g_avx512.load(std::memory_order_relaxed) && out_dim <= kMaxFusedOut) {
+    out_row_avx512<false>(x, bias, nullptr, cols, w, out_bias, out_dim, out);
+    return;
+  }
+  silu_bias_row(x, bias, cols);
+  out_dots_portable(x, cols, w, out_bias, out_dim, out);
+}
+
+void silu_bias_slope_out_row(float* pre, const float* bias, float* act, int64_t cols, const float* w, const float* out_bias, int64_t out_dim,
+                             float* out) {
+  if (g_avx512.load(std::memory_order_relaxed) && out_dim <= kMaxFusedOut) {
+    out_row_avx512<true>(pre, bias, act, cols, w, out_bias, out_dim, out);
+    return;
+  }
+  silu_bias_slope_row(pre, bias, act, cols);
+  out_dots_portable(act, cols, w, out_bias, out_dim, out);
 }
 
 bool silu_rows_avx512(bool use) {
