@@ -58,7 +58,10 @@ TEST_CASE("the same config gives the same losses and parameters on 1 2 3 and 4 r
     const std::vector<double> got = losses(run);
     REQUIRE(got.size() == ref.size());
     for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
-    CHECK(max_relative(final_params(run), ref_params) < 1e-5);
+    // parameters to float rounding, amplified by Adam: it divides each gradient component by its own running RMS,
+    // so a rounding difference in a component near zero moves its update by up to lr times that relative
+    // difference (after 20 ticks of this config, 1.04e-5 between 1 and 4 ranks; a lost or doubled shard is O(1))
+    CHECK(max_relative(final_params(run), ref_params) < 3e-5);
     // the held-out loss, evaluated by all ranks together (ticks 10 and 20)
     const std::vector<double> eval_ref = metric_values(dir + "/w1", "eval_loss"), eval = metric_values(run, "eval_loss");
     REQUIRE(eval_ref.size() == 2);

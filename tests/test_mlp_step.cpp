@@ -113,3 +113,29 @@ TEST_CASE("the time embedding without a gradient equals LibTorch's sin and cos",
   CHECK(!fast.requires_grad());
   CHECK(slow.requires_grad());
 }
+
+TEST_CASE("the MLP keeps forward-mode tangents (the flow map's JVP) off its hand-written passes", "[model][fused]") {
+  ModelConfig m;
+  m.mutable_mlp()->set_width(32);
+  m.mutable_mlp()->set_depth(2);
+  std::shared_ptr<Net> net = make_net(m, {2}, 7);
+  const torch::Tensor x = torch::randn({9, 2}), t = torch::rand({9});
+  const torch::NoGradGuard no_grad;  // the inference path's condition, but for the tangent
+  const uint64_t level = torch::autograd::forward_ad::enter_dual_level();
+  const torch::Tensor dual_t = at::_make_dual(t, torch::ones_like(t), level);
+  torch::Tensor primal, tangent;
+  std::tie(primal, tangent) = at::_unpack_dual(sinusoidal_embedding(dual_t, dynamic_cast<Mlp&>(*net).frequencies()), level);
+  const torch::Tensor freqs = dynamic_cast<Mlp&>(*net).frequencies().unsqueeze(0), args = t.unsqueeze(1) * freqs;
+  REQUIRE(tangent.defined());  // d/dt [sin(w t), cos(w t)] = [w cos(w t), -w sin(w t)]
+  CHECK(torch::allclose(tangent, torch::cat({freqs * torch::cos(args), -freqs * torch::sin(args)}, 1), 1e-5, 1e-5));
+  std::tie(primal, tangent) = at::_unpack_dual(net->forward(x, dual_t), level);
+  const torch::Tensor tangent_out = tangent.defined() ? tangent.clone() : torch::Tensor();
+  torch::autograd::forward_ad::exit_dual_level(level);
+  REQUIRE(tangent_out.defined());
+  const torch::AutoGradMode grad_on(true);  // the reference: d out[i][j] / d t[i] by reverse mode, column by column
+  const torch::Tensor leaf_t = t.clone().requires_grad_(true), out = net->forward(x, leaf_t);
+  for (int64_t j = 0; j < 2; ++j) {
+    const torch::Tensor d = torch::autograd::grad({out.select(1, j).sum()}, {leaf_t}, {}, /*retain_graph=*/true)[0];
+    CHECK(torch::allclose(tangent_out.select(1, j), d, 1e-4, 1e-4));
+  }
+}

@@ -19,6 +19,10 @@ constexpr int64_t kGrainRows = 256;  // rows per piece of the SiLU passes on Lib
 
 bool contiguous_float_cpu(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous(); }
 
+// whether t carries a forward-mode tangent (the flow map's JVP, common/loss/tvm.cpp), which the hand-written passes
+// would drop; LibTorch 1.13 opens one dual level at a time, level 0
+bool dual(const torch::Tensor& t) { return t._fw_grad(/*level=*/0).defined(); }
+
 }  // namespace
 
 torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
@@ -27,8 +31,8 @@ torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
 }
 
 torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs) {
-  // no gradient to carry (the frequencies are a buffer): one pass of common/kernels/sincos on the CPU
-  if (!t.requires_grad() && t.dim() == 1 && contiguous_float_cpu(t) && contiguous_float_cpu(freqs)) {
+  // no gradient or tangent to carry (the frequencies are a buffer): one pass of common/kernels/sincos on the CPU
+  if (!t.requires_grad() && !dual(t) && t.dim() == 1 && contiguous_float_cpu(t) && contiguous_float_cpu(freqs)) {
     const int64_t n = t.size(0), half = freqs.size(0);
     torch::Tensor out = torch::empty({n, 2 * half});
     const float *tp = t.data_ptr<float>(), *fp = freqs.data_ptr<float>();
@@ -80,7 +84,7 @@ torch::Tensor Mlp::run(const torch::Tensor& x, const torch::Tensor& t, const tor
 }
 
 bool Mlp::inference_path(const torch::Tensor& h) const {
-  if (torch::GradMode::is_enabled() || at::autocast::is_cpu_enabled() || layers_.size() < 2 || !contiguous_float_cpu(h)) return false;
+  if (torch::GradMode::is_enabled() || at::autocast::is_cpu_enabled() || layers_.size() < 2 || !contiguous_float_cpu(h) || dual(h)) return false;
   for (const torch::nn::Linear& l : layers_)
     if (!contiguous_float_cpu(l->weight) || !contiguous_float_cpu(l->bias)) return false;
   return true;

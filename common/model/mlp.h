@@ -3,7 +3,7 @@
 //
 // Contract: as Net (net.h). The time embedding uses frequencies w_max * 10000^(-k / (E/2)), k < E/2
 // (w_max = model.mlp.time_max_frequency); it holds no parameters. Without autograd (grad mode off: sampling,
-// evaluation) and autocast, on float32 CPU tensors, the forward pass runs by hand: products through sgemm.h, each
+// evaluation), autocast and forward-mode tangents, on float32 CPU tensors, the forward pass runs by hand: products through sgemm.h, each
 // hidden layer's bias and SiLU in one vectorized pass, a narrow output layer in the last of them
 // (common/kernels/mlp_out.h); the same numbers as LibTorch's layers up to float rounding (tested to 1e-5).
 #pragma once
@@ -14,8 +14,9 @@ namespace lockstep {
 
 class MlpConfig;
 
-// Sinusoidal embedding [sin(w_k t), cos(w_k t)] of t [n] -> [n, E]. When t needs no gradient and both are float32 on
-// the CPU it is one pass of common/kernels/sincos.h (within 2 ulp of sin and cos), else LibTorch's sin and cos.
+// Sinusoidal embedding [sin(w_k t), cos(w_k t)] of t [n] -> [n, E]. When t needs no gradient and carries no
+// forward-mode tangent, and both are float32 on the CPU, it is one pass of common/kernels/sincos.h (within 2 ulp of
+// sin and cos), else LibTorch's sin and cos.
 torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs);
 torch::Tensor embedding_frequencies(int64_t size, double max_frequency);
 
