@@ -4,7 +4,10 @@
 # medians and the ratio Lockstep / PyTorch and writes bench/results/vs_pytorch.md. A benchmark, not a test: it
 # measures and prints, never fails on a slow result.
 #
-#   bench/vs_pytorch.sh [ROUNDS] [TICKS]      (installs python3-torch when missing, builds first)
+#   bench/vs_pytorch.sh [ROUNDS] [TICKS] [CASES]   (installs python3-torch when missing, builds first)
+#
+# CASES: all (the default) or a comma-separated subset of the cases below (overhead, default, compute, scaling,
+# sampling, unet); a subset's table goes to bench/results/vs_pytorch-CASES.md, the whole one to vs_pytorch.md.
 #
 # Cases (1 thread per rank unless said otherwise):
 #   overhead-bound   64x3 MLP, B = 512, 1 rank: per-tick overhead dominates (0.02 GFLOP a tick)
@@ -20,6 +23,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 TICKS=${2:-1500}
+CASES=${3:-all}  # or a comma-separated subset of overhead,default,compute,scaling,sampling,unet
+for c in ${CASES//,/ }; do
+  case $c in all | overhead | default | compute | scaling | sampling | unet) ;;
+    *) echo "vs_pytorch.sh: unknown case '$c' (cases: overhead, default, compute, scaling, sampling, unet, all)" >&2; exit 2 ;;
+  esac
+done
+want() { [[ $CASES == all || ,$CASES, == *,$1,* ]]; }
 PY=/usr/bin/python3
 if ! $PY -c 'import torch' 2> /dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -87,6 +97,7 @@ print(blas, dnnl)'
 read -r PEAK_BLAS PEAK_DNNL < <(measure_peaks)
 
 REPORT=bench/results/vs_pytorch.md
+if [ "$CASES" != all ]; then REPORT="bench/results/vs_pytorch-${CASES//,/-}.md"; fi
 mkdir -p bench/results
 {
   echo "Lockstep vs PyTorch $($PY -c 'import torch; print(torch.__version__)') (bench/vs_pytorch.sh), $(date -u +%Y-%m-%d), $(nproc) cores"
@@ -109,73 +120,85 @@ train_case() {  # label ranks threads batch width
   SPS["$label/ls"]=$ma; SPS["$label/pt"]=$mb
   row "$(printf '| %s: steps/s | %.1f | %.1f | %s |' "$label" "$($PY -c "print($ma / ($4 * $2))")" "$($PY -c "print($mb / ($4 * $2))")" "$(ratio "$ma" "$mb")")"
 }
-train_case "overhead-bound 64x3, B 512, 1 rank" 1 1 512 64
-train_case "default 256x3, B 512, 1 rank, 1 thread" 1 1 512 256
-train_case "default 256x3, B 512, 1 rank, 2 threads" 1 2 512 256
-# compute-bound: as train_case, with the peaks measured around each Lockstep round; share per round, then medians
-F=$(flops_per_sample 256)
-a=(); b=(); share_a=(); share_b=()
-for _ in $(seq "$ROUNDS"); do
-  read -r p1 q1 < <(measure_peaks)
-  x=$(ls_train 1 1 4096 256)
-  read -r p2 q2 < <(measure_peaks)
-  y=$(pt_train 1 1 4096 256)
-  peak=$($PY -c "print(max(($p1 + $p2) / 2, ($q1 + $q2) / 2))")
-  a+=("$x"); b+=("$y")
-  share_a+=("$($PY -c "print(100 * $x * $F / 1e9 / $peak)")"); share_b+=("$($PY -c "print(100 * $y * $F / 1e9 / $peak)")")
-done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-row "$(printf '| compute-bound 256x3, B 4096, 1 rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 4096)")" "$($PY -c "print($mb / 4096)")" "$(ratio "$ma" "$mb")")"
-row "$(printf '| compute-bound: GFLOP/s (share of the higher SGEMM peak, measured around each round) | %.1f (%.0f%%) | %.1f (%.0f%%) | |' \
-  "$($PY -c "print($ma * $F / 1e9)")" "$(median "${share_a[@]}")" "$($PY -c "print($mb * $F / 1e9)")" "$(median "${share_b[@]}")")"
-# scaling: each round runs 1 rank and 2 ranks back to back, efficiency per round, then medians; twice as many
-# rounds as the other cases (a 2-rank run needs both cores, so the machine's drift shows in it twice over)
-a=(); b=(); eff_a=(); eff_b=()
-for _ in $(seq $((ROUNDS * 2))); do
-  x1=$(ls_train 1 1 512 256); x2=$(ls_train 2 1 512 256)
-  y1=$(pt_train 1 1 512 256); y2=$(pt_train 2 1 512 256)
-  a+=("$x2"); b+=("$y2")
-  eff_a+=("$($PY -c "print(100 * $x2 / (2 * $x1))")"); eff_b+=("$($PY -c "print(100 * $y2 / (2 * $y1))")")
-done
-ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-row "$(printf '| 2 ranks x 1 thread, 256x3, B 512 per rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 1024)")" "$($PY -c "print($mb / 1024)")" "$(ratio "$ma" "$mb")")"
-row "$(printf '| weak-scaling efficiency, 2 ranks against 1, measured back to back (shared memory / DDP over gloo) | %.1f%% | %.1f%% | |' \
-  "$(median "${eff_a[@]}")" "$(median "${eff_b[@]}")")"
-
-# sampling: 10,000 samples, 100 Euler steps (the network of a short run; the speed does not depend on training)
-"$BIN" train --steps 10 --out "$WORK/net" --set engine.threads=1 --set train.eval_every=0 --set sample.num=10 > /dev/null 2>&1
-a=(); a2=(); b=()
-for _ in $(seq "$ROUNDS"); do
-  a+=("$(OMP_NUM_THREADS=1 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s1.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')")
-  a2+=("$(OMP_NUM_THREADS=1 mpirun --oversubscribe -n 2 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')")
-  b+=("$(OMP_NUM_THREADS=1 $PY bench/pytorch_cfm.py sample --threads 1 --num 10000 --sample-steps 100 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')")
-done
-ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}")
-row "$(printf '| sampling 10,000 2-D samples, 100 Euler steps, 1 rank: samples/s | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma)")" "$($PY -c "print(10000 / $mb)")" "$(ratio "$mb" "$ma")")"
-row "$(printf '| the same on 2 ranks (Lockstep) | %.0f | | |' "$($PY -c "print(10000 / $ma2)")")"
-# the Fashion-MNIST U-Net: training steps/s in the config's bf16 autocast and in float32 (which of the two is faster
-# depends on the CPU: bf16 convolutions need AVX512-BF16 or AMX, and oneDNN's bf16 kernels for AVX512-BF16 alone can
-# be slower than its float32 ones), then sampling
-unet_case() {  # label lockstep-precision pytorch-bf16
-  local a=() b=()
+if want overhead; then
+  train_case "overhead-bound 64x3, B 512, 1 rank" 1 1 512 64
+fi
+if want default; then
+  train_case "default 256x3, B 512, 1 rank, 1 thread" 1 1 512 256
+  train_case "default 256x3, B 512, 1 rank, 2 threads" 1 2 512 256
+fi
+if want compute; then
+  # compute-bound: as train_case, with the peaks measured around each Lockstep round; share per round, then medians
+  F=$(flops_per_sample 256)
+  a=(); b=(); share_a=(); share_b=()
   for _ in $(seq "$ROUNDS"); do
-    out="$WORK/unet-$RANDOM$RANDOM"
-    "$BIN" train configs/fashion_mnist.textproto --steps 30 --out "$out" --set train.log_every=5 --set train.eval_every=0 \
-      --set sample.num=10 --set engine.threads=2 --set train.precision="$2" > /dev/null 2>&1
-    a+=("$($PY -c "
+    read -r p1 q1 < <(measure_peaks)
+    x=$(ls_train 1 1 4096 256)
+    read -r p2 q2 < <(measure_peaks)
+    y=$(pt_train 1 1 4096 256)
+    peak=$($PY -c "print(max(($p1 + $p2) / 2, ($q1 + $q2) / 2))")
+    a+=("$x"); b+=("$y")
+    share_a+=("$($PY -c "print(100 * $x * $F / 1e9 / $peak)")"); share_b+=("$($PY -c "print(100 * $y * $F / 1e9 / $peak)")")
+  done
+  ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+  row "$(printf '| compute-bound 256x3, B 4096, 1 rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 4096)")" "$($PY -c "print($mb / 4096)")" "$(ratio "$ma" "$mb")")"
+  row "$(printf '| compute-bound: GFLOP/s (share of the higher SGEMM peak, measured around each round) | %.1f (%.1f%%) | %.1f (%.1f%%) | |' \
+    "$($PY -c "print($ma * $F / 1e9)")" "$(median "${share_a[@]}")" "$($PY -c "print($mb * $F / 1e9)")" "$(median "${share_b[@]}")")"
+fi
+if want scaling; then
+  # scaling: each round runs 1 rank and 2 ranks back to back, efficiency per round, then medians; twice as many
+  # rounds as the other cases (a 2-rank run needs both cores, so the machine's drift shows in it twice over)
+  a=(); b=(); eff_a=(); eff_b=()
+  for _ in $(seq $((ROUNDS * 2))); do
+    x1=$(ls_train 1 1 512 256); x2=$(ls_train 2 1 512 256)
+    y1=$(pt_train 1 1 512 256); y2=$(pt_train 2 1 512 256)
+    a+=("$x2"); b+=("$y2")
+    eff_a+=("$($PY -c "print(100 * $x2 / (2 * $x1))")"); eff_b+=("$($PY -c "print(100 * $y2 / (2 * $y1))")")
+  done
+  ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+  row "$(printf '| 2 ranks x 1 thread, 256x3, B 512 per rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 1024)")" "$($PY -c "print($mb / 1024)")" "$(ratio "$ma" "$mb")")"
+  row "$(printf '| weak-scaling efficiency, 2 ranks against 1, measured back to back (shared memory / DDP over gloo) | %.1f%% | %.1f%% | |' \
+    "$(median "${eff_a[@]}")" "$(median "${eff_b[@]}")")"
+
+fi
+if want sampling; then
+  # sampling: 10,000 samples, 100 Euler steps (the network of a short run; the speed does not depend on training)
+  "$BIN" train --steps 10 --out "$WORK/net" --set engine.threads=1 --set train.eval_every=0 --set sample.num=10 > /dev/null 2>&1
+  a=(); a2=(); b=()
+  for _ in $(seq "$ROUNDS"); do
+    a+=("$(OMP_NUM_THREADS=1 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s1.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')")
+    a2+=("$(OMP_NUM_THREADS=1 mpirun --oversubscribe -n 2 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')")
+    b+=("$(OMP_NUM_THREADS=1 $PY bench/pytorch_cfm.py sample --threads 1 --num 10000 --sample-steps 100 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')")
+  done
+  ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}")
+  row "$(printf '| sampling 10,000 2-D samples, 100 Euler steps, 1 rank: samples/s | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma)")" "$($PY -c "print(10000 / $mb)")" "$(ratio "$mb" "$ma")")"
+  row "$(printf '| the same on 2 ranks (Lockstep) | %.0f | | |' "$($PY -c "print(10000 / $ma2)")")"
+fi
+if want unet; then
+  # the Fashion-MNIST U-Net: training steps/s in the config's bf16 autocast and in float32 (which of the two is faster
+  # depends on the CPU: bf16 convolutions need AVX512-BF16 or AMX, and oneDNN's bf16 kernels for AVX512-BF16 alone can
+  # be slower than its float32 ones), then sampling
+  unet_case() {  # label lockstep-precision pytorch-bf16
+    local a=() b=()
+    for _ in $(seq "$ROUNDS"); do
+      out="$WORK/unet-$RANDOM$RANDOM"
+      "$BIN" train configs/fashion_mnist.textproto --steps 30 --out "$out" --set train.log_every=5 --set train.eval_every=0 \
+        --set sample.num=10 --set engine.threads=2 --set train.precision="$2" > /dev/null 2>&1
+      a+=("$($PY -c "
 import json, statistics
 rows = [json.loads(l) for l in open('$out/metrics.jsonl') if '\"samples_per_s\"' in l]
 print(statistics.median(r['samples_per_s'] for r in rows[1:]))")")
-    b+=("$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py train --steps 30 --threads 2 --bf16 "$3" | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["samples_per_s"])')")
-  done
-  local ma mb
-  ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
-  row "$(printf '| U-Net (Fashion-MNIST config, %s, B 128, 2 threads): steps/s | %.2f | %.2f | %s |' "$1" "$($PY -c "print($ma / 128)")" "$($PY -c "print($mb / 128)")" "$(ratio "$ma" "$mb")")"
-}
-unet_case bf16 bf16_mixed 1
-unet_case float32 fp32 0
-sa=$("$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --out "$WORK/u.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
-sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py sample --threads 2 --num 256 --sample-steps 50 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
-row "$(printf '| U-Net sampling, 256 images, 50 Heun steps, 2 threads: images/s | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa)")" "$($PY -c "print(256 / $sb)")" "$(ratio "$sb" "$sa")")"
+      b+=("$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py train --steps 30 --threads 2 --bf16 "$3" | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["samples_per_s"])')")
+    done
+    local ma mb
+    ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+    row "$(printf '| U-Net (Fashion-MNIST config, %s, B 128, 2 threads): steps/s | %.2f | %.2f | %s |' "$1" "$($PY -c "print($ma / 128)")" "$($PY -c "print($mb / 128)")" "$(ratio "$ma" "$mb")")"
+  }
+  unet_case bf16 bf16_mixed 1
+  unet_case float32 fp32 0
+  sa=$("$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --out "$WORK/u.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
+  sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py sample --threads 2 --num 256 --sample-steps 50 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
+  row "$(printf '| U-Net sampling, 256 images, 50 Heun steps, 2 threads: images/s | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa)")" "$($PY -c "print(256 / $sb)")" "$(ratio "$sb" "$sa")")"
+fi
 echo
 cat "$REPORT"
