@@ -33,12 +33,6 @@ LS_AVX512 inline __m512 reciprocal16(__m512 d) {
   return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
 }
 
-// s = sigmoid(z) and e = exp(-z)
-LS_AVX512 inline __m512 sigmoid16(__m512 z, __m512* e) {
-  *e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), z));
-  return reciprocal16(_mm512_add_ps(*e, _mm512_set1_ps(1.0f)));
-}
-
 LS_AVX512 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1u); }
 
 // 16 numbers of a row: z = x + bias, act = SiLU(z) (over x, or into act with the slope over x when kSlope), and

@@ -1,13 +1,14 @@
 // One row of the MLP's SiLU passes, shared by the row kernels of silu.h and mlp_out.h (internal to common/kernels/).
 //
-// Contract: silu_bias_row: x[c] = SiLU(x[c] + bias[c]); silu_bias_slope_row: with z = pre[c] + bias[c], act[c] = SiLU(z)
-// and pre[c] = SiLU'(z) = s (1 + z e s), s = 1 / (1 + e), e = exp(-z) (e s is 1 - s without cancellation; the
-// AVX-512 code adds it as s + (z s)(e s)), the exp being vec::exp_poly's. On a CPU with AVX-512 the rows run through hand-written AVX-512 code: the sigmoid's division
-// is a 14-bit reciprocal and one Newton step (within 1 ulp of the quotient), the exp's 2^k a vscalefps, four vectors
-// a step; elsewhere through vec_math.h's scalar code, vectorized by GCC for AVX2 or SSE2. The AVX-512 pass is 15%
-// faster here (0.47 against 0.55 ms for 4096 x 256 numbers in cache), and the SiLU passes are bound by arithmetic,
-// not memory: 12 of the 26 ms of a compute-bound tick outside the products were these passes. The caller holds a
-// vec::FlushDenormals guard. cols may be anything (masked tails).
+// Contract: silu_bias_row: x[c] = SiLU(x[c] + bias[c]); silu_bias_slope_row: with z = pre[c] + bias[c],
+// act[c] = SiLU(z) and pre[c] = SiLU'(z) = s (1 + z e s), s = 1 / (1 + e), e = exp(-z) (e s is 1 - s without
+// cancellation; the AVX-512 code adds it as s + (z s)(e s)), the exp being vec::exp_poly's. On a CPU with AVX-512
+// the rows run through hand-written AVX-512 code: the sigmoid's division is a 14-bit reciprocal and one Newton step
+// (within 1 ulp of the quotient), the exp's 2^k a vscalefps, four vectors a step; elsewhere through vec_math.h's
+// scalar code, vectorized by GCC for AVX2 or SSE2. The AVX-512 pass is 15% faster here (0.47 against 0.55 ms for
+// 4096 x 256 numbers in cache). The passes are bound by arithmetic, not memory (0.51 ms hot against 0.54-0.59 cold):
+// about 1.5 ms of a 25 ms compute-bound tick. The caller holds a vec::FlushDenormals guard. cols may be anything
+// (masked tails).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // Inline scalar math written so that GCC vectorizes the loops that call it (no libm calls, no branches):
-// exp, the sigmoid, bfloat16 <-> float32 and lane sums (the SiLU's row loops: silu_rows.h). Internal to common/kernels/.
+// exp, the sigmoid, bfloat16 <-> float32 and lane sums. Internal to common/kernels/ (the SiLU's row loops are in
+// silu_rows.h).
 //
 // Contract: exp_poly(x) is Cephes' expf (within 2 ulp of exp) for x in [-88, 88] and clamps x to that range
 // (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN. Every kernel body opens with

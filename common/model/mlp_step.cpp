@@ -34,6 +34,17 @@ void row_chunks(int64_t rows, const F& f) {
   });
 }
 
+// out[j] = the sum over chunks k, in chunk order and in double, of parts[k * len + j], j < len: per-chunk partial
+// sums made into one that does not depend on how the chunks were spread over threads
+template <typename T>
+void add_chunks(const T* parts, int64_t chunks, int64_t len, float* out) {
+  for (int64_t j = 0; j < len; ++j) {
+    double sum = 0.0;
+    for (int64_t k = 0; k < chunks; ++k) sum += parts[k * len + j];
+    out[j] = static_cast<float>(sum);
+  }
+}
+
 }  // namespace
 
 bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
@@ -142,14 +153,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
   // backward, last layer first; each layer's gradients are final when written (ready() may start its bucket)
   const int64_t chunks = chunks_of(n), width = w_[0].size(0);
   double* partial = colsum_.data_ptr<double>();  // [256-row chunk][width]: bias-gradient sums per chunk
-  auto bias_gradient = [&](int64_t layer) {      // the chunks' sums in chunk order
-    float* db = dbias_[layer].data_ptr<float>();
-    for (int64_t c = 0; c < width; ++c) {
-      double sum = 0.0;
-      for (int64_t k = 0; k < chunks; ++k) sum += partial[k * width + c];
-      db[c] = static_cast<float>(sum);
-    }
-  };
+  auto bias_gradient = [&](int64_t layer) { add_chunks(partial, chunks, width, dbias_[layer].data_ptr<float>()); };
   auto layer_ready = [&](int64_t layer) {
     if (!ready) return;
     ready(param_index_[layer]);
@@ -170,12 +174,7 @@ double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::functi
       mlp_out_backward(go + r * out_dim, w, act + r * width, slope + r * width, gp + r * width, rows, width, out_dim, partial + k * width,
                        dw_part + k * out_dim * width);
     });
-    float* dw = dw_[hidden].data_ptr<float>();
-    for (int64_t j = 0; j < out_dim * width; ++j) {  // the chunks' sums in chunk order
-      double sum = 0.0;
-      for (int64_t k = 0; k < chunks; ++k) sum += dw_part[k * out_dim * width + j];
-      dw[j] = static_cast<float>(sum);
-    }
+    add_chunks(dw_part, chunks, out_dim * width, dw_[hidden].data_ptr<float>());
     torch::sum_out(dbias_[hidden], grad_out_, {0});
     layer_ready(hidden);
     bias_gradient(hidden - 1);
