@@ -177,7 +177,8 @@ fi
 if want unet; then
   # the Fashion-MNIST U-Net: training steps/s in the config's bf16 autocast and in float32 (which of the two is faster
   # depends on the CPU: bf16 convolutions need AVX512-BF16 or AMX, and oneDNN's bf16 kernels for AVX512-BF16 alone can
-  # be slower than its float32 ones), then sampling
+  # be slower than its float32 ones; Lockstep then runs them in float32 arithmetic, train.bf16_convolutions auto,
+  # while PyTorch's autocast runs oneDNN's bf16 kernels), then sampling
   unet_case() {  # label lockstep-precision pytorch-bf16
     local a=() b=()
     for _ in $(seq "$ROUNDS"); do

@@ -14,6 +14,7 @@
 
 #include "common/checkpoint/checkpoint.h"
 #include "common/io/npy.h"
+#include "common/model/autocast.h"
 #include "common/model/classifier.h"
 #include "common/model/net.h"
 #include "common/util/blas_info.h"
@@ -200,6 +201,12 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
                  blas.config.empty() ? "" : (" (" + blas.config + ")").c_str());
     if (!blas.core_note.empty()) std::fprintf(stderr, "                  %s\n", blas.core_note.c_str());
+    if (cfg.train().precision() == "bf16_mixed") {
+      const std::string& setting = cfg.train().bf16_convolutions();
+      const bool native = bf16_convs_from_config(setting) == Bf16Convs::kNative;
+      std::fprintf(stderr, "  bf16 (CPU)    : convolutions %s (train.bf16_convolutions %s)\n",
+                   native ? "in oneDNN's bfloat16 kernels" : "in float32 arithmetic on bfloat16-rounded operands", setting.c_str());
+    }
     if (blas.reference) {
       std::fprintf(stderr, "  warning: the reference BLAS is loaded; matrix products are ~15x slower than with OpenBLAS "
                            "(apt-get install libopenblas0-pthread)\n");

@@ -98,6 +98,7 @@ TEST_CASE("out-of-range values name the file line and field", "[config]") {
   CHECK_THAT(error_of("data { name: \"mnist\" }"), Catch::Contains("field 'data.name': unknown name 'mnist'; allowed: checkerboard, moons"));
   CHECK_THAT(error_of("optim { beta1: 1.0 }"), Catch::Contains("field 'optim.beta1': must be in [0, 1), got 1"));
   CHECK_THAT(error_of("model { mlp { time_embedding: 7 } }"), Catch::Contains("field 'model.mlp.time_embedding': must be an even number"));
+  CHECK_THAT(error_of("train { bf16_convolutions: \"amx\" }"), Catch::Contains("field 'train.bf16_convolutions': unknown name 'amx'; allowed: auto, native, float32"));
 }
 
 TEST_CASE("syntax errors and repeated fields name the line", "[config]") {

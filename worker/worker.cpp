@@ -101,6 +101,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
                                            source_.get());
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
+  bf16_convs_ = bf16_convs_from_config(cfg.train().bf16_convolutions());
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
   if (MlpStep::applicable(cfg, device_.is_cuda())) {
     if (auto* mlp = dynamic_cast<Mlp*>(net_.get())) mlp_step_ = std::make_unique<MlpStep>(*mlp, *schedule_);
@@ -150,7 +151,7 @@ Report Worker::play(const Frame& frame) {
     tm->set_backward(backward_s);
   } else if (n > 0) {
     t0 = Clock::now();
-    const AutocastScope autocast(bf16_, device_.is_cuda());
+    const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
     torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();
     if (fault.hits("nan", rank, frame.tick())) slice_sum = slice_sum * std::numeric_limits<double>::quiet_NaN();
     const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
@@ -223,7 +224,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device = to_device(eval_batch_, device_);
-    const AutocastScope autocast(bf16_, device_.is_cuda());
+    const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
     sum += loss_of(on_device).sum().item<double>();
   }
   return sum;

@@ -21,6 +21,7 @@
 #include "common/comm/comm.h"
 #include "common/data/batch.h"
 #include "common/loss/losses.h"
+#include "common/model/autocast.h"
 #include "common/model/flat_params.h"
 #include "common/model/mlp_step.h"
 #include "common/model/net.h"
@@ -81,6 +82,7 @@ class Worker {
   std::unique_ptr<DataSource> eval_data_;
   std::shared_ptr<const DataSource> source_;  // source.name "data": what the flow starts from (else N(0, I))
   bool bf16_ = false;  // train.precision == "bf16_mixed"
+  Bf16Convs bf16_convs_ = Bf16Convs::kNative;  // train.bf16_convolutions, resolved
   bool classify_ = false;  // train.loss == CLASSIFY
   std::unique_ptr<MlpStep> mlp_step_;  // the fused MLP step where it applies (engine.fused_mlp)
   torch::Tensor ema_;  // flat EMA of the parameters (train.ema_decay > 0), on the parameters' device

@@ -196,6 +196,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
   k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
+  k.one_of(t.bf16_convolutions(), {"auto", "native", "float32"}, "train.bf16_convolutions");
   k.need(t.sample_eval_every() == 0 || t.sample_eval_num() >= 2, "train.sample_eval_num", "must be >= 2, got " + std::to_string(t.sample_eval_num()));
   const bool classify = t.loss() == TrainConfig::CLASSIFY;
   k.need(classify == (m.name() == "classifier"), classify ? "model.name" : "train.loss",

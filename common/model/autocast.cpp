@@ -2,9 +2,24 @@
 
 #include <ATen/autocast_mode.h>
 
-namespace lockstep {
+#include "common/util/cpu_features.h"
+#include "common/util/error.h"
 
-AutocastScope::AutocastScope(bool bf16, bool cuda) : on_(bf16), cuda_(cuda) {
+namespace lockstep {
+namespace {
+
+thread_local bool convs_in_float32 = false;
+
+}  // namespace
+
+Bf16Convs bf16_convs_from_config(const std::string& setting) {
+  if (setting == "native") return Bf16Convs::kNative;
+  if (setting == "float32") return Bf16Convs::kFloat32;
+  LS_CHECK(setting == "auto", "bf16_convs_from_config: unknown setting '" << setting << "' (config validation lets through auto, native, float32)");
+  return cpu_bf16_outpaces_fp32() ? Bf16Convs::kNative : Bf16Convs::kFloat32;
+}
+
+AutocastScope::AutocastScope(bool bf16, bool cuda, Bf16Convs convs) : on_(bf16), cuda_(cuda) {
   if (!on_) return;
   if (cuda_) {
     at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
@@ -12,6 +27,7 @@ AutocastScope::AutocastScope(bool bf16, bool cuda) : on_(bf16), cuda_(cuda) {
   } else {
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     at::autocast::set_cpu_enabled(true);
+    convs_in_float32 = convs == Bf16Convs::kFloat32;
   }
   at::autocast::increment_nesting();
 }
@@ -23,7 +39,10 @@ AutocastScope::~AutocastScope() {
     at::autocast::set_enabled(false);
   } else {
     at::autocast::set_cpu_enabled(false);
+    convs_in_float32 = false;
   }
 }
+
+bool bf16_convs_in_float32() { return convs_in_float32 && at::autocast::is_cpu_enabled(); }
 
 }  // namespace lockstep

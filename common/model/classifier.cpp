@@ -1,5 +1,7 @@
 #include "common/model/classifier.h"
 
+#include "common/model/conv.h"
+
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 
@@ -31,9 +33,9 @@ Classifier::Classifier(const ClassifierConfig& cfg, const std::vector<int64_t>& 
 
 torch::Tensor Classifier::features(const torch::Tensor& x) {
   torch::Tensor h = x.view({x.size(0), shape_[0], shape_[1], shape_[2]});
-  h = torch::relu(conv2_->forward(torch::relu(conv1_->forward(h))));
+  h = torch::relu(run_conv(conv2_, torch::relu(run_conv(conv1_, h))));
   h = torch::max_pool2d(h, 2);
-  h = torch::relu(conv4_->forward(torch::relu(conv3_->forward(h))));
+  h = torch::relu(run_conv(conv4_, torch::relu(run_conv(conv3_, h))));
   h = torch::max_pool2d(h, 2);
   return torch::relu(fc_->forward(h.flatten(1))).to(torch::kFloat32);
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/model/conv.h"
 #include "common/model/mlp.h"
 #include "common/model/norm_act.h"
 #include "common/proto/config.pb.h"
@@ -42,9 +43,9 @@ ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb, int64_t groups,
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb) {
-  torch::Tensor h = conv1_->forward(norm_act(norm1_, x, true, fused_));
-  h = conv2_->forward(norm_act(norm2_, h, true, fused_, emb_->forward(emb)));  // the embedding added to h, then the norm
-  return (skip_ ? skip_->forward(x) : x) + h;
+  torch::Tensor h = run_conv(conv1_, norm_act(norm1_, x, true, fused_));
+  h = run_conv(conv2_, norm_act(norm2_, h, true, fused_, emb_->forward(emb)));  // the embedding added to h, then the norm
+  return (skip_ ? run_conv(skip_, x) : x) + h;
 }
 
 AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups, bool fused) : heads_(heads), fused_(fused) {
@@ -58,7 +59,7 @@ AttentionImpl::AttentionImpl(int64_t channels, int64_t heads, int64_t groups, bo
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), d = c / heads_;
-  const torch::Tensor qkv = qkv_->forward(norm_act(norm_, x, false, fused_)).reshape({n, 3, heads_, d, h * w});
+  const torch::Tensor qkv = run_conv(qkv_, norm_act(norm_, x, false, fused_)).reshape({n, 3, heads_, d, h * w});
   const torch::Tensor q = qkv.select(1, 0).reshape({n * heads_, d, h * w});
   const torch::Tensor k = qkv.select(1, 1).reshape({n * heads_, d, h * w});
   const torch::Tensor v = qkv.select(1, 2).reshape({n * heads_, d, h * w});
@@ -70,7 +71,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const torch::Tensor attn = e / e.sum(-1, true);
   torch::Tensor out = torch::bmm(v, attn.transpose(1, 2)).reshape({n, c, h, w});
   if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) out = out.contiguous(at::MemoryFormat::ChannelsLast);
-  return x + proj_->forward(out);
+  return x + run_conv(proj_, out);
 }
 
 Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map)
@@ -146,7 +147,7 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
   }
   e = torch::silu(e);
 
-  h = in_->forward(h);
+  h = run_conv(in_, h);
   std::vector<torch::Tensor> skips = {h};
   for (size_t i = 0; i < down_.size(); ++i) {
     for (ResBlock& b : down_[i]) {
@@ -154,7 +155,7 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
       skips.push_back(h);
     }
     if (i < downsample_.size()) {
-      h = downsample_[i]->forward(h);
+      h = run_conv(downsample_[i], h);
       skips.push_back(h);
     }
   }
@@ -170,10 +171,10 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
       const torch::Tensor& next = skips.back();
       h = torch::nn::functional::interpolate(
           h, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{next.size(2), next.size(3)}).mode(torch::kNearest));
-      h = upsample_[i]->forward(h);
+      h = run_conv(upsample_[i], h);
     }
   }
-  h = out_->forward(norm_act(out_norm_, h, true, fused_));
+  h = run_conv(out_, norm_act(out_norm_, h, true, fused_));
   return full_precision(h).contiguous().view({n, -1});
 }
 
