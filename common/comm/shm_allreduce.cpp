@@ -11,6 +11,7 @@
 #include <random>
 
 #include "common/comm/poll_wait.h"
+#include "common/kernels/sum_ranks.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -21,7 +22,6 @@ static_assert(Counter::is_always_lock_free, "the shared counters must be lock-fr
 constexpr size_t kLine = 64;
 constexpr size_t kHeaderBytes = 3 * kLine;  // ready, done, consumed: one cache line each
 constexpr size_t kChunkAlign = kLine / sizeof(float);
-constexpr size_t kBlock = 1024;  // floats summed per pass of the reduce (on the stack)
 using Clock = std::chrono::steady_clock;
 
 std::string seconds_text(double s) {
@@ -107,7 +107,7 @@ std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_
 }
 
 ShmAllreduce::ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes)
-    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes), spin_s_(poll_spin_s(size)) {}
+    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes), spin_s_(poll_spin_s(size)), inputs_(static_cast<size_t>(size)) {}
 
 ShmAllreduce::~ShmAllreduce() { ::munmap(map_, map_bytes_); }
 
@@ -147,7 +147,11 @@ void ShmAllreduce::progress_locked() {
       }
     }
     const Segment& seg = queue_[s - first];
-    std::memcpy(me.slots + (s % kSlots) * kSlotFloats, seg.data, seg.count * sizeof(float));
+    // only the other ranks' chunks: my own chunk is read by nobody but me, from seg.data
+    const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
+    float* slot = me.slots + (s % kSlots) * kSlotFloats;
+    std::memcpy(slot, seg.data, lo * sizeof(float));
+    std::memcpy(slot + hi, seg.data + hi, (seg.count - hi) * sizeof(float));
     me.ready->store(s, std::memory_order_release);
     posted_ = s;
   }
@@ -163,17 +167,10 @@ void ShmAllreduce::progress_locked() {
     const Segment& seg = queue_[s - first];
     const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
     const size_t slot = (s % kSlots) * kSlotFloats;
-    float acc[kBlock];
-    for (size_t b = lo; b < hi; b += kBlock) {  // ((x_0 + x_1) + x_2) + ...: block by block, then into my slot
-      const size_t m = std::min(kBlock, hi - b);
-      const float* x0 = region(0).slots + slot + b;
-      std::memcpy(acc, x0, m * sizeof(float));
-      for (int q = 1; q < size_; ++q) {
-        const float* xq = region(q).slots + slot + b;
-        for (size_t i = 0; i < m; ++i) acc[i] += xq[i];
-      }
-      std::memcpy(me.slots + slot + b, acc, m * sizeof(float));
-    }
+    // ((x_0 + x_1) + x_2) + ... (my own x from seg.data), into my slot for the others to gather and into
+    // seg.data, where my chunk then is complete
+    for (int q = 0; q < size_; ++q) inputs_[q] = (q == rank_ ? seg.data : region(q).slots + slot) + lo;
+    sum_in_rank_order(inputs_.data(), size_, hi - lo, me.slots + slot + lo, seg.data + lo);
     me.done->store(s, std::memory_order_release);
     reduced_ = s;
   }
@@ -183,6 +180,11 @@ void ShmAllreduce::progress_locked() {
     const size_t slot = (seg.seq % kSlots) * kSlotFloats;
     for (int q = 0; q < size_; ++q) {
       if (seg.copied[q]) continue;
+      if (q == rank_) {  // summed into seg.data by my reduce (done: seg.seq <= reduced_)
+        seg.copied[q] = 1;
+        --seg.remaining;
+        continue;
+      }
       const Region other = region(q);
       if (other.done->load(std::memory_order_acquire) < seg.seq) continue;
       const size_t lo = chunk_begin(seg.count, q), hi = chunk_begin(seg.count, q + 1);

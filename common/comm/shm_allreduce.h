@@ -15,10 +15,11 @@
 // cache line each) and kSlots slots of kSlotFloats floats. A call is cut into segments of at most kSlotFloats
 // floats, numbered s = 1, 2, ... on every rank alike; segment s uses slot s mod kSlots of every region, and
 // its n floats are cut into one chunk per rank (64-byte aligned). Steps, each taken in segment order:
-//   1. post    once every rank has consumed segment s - kSlots (the slot is free): copy the segment into my
-//              slot, then ready = s
-//   2. reduce  once every rank is ready: sum my chunk over all slots in rank order, into my slot; done = s
-//   3. gather  as each rank q is done: copy chunk q from q's slot into data; after the last, consumed = s
+//   1. post    once every rank has consumed segment s - kSlots (the slot is free): copy the segment's chunks of
+//              the other ranks into my slot (my own chunk only I read, from data), then ready = s
+//   2. reduce  once every rank is ready: sum my chunk over all ranks in rank order (the others' slots, my data),
+//              into my slot and into data; done = s
+//   3. gather  as each other rank q is done: copy chunk q from q's slot into data; after the last, consumed = s
 // Plain loads and stores with release/acquire counters: a reduce never enters the kernel, and the work of
 // steps 1 to 3 is done in whichever test() or wait() of the rank finds it possible (overlap with backward).
 #pragma once
@@ -80,6 +81,7 @@ class ShmAllreduce {
   uint64_t posted_ = 0, reduced_ = 0;      // the last segment this rank posted, reduced
   uint64_t gathered_ = 0;                  // the last segment this rank consumed
   std::deque<Segment> queue_;              // started, not yet consumed, in order
+  std::vector<const float*> inputs_;       // the reduce's inputs, one per rank
 };
 
 }  // namespace lockstep
