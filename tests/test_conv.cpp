@@ -126,6 +126,14 @@ TEST_CASE("the float32 policy holds only inside its CPU scope, and auto follows 
     CHECK_FALSE(bf16_convs_in_float32());
     CHECK(run_conv(conv, x).scalar_type() == torch::kFloat32);
   }
+  {
+    const AutocastScope scope(true, false, Bf16Convs::kFloat32);
+    const torch::Tensor x64 = x.to(torch::kFloat64);
+    torch::nn::Conv2d conv64 = make_conv(4, 4, 1);
+    conv64->to(torch::kFloat64);
+    CHECK(torch::equal(run_conv(conv64, x64), conv64->forward(x64)));  // float64: autocast leaves it alone, and so does run_conv
+    CHECK(run_conv(conv64, x64).scalar_type() == torch::kFloat64);
+  }
   CHECK(bf16_convs_from_config("native") == Bf16Convs::kNative);
   CHECK(bf16_convs_from_config("float32") == Bf16Convs::kFloat32);
   CHECK(bf16_convs_from_config("auto") == (cpu_bf16_outpaces_fp32() ? Bf16Convs::kNative : Bf16Convs::kFloat32));

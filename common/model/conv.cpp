@@ -18,7 +18,11 @@ torch::Tensor run_conv(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   const auto& o = conv->options;  // ConvNdOptions<2>
   const auto* pad = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
   const bool zeros = c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr;
-  if (!bf16_convs_in_float32() || !x.device().is_cpu() || pad == nullptr || !zeros) return conv->forward(x);
+  // autocast rounds only float32 (and half) operands to bfloat16; anything else is left to it
+  const auto cast_by_autocast = [](const torch::Tensor& t) { return t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16; };
+  if (!bf16_convs_in_float32() || !x.device().is_cpu() || pad == nullptr || !zeros || !cast_by_autocast(x) ||
+      !cast_by_autocast(conv->weight))
+    return conv->forward(x);
   const torch::Tensor bias = conv->bias.defined() ? bf16_values(conv->bias) : torch::Tensor();
   torch::Tensor y;
   {
