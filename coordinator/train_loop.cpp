@@ -227,6 +227,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
                  cfg.model().name().c_str(), static_cast<long long>(parameter_count(worker.net())),
                  worker.reducer().bucket_count(), worker.reducer().bucket_count() == 1 ? "" : "s",
                  worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
+    if (!worker.grad_buffer_note().empty()) std::fprintf(stderr, "  gradients     : %s\n", worker.grad_buffer_note().c_str());
   }
   std::unique_ptr<SampleEvalImages> sample_eval_images;
   if (!cfg.train().sample_eval_classifier().empty()) {

@@ -46,6 +46,8 @@ class Worker {
   const std::shared_ptr<const DataSource>& source() const { return source_; }
   FlatParams& params() { return *params_; }
   const GradReducer& reducer() const { return *reducer_; }
+  // Where the gradient buffer lives, for the start-up banner ("" where the backend offers no choice).
+  const std::string& grad_buffer_note() const { return grad_buffer_note_; }
   // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).
   CheckpointData state() const;
   // Continues from a checkpoint's state (resume); throws BadInput naming `origin` when it does not fit.
@@ -94,6 +96,7 @@ class Worker {
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;
+  std::string grad_buffer_note_;
   std::unique_ptr<Adam> adam_;
   std::unique_ptr<GradReducer> reducer_;
   std::unique_ptr<BatchMaker> batches_, held_out_;

@@ -8,6 +8,10 @@
 //                    and they complete in start order. test() lets a backend make progress (MPI progresses
 //                    non-blocking collectives only inside MPI calls).
 //   barrier          returns when every rank has entered it
+//   shared_buffer    (collective, the same count on every rank; a second call gets nullptr) memory for `count` floats, zeroed,
+//                    that allreduce_start sums in place without copying in or out when a call's data lies in it
+//                    at the same offset on every rank (the flat gradient buffer); nullptr on every rank where the
+//                    backend has none. `note` says which, for the start-up banner.
 // No silent hangs: a wait longer than the communicator's timeout throws CommError naming the operation and,
 // where the backend can tell, the ranks that did not arrive.
 // Backends (comm_registry.cpp): "self" (a world of one), "mpi" (CPU buffers), "nccl" (CUDA buffers; bytes
@@ -51,6 +55,10 @@ class Comm {
   virtual void allreduce_sum(float* data, size_t count) = 0;
   virtual std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) = 0;
   virtual void barrier() = 0;
+  virtual float* shared_buffer(size_t /*count*/, std::string* note) {
+    *note = "";
+    return nullptr;
+  }
   // Seconds a collective may wait before CommError; 0 waits forever.
   virtual void set_timeout(double seconds) = 0;
   // Where the gradient buffers must live: false for host memory, true for the CUDA device of this rank.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 
 #include "common/comm/comm_mpi.h"
 #include "common/comm/mpi_check.h"
@@ -125,6 +126,20 @@ class MpiComm : public Comm {
     MPI_Request req;
     LS_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, comm_, &req));
     return std::make_unique<MpiPending>(this, req, seq);
+  }
+
+  float* shared_buffer(size_t count, std::string* note) override {
+    if (!shm_) {
+      *note = "";
+      return nullptr;
+    }
+    std::string why_not;
+    float* buffer = shm_->share_buffer(*this, count, &why_not);
+    char mib[32];
+    std::snprintf(mib, sizeof mib, "%.1f", static_cast<double>(count) * sizeof(float) * size_ / (1 << 20));
+    *note = buffer != nullptr ? "summed in place in shared memory (" + std::string(mib) + " MiB for " + std::to_string(size_) + " ranks)"
+                              : "copied through the all-reduce's slots (a shared buffer of " + std::string(mib) + " MiB failed: " + why_not + ")";
+    return buffer;
   }
 
   void barrier() override {

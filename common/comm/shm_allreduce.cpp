@@ -52,10 +52,8 @@ struct ShmAllreduce::Region {
   float* slots;
 };
 
-std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_not) {
+void* ShmAllreduce::map_object(Comm& comm, size_t total, std::string* why_not) {
   const int rank = comm.rank(), size = comm.size();
-  const size_t region_bytes = (kHeaderBytes + kSlots * kSlotFloats * sizeof(float) + 4095) / 4096 * 4096;
-  const size_t total = region_bytes * static_cast<size_t>(size);
   // 1. rank 0 makes the object ("/name", or "!reason" when it could not)
   std::string name;
   if (rank == 0) {
@@ -103,13 +101,44 @@ std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_
     *why_not = verdict;
     return nullptr;
   }
-  return std::unique_ptr<ShmAllreduce>(new ShmAllreduce(rank, size, map, total, region_bytes));
+  return map;
+}
+
+std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_not) {
+  const size_t region_bytes = (kHeaderBytes + kSlots * kSlotFloats * sizeof(float) + 4095) / 4096 * 4096;
+  const size_t total = region_bytes * static_cast<size_t>(comm.size());
+  void* map = map_object(comm, total, why_not);
+  if (map == nullptr) return nullptr;
+  return std::unique_ptr<ShmAllreduce>(new ShmAllreduce(comm.rank(), comm.size(), map, total, region_bytes));
+}
+
+float* ShmAllreduce::share_buffer(Comm& comm, size_t floats, std::string* why_not) {
+  if (buffers_map_ != nullptr) {  // every rank alike: the calls are collective
+    *why_not = "this communicator's shared buffer is already in use";
+    return nullptr;
+  }
+  const size_t bytes = (std::max<size_t>(floats, 1) * sizeof(float) + 4095) / 4096 * 4096;
+  void* map = map_object(comm, bytes * static_cast<size_t>(size_), why_not);
+  if (map == nullptr) return nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  buffers_map_ = map;
+  buffer_bytes_ = bytes;
+  buffer_floats_ = floats;
+  return buffer(rank_);  // zero: fresh pages of a new object
+}
+
+float* ShmAllreduce::buffer(int q) const {
+  return reinterpret_cast<float*>(static_cast<char*>(buffers_map_) + buffer_bytes_ * static_cast<size_t>(q));
 }
 
 ShmAllreduce::ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes)
-    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes), spin_s_(poll_spin_s(size)), inputs_(static_cast<size_t>(size)) {}
+    : rank_(rank), size_(size), map_(map), map_bytes_(map_bytes), region_bytes_(region_bytes), spin_s_(poll_spin_s(size)), inputs_(static_cast<size_t>(size)),
+      outputs_(std::max<size_t>(2, static_cast<size_t>(size))) {}
 
-ShmAllreduce::~ShmAllreduce() { ::munmap(map_, map_bytes_); }
+ShmAllreduce::~ShmAllreduce() {
+  ::munmap(map_, map_bytes_);
+  if (buffers_map_ != nullptr) ::munmap(buffers_map_, buffer_bytes_ * static_cast<size_t>(size_));
+}
 
 ShmAllreduce::Region ShmAllreduce::region(int q) const {
   char* base = static_cast<char*>(map_) + region_bytes_ * static_cast<size_t>(q);
@@ -125,10 +154,16 @@ size_t ShmAllreduce::chunk_begin(size_t count, int q) const {
 
 std::unique_ptr<PendingReduce> ShmAllreduce::start(float* data, size_t count) {
   std::lock_guard<std::mutex> lock(mu_);
+  const float* mine = buffers_map_ != nullptr ? buffer(rank_) : nullptr;
+  const bool shared = mine != nullptr && data >= mine && data + count <= mine + buffer_floats_;
   size_t done = 0;
   do {  // a zero-length call is one empty segment, so that every rank still counts it
     const size_t n = std::min(kSlotFloats, count - done);
-    queue_.push_back(Segment{++next_seq_, data + done, n, std::vector<char>(size_, 0), size_});
+    // my own chunk needs no gather: my reduce sums it into data
+    std::vector<char> copied(size_, 0);
+    copied[rank_] = 1;
+    const size_t offset = shared ? static_cast<size_t>(data + done - mine) : 0;
+    queue_.push_back(Segment{++next_seq_, data + done, n, shared, offset, std::move(copied), size_ - 1});
     done += n;
   } while (done < count);
   progress_locked();
@@ -141,17 +176,19 @@ void ShmAllreduce::progress_locked() {
   // 1. post, in order
   while (posted_ < next_seq_) {
     const uint64_t s = posted_ + 1;
-    if (s > kSlots) {
-      for (int q = 0; q < size_; ++q) {
-        if (region(q).consumed->load(std::memory_order_acquire) < s - kSlots) return;
-      }
-    }
     const Segment& seg = queue_[s - first];
-    // only the other ranks' chunks: my own chunk is read by nobody but me, from seg.data
-    const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
-    float* slot = me.slots + (s % kSlots) * kSlotFloats;
-    std::memcpy(slot, seg.data, lo * sizeof(float));
-    std::memcpy(slot + hi, seg.data + hi, (seg.count - hi) * sizeof(float));
+    if (!seg.shared) {  // a shared segment is already where the others read it
+      if (s > kSlots) {
+        for (int q = 0; q < size_; ++q) {
+          if (region(q).consumed->load(std::memory_order_acquire) < s - kSlots) return;
+        }
+      }
+      // only the other ranks' chunks: my own chunk is read by nobody but me, from seg.data
+      const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
+      float* slot = me.slots + (s % kSlots) * kSlotFloats;
+      std::memcpy(slot, seg.data, lo * sizeof(float));
+      std::memcpy(slot + hi, seg.data + hi, (seg.count - hi) * sizeof(float));
+    }
     me.ready->store(s, std::memory_order_release);
     posted_ = s;
   }
@@ -166,11 +203,20 @@ void ShmAllreduce::progress_locked() {
     const uint64_t s = reduced_ + 1;
     const Segment& seg = queue_[s - first];
     const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
-    const size_t slot = (s % kSlots) * kSlotFloats;
-    // ((x_0 + x_1) + x_2) + ... (my own x from seg.data), into my slot for the others to gather and into
-    // seg.data, where my chunk then is complete
-    for (int q = 0; q < size_; ++q) inputs_[q] = (q == rank_ ? seg.data : region(q).slots + slot) + lo;
-    sum_in_rank_order(inputs_.data(), size_, hi - lo, me.slots + slot + lo, seg.data + lo);
+    if (seg.shared) {
+      // ((x_0 + x_1) + x_2) + ... from every rank's buffer into every rank's buffer
+      for (int q = 0; q < size_; ++q) outputs_[q] = buffer(q) + seg.offset + lo;
+      for (int q = 0; q < size_; ++q) inputs_[q] = outputs_[q];
+      sum_in_rank_order(inputs_.data(), size_, hi - lo, outputs_.data(), size_);
+    } else {
+      const size_t slot = (s % kSlots) * kSlotFloats;
+      // ((x_0 + x_1) + x_2) + ... (my own x from seg.data), into my slot for the others to gather and into
+      // seg.data, where my chunk then is complete
+      for (int q = 0; q < size_; ++q) inputs_[q] = (q == rank_ ? seg.data : region(q).slots + slot) + lo;
+      outputs_[0] = me.slots + slot + lo;
+      outputs_[1] = seg.data + lo;
+      sum_in_rank_order(inputs_.data(), size_, hi - lo, outputs_.data(), 2);
+    }
     me.done->store(s, std::memory_order_release);
     reduced_ = s;
   }
@@ -180,15 +226,11 @@ void ShmAllreduce::progress_locked() {
     const size_t slot = (seg.seq % kSlots) * kSlotFloats;
     for (int q = 0; q < size_; ++q) {
       if (seg.copied[q]) continue;
-      if (q == rank_) {  // summed into seg.data by my reduce (done: seg.seq <= reduced_)
-        seg.copied[q] = 1;
-        --seg.remaining;
-        continue;
-      }
       const Region other = region(q);
       if (other.done->load(std::memory_order_acquire) < seg.seq) continue;
       const size_t lo = chunk_begin(seg.count, q), hi = chunk_begin(seg.count, q + 1);
-      std::memcpy(seg.data + lo, other.slots + slot + lo, (hi - lo) * sizeof(float));
+      // a shared segment's chunk q is in my buffer already: rank q wrote it there before done
+      if (!seg.shared) std::memcpy(seg.data + lo, other.slots + slot + lo, (hi - lo) * sizeof(float));
       seg.copied[q] = 1;
       --seg.remaining;
     }

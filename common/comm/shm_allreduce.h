@@ -9,6 +9,9 @@
 // every rank can have a core of its own, else sleeping between polls) with a deadline, and throws CommError
 // naming the ranks that did not arrive (rank 0 at the timeout, the others 5 s later, so that rank 0 speaks
 // first, as over MPI). The caller leaves `data` alone until completion.
+// share_buffer(comm, n) is collective too: the first call maps one buffer of n floats per rank, all ranks' buffers
+// visible to every rank, and returns this rank's, zeroed (or nullptr on every rank, with the reason). A call whose
+// data lies inside that buffer (at the same offset on every rank) is summed without copies in or out.
 //
 // How: rank 0 makes one POSIX shared-memory object; every rank maps it and rank 0 unlinks it once all have,
 // so a crash leaves nothing behind. Each rank owns a region of it: three counters (ready, done, consumed, one
@@ -20,6 +23,10 @@
 //   2. reduce  once every rank is ready: sum my chunk over all ranks in rank order (the others' slots, my data),
 //              into my slot and into data; done = s
 //   3. gather  as each other rank q is done: copy chunk q from q's slot into data; after the last, consumed = s
+// A segment in the shared buffers skips the copies: 1. ready = s (the data is already where the others read
+// it); 2. sum my chunk over every rank's buffer and write it into every rank's buffer (no rank touches another's
+// chunk, and a rank's buffer is left alone by its owner from ready until the call completes); 3. once every
+// rank is done, consumed = s. For 2 ranks that moves about half the bytes of the slot path.
 // Plain loads and stores with release/acquire counters: a reduce never enters the kernel, and the work of
 // steps 1 to 3 is done in whichever test() or wait() of the rank finds it possible (overlap with backward).
 #pragma once
@@ -48,6 +55,8 @@ class ShmAllreduce {
   ShmAllreduce& operator=(const ShmAllreduce&) = delete;
 
   std::unique_ptr<PendingReduce> start(float* data, size_t count);
+  // Collective: this rank's shared buffer of `floats` floats, zeroed; nullptr with the reason (also on a second call).
+  float* share_buffer(Comm& comm, size_t floats, std::string* why_not);
   void set_timeout(double seconds) { timeout_ = seconds; }
   // Bytes of shared memory mapped (all ranks' regions).
   size_t mapped_bytes() const { return map_bytes_; }
@@ -62,11 +71,16 @@ class ShmAllreduce {
     uint64_t seq;
     float* data;
     size_t count;
-    std::vector<char> copied;  // per rank: its chunk is in `data`
+    bool shared;    // data lies in the shared buffers, at `offset` floats into every rank's
+    size_t offset;
+    std::vector<char> copied;  // per rank: its chunk is in `data` (my own from the start: my reduce writes it there)
     int remaining;
   };
   ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes);
   Region region(int q) const;
+  float* buffer(int q) const;  // rank q's shared buffer (share_buffer)
+  // Maps a new shared object of `bytes` (collective, as create()); nullptr with the reason on every rank.
+  static void* map_object(Comm& comm, size_t bytes, std::string* why_not);
   void progress_locked();
   size_t chunk_begin(size_t count, int q) const;
   std::string missing_message(uint64_t seq) const;
@@ -82,6 +96,10 @@ class ShmAllreduce {
   uint64_t gathered_ = 0;                  // the last segment this rank consumed
   std::deque<Segment> queue_;              // started, not yet consumed, in order
   std::vector<const float*> inputs_;       // the reduce's inputs, one per rank
+  std::vector<float*> outputs_;            // and its outputs
+  void* buffers_map_ = nullptr;            // share_buffer's object: one buffer per rank
+  size_t buffer_bytes_ = 0;                // per rank, page-rounded
+  size_t buffer_floats_ = 0;
 };
 
 }  // namespace lockstep

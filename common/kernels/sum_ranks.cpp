@@ -6,7 +6,7 @@
 
 namespace lockstep {
 
-LS_VECTOR_KERNEL void sum_in_rank_order(const float* const* x, int n, size_t m, float* out_a, float* out_b) {
+LS_VECTOR_KERNEL void sum_in_rank_order(const float* const* x, int n, size_t m, float* const* out, int outs) {
   constexpr size_t kBlock = 512;  // 2 KiB on the stack: the partial sums stay in L1 between the inputs
   float acc[kBlock];
   for (size_t b = 0; b < m; b += kBlock) {
@@ -22,10 +22,9 @@ LS_VECTOR_KERNEL void sum_in_rank_order(const float* const* x, int n, size_t m, 
       const float* xq = x[q] + b;
       for (size_t i = 0; i < k; ++i) acc[i] += xq[i];
     }
-    float *a = out_a + b, *o = out_b + b;
-    for (size_t i = 0; i < k; ++i) {
-      a[i] = acc[i];
-      o[i] = acc[i];
+    for (int o = 0; o < outs; ++o) {
+      float* dst = out[o] + b;
+      for (size_t i = 0; i < k; ++i) dst[i] = acc[i];
     }
   }
 }

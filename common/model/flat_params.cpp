@@ -4,7 +4,7 @@
 
 namespace lockstep {
 
-FlatParams::FlatParams(torch::nn::Module& module) {
+FlatParams::FlatParams(torch::nn::Module& module, const GradStorage& grad_storage) {
   int64_t total = 0;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {
     const torch::Tensor& p = item.value();
@@ -15,7 +15,8 @@ FlatParams::FlatParams(torch::nn::Module& module) {
   }
   const torch::TensorOptions opts = params_.empty() ? torch::TensorOptions(torch::kFloat32) : params_[0].options();
   values_ = torch::empty({total}, opts);
-  grads_ = torch::zeros({total}, opts);
+  float* storage = grad_storage && opts.device().is_cpu() ? grad_storage(total) : nullptr;
+  grads_ = storage != nullptr ? torch::from_blob(storage, {total}, opts).zero_() : torch::zeros({total}, opts);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamSpan& s = spans_[i];
