@@ -13,12 +13,14 @@
 #include "common/comm/mpi_check.h"
 #include "common/comm/poll_wait.h"
 #include "common/comm/shm_allreduce.h"
+#include "common/comm/shm_bytes.h"
 #include "common/util/error.h"
 
 namespace lockstep {
 namespace {
 
 constexpr int kTagArrive = 7101;
+constexpr int kTagBig = 7102;  // a gather's bytes that did not fit in the shared-memory message
 using Clock = std::chrono::steady_clock;
 
 class MpiComm;
@@ -56,6 +58,8 @@ class MpiComm : public Comm {
         path_ = shm_ ? "shared memory (" + std::to_string(size_) + " ranks on one machine, " +
                            std::to_string(shm_->mapped_bytes() >> 20) + " MiB)"
                      : "MPI_Iallreduce (shared memory failed: " + why_not + ")";
+        // the tick's frame and reports too (broadcast and gather fall back to MPI where this fails)
+        if (shm_) bytes_ = ShmBytes::create(*this, &why_not);
       } else {
         path_ = "MPI_Iallreduce (engine.shm_allreduce is false)";
       }
@@ -77,9 +81,11 @@ class MpiComm : public Comm {
   void set_timeout(double seconds) override {
     timeout_ = seconds;
     if (shm_) shm_->set_timeout(seconds);
+    if (bytes_) bytes_->set_timeout(seconds);
   }
 
   void broadcast(std::string* bytes, int root) override {
+    if (bytes_ && bytes_->broadcast(bytes, root)) return;  // else too big for it: every rank goes on over MPI
     const uint64_t seq = announce();
     uint64_t len = bytes->size();
     MPI_Request req;
@@ -92,6 +98,13 @@ class MpiComm : public Comm {
   }
 
   std::vector<std::string> gather(const std::string& bytes, int root) override {
+    if (bytes_) {  // bytes too big for shared memory go to the root point to point
+      std::vector<std::string> out;
+      std::vector<int> too_big;
+      if (!bytes_->gather(bytes, root, &out, &too_big)) send_big(bytes, root);
+      for (int q : too_big) out[static_cast<size_t>(q)] = receive_big(q);
+      return out;
+    }
     const uint64_t seq = announce();
     LS_CHECK(bytes.size() < INT_MAX, "gather of " << bytes.size() << " bytes");
     int len = static_cast<int>(bytes.size());
@@ -147,6 +160,34 @@ class MpiComm : public Comm {
     MPI_Request req;
     LS_CHECK_MPI(MPI_Ibarrier(comm_, &req));
     wait(&req, 1, "barrier", seq);
+  }
+
+  void send_big(const std::string& bytes, int root) {
+    LS_CHECK(bytes.size() < INT_MAX, "gather of " << bytes.size() << " bytes");
+    MPI_Request req;
+    LS_CHECK_MPI(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, root, kTagBig, comm_, &req));
+    wait(&req, 1, "gather (point to point)", seq_);
+  }
+
+  std::string receive_big(int q) {
+    const auto start = Clock::now();
+    const double limit = poll_limit_s(rank_, timeout_);
+    MPI_Status st;
+    for (;;) {
+      int flag = 0;
+      LS_CHECK_MPI(MPI_Iprobe(q, kTagBig, comm_, &flag, &st));
+      if (flag) break;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (timeout_ > 0 && waited > limit) {
+        throw CommError(waited_text("gather (point to point)", waited, rank_, timeout_) + "ranks that did not arrive: " + std::to_string(q));
+      }
+      poll_pause(waited, spin_s_);
+    }
+    int count = 0;
+    LS_CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
+    std::string bytes(static_cast<size_t>(count), '\0');
+    LS_CHECK_MPI(MPI_Recv(bytes.data(), count, MPI_BYTE, q, kTagBig, comm_, MPI_STATUS_IGNORE));
+    return bytes;
   }
 
   // Polls until the requests complete; throws CommError after the timeout.
@@ -205,6 +246,7 @@ class MpiComm : public Comm {
   double timeout_ = 0;
   double spin_s_ = 2e-4;
   std::unique_ptr<ShmAllreduce> shm_;
+  std::unique_ptr<ShmBytes> bytes_;  // broadcast and gather in shared memory, where shm_ is
   std::string path_;
   uint64_t seq_ = 0;
   std::vector<uint64_t> arrived_;

@@ -1,16 +1,13 @@
 #include "common/comm/shm_allreduce.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
-#include <random>
 
 #include "common/comm/poll_wait.h"
+#include "common/comm/shm_object.h"
 #include "common/kernels/sum_ranks.h"
 #include "common/util/error.h"
 
@@ -23,14 +20,6 @@ constexpr size_t kLine = 64;
 constexpr size_t kHeaderBytes = 3 * kLine;  // ready, done, consumed: one cache line each
 constexpr size_t kChunkAlign = kLine / sizeof(float);
 using Clock = std::chrono::steady_clock;
-
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
-
-std::string errno_text(const std::string& call) { return call + ": " + std::strerror(errno); }
 
 class ShmPending : public PendingReduce {
  public:
@@ -52,62 +41,10 @@ struct ShmAllreduce::Region {
   float* slots;
 };
 
-void* ShmAllreduce::map_object(Comm& comm, size_t total, std::string* why_not) {
-  const int rank = comm.rank(), size = comm.size();
-  // 1. rank 0 makes the object ("/name", or "!reason" when it could not)
-  std::string name;
-  if (rank == 0) {
-    name = "/lockstep-allreduce-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
-    const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-    if (fd < 0) {
-      name = "!" + errno_text("shm_open " + name);
-    } else {
-      // reserve every page now: on a full /dev/shm this fails here instead of SIGBUS at the first touch
-      const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(total));
-      ::close(fd);
-      if (err != 0) {
-        ::shm_unlink(name.c_str());
-        name = "!posix_fallocate of " + std::to_string(total >> 20) + " MiB in /dev/shm: " + std::strerror(err);
-      }
-    }
-  }
-  comm.broadcast(&name, 0);
-  if (name[0] == '!') {
-    *why_not = name.substr(1);
-    return nullptr;
-  }
-  // 2. every rank maps it; rank 0 unlinks it once all have (or failed to)
-  std::string status;
-  void* map = MAP_FAILED;
-  const int fd = ::shm_open(name.c_str(), O_RDWR, 0600);
-  if (fd < 0) {
-    status = errno_text("shm_open " + name);
-  } else {
-    map = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) status = errno_text("mmap of " + std::to_string(total >> 20) + " MiB");
-    ::close(fd);
-  }
-  const std::vector<std::string> all = comm.gather(status, 0);
-  std::string verdict;
-  if (rank == 0) {
-    ::shm_unlink(name.c_str());
-    for (int q = 0; q < size && verdict.empty(); ++q) {
-      if (!all[q].empty()) verdict = "rank " + std::to_string(q) + ": " + all[q];
-    }
-  }
-  comm.broadcast(&verdict, 0);
-  if (!verdict.empty()) {
-    if (map != MAP_FAILED) ::munmap(map, total);
-    *why_not = verdict;
-    return nullptr;
-  }
-  return map;
-}
-
 std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_not) {
   const size_t region_bytes = (kHeaderBytes + kSlots * kSlotFloats * sizeof(float) + 4095) / 4096 * 4096;
   const size_t total = region_bytes * static_cast<size_t>(comm.size());
-  void* map = map_object(comm, total, why_not);
+  void* map = map_shared_object(comm, total, why_not);
   if (map == nullptr) return nullptr;
   return std::unique_ptr<ShmAllreduce>(new ShmAllreduce(comm.rank(), comm.size(), map, total, region_bytes));
 }
@@ -118,7 +55,7 @@ float* ShmAllreduce::share_buffer(Comm& comm, size_t floats, std::string* why_no
     return nullptr;
   }
   const size_t bytes = (std::max<size_t>(floats, 1) * sizeof(float) + 4095) / 4096 * 4096;
-  void* map = map_object(comm, bytes * static_cast<size_t>(size_), why_not);
+  void* map = map_shared_object(comm, bytes * static_cast<size_t>(size_), why_not);
   if (map == nullptr) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
   buffers_map_ = map;
@@ -256,9 +193,7 @@ void ShmAllreduce::wait(uint64_t last_segment) {
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
     if (timeout_ > 0 && waited > limit) {
       std::lock_guard<std::mutex> lock(mu_);
-      throw CommError("allreduce (shared memory, segment " + std::to_string(gathered_ + 1) + ") waited " +
-                      std::to_string(static_cast<int>(waited)) + " s on rank " + std::to_string(rank_) +
-                      " (engine.collective_timeout_s = " + seconds_text(timeout_) + "); " +
+      throw CommError(waited_text("allreduce (shared memory, segment " + std::to_string(gathered_ + 1) + ")", waited, rank_, timeout_) +
                       missing_message(gathered_ + 1));
     }
     poll_pause(waited, spin_s_);

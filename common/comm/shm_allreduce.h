@@ -13,8 +13,7 @@
 // visible to every rank, and returns this rank's, zeroed (or nullptr on every rank, with the reason). A call whose
 // data lies inside that buffer (at the same offset on every rank) is summed without copies in or out.
 //
-// How: rank 0 makes one POSIX shared-memory object; every rank maps it and rank 0 unlinks it once all have,
-// so a crash leaves nothing behind. Each rank owns a region of it: three counters (ready, done, consumed, one
+// How: one POSIX shared-memory object (shm_object.h). Each rank owns a region of it: three counters (ready, done, consumed, one
 // cache line each) and kSlots slots of kSlotFloats floats. A call is cut into segments of at most kSlotFloats
 // floats, numbered s = 1, 2, ... on every rank alike; segment s uses slot s mod kSlots of every region, and
 // its n floats are cut into one chunk per rank (64-byte aligned). Steps, each taken in segment order:
@@ -79,8 +78,6 @@ class ShmAllreduce {
   ShmAllreduce(int rank, int size, void* map, size_t map_bytes, size_t region_bytes);
   Region region(int q) const;
   float* buffer(int q) const;  // rank q's shared buffer (share_buffer)
-  // Maps a new shared object of `bytes` (collective, as create()); nullptr with the reason on every rank.
-  static void* map_object(Comm& comm, size_t bytes, std::string* why_not);
   void progress_locked();
   size_t chunk_begin(size_t count, int q) const;
   std::string missing_message(uint64_t seq) const;

@@ -1,0 +1,19 @@
+// One POSIX shared-memory object mapped by every rank of a communicator on one machine. No torch.
+//
+// Contract: map_shared_object(comm, bytes, why_not) is collective over `comm` (every rank calls it at the same
+// point; it uses the comm's own broadcast and gather). Rank 0 makes the object and reserves every page (a full
+// /dev/shm fails here, not with SIGBUS at the first touch); every rank maps it, zeroed; rank 0 unlinks it once all
+// have, so a crash leaves nothing behind. Returns the mapping (munmap it with the same size), or nullptr on every
+// rank with the reason (naming the rank that failed). Used by the shared-memory all-reduce and byte collectives.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "common/comm/comm.h"
+
+namespace lockstep {
+
+void* map_shared_object(Comm& comm, size_t bytes, std::string* why_not);
+
+}  // namespace lockstep
