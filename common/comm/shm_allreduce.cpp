@@ -14,9 +14,8 @@
 namespace lockstep {
 namespace {
 
-using Counter = std::atomic<uint64_t>;
-static_assert(Counter::is_always_lock_free, "the shared counters must be lock-free to work across processes");
-constexpr size_t kLine = 64;
+using Counter = ShmCounter;
+constexpr size_t kLine = kShmLine;
 constexpr size_t kHeaderBytes = 3 * kLine;  // ready, done, consumed: one cache line each
 constexpr size_t kChunkAlign = kLine / sizeof(float);
 using Clock = std::chrono::steady_clock;

@@ -12,9 +12,8 @@
 namespace lockstep {
 namespace {
 
-using Counter = std::atomic<uint64_t>;
-static_assert(Counter::is_always_lock_free, "the shared counters must be lock-free to work across processes");
-constexpr size_t kLine = 64;
+using Counter = ShmCounter;
+constexpr size_t kLine = kShmLine;
 constexpr size_t kHeaderBytes = 3 * kLine;  // posted, acked, length: one cache line each
 constexpr uint64_t kTooBig = ~uint64_t{0};
 using Clock = std::chrono::steady_clock;
