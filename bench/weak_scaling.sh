@@ -26,21 +26,26 @@ print(statistics.median(r["samples_per_s"] for r in rows))
 PY
 }
 
+train_args() {  # batch extra...: the training command of every run, into ARGS
+  local batch=$1; shift
+  ARGS=(train --steps "$TICKS" --set engine.threads=1 --set train.batch_size="$batch" --set train.log_every=50
+        --set train.eval_every=0 --set sample.num=10 "$@")
+}
+
 run() {  # name ranks batch extra...
   local name=$1 ranks=$2 batch=$3; shift 3
   local out="$WORK/$name-$RANDOM"
-  local args=(train --steps "$TICKS" --out "$out" --set engine.threads=1 --set train.batch_size="$batch"
-              --set train.log_every=50 --set train.eval_every=0 --set sample.num=10 "$@")
+  train_args "$batch" "$@"
+  local args=("${ARGS[@]}" --out "$out")
   if [ "$ranks" -eq 1 ]; then "$BIN" "${args[@]}" >/dev/null 2>&1; else mpirun --oversubscribe -n "$ranks" "$BIN" "${args[@]}" >/dev/null 2>&1; fi
   sps "$out"
 }
 
 pair() {  # extra...: two 1-rank runs at once, pinned to cores 0 and 1; their summed samples/s
   local a="$WORK/pair-a-$RANDOM" b="$WORK/pair-b-$RANDOM"
-  local args=(train --steps "$TICKS" --set engine.threads=1 --set train.batch_size=512 --set train.log_every=50
-              --set train.eval_every=0 --set sample.num=10 "$@")
-  taskset -c 0 "$BIN" "${args[@]}" --out "$a" >/dev/null 2>&1 &
-  taskset -c 1 "$BIN" "${args[@]}" --out "$b" >/dev/null 2>&1
+  train_args 512 "$@"
+  taskset -c 0 "$BIN" "${ARGS[@]}" --out "$a" >/dev/null 2>&1 &
+  taskset -c 1 "$BIN" "${ARGS[@]}" --out "$b" >/dev/null 2>&1
   wait
   python3 -c "print($(sps "$a") + $(sps "$b"))"
 }

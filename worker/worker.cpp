@@ -43,9 +43,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     net_->to(device_);
   }
   // the gradient buffer where the all-reduce sums it without copies, when the backend has such memory
-  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) {
-    return comm.size() > 1 ? comm.shared_buffer(static_cast<size_t>(numel), &grad_buffer_note_) : nullptr;
-  });
+  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) { return comm.shared_buffer(static_cast<size_t>(numel), &grad_buffer_note_); });
   // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
   if (comm.size() > 1) {
     const torch::Tensor host = params_->values().to(torch::kCPU).contiguous();

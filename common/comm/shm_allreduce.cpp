@@ -41,7 +41,7 @@ struct ShmAllreduce::Region {
 };
 
 std::unique_ptr<ShmAllreduce> ShmAllreduce::create(Comm& comm, std::string* why_not) {
-  const size_t region_bytes = (kHeaderBytes + kSlots * kSlotFloats * sizeof(float) + 4095) / 4096 * 4096;
+  const size_t region_bytes = shm_pages(kHeaderBytes + kSlots * kSlotFloats * sizeof(float));
   const size_t total = region_bytes * static_cast<size_t>(comm.size());
   void* map = map_shared_object(comm, total, why_not);
   if (map == nullptr) return nullptr;
@@ -53,7 +53,7 @@ float* ShmAllreduce::share_buffer(Comm& comm, size_t floats, std::string* why_no
     *why_not = "this communicator's shared buffer is already in use";
     return nullptr;
   }
-  const size_t bytes = (std::max<size_t>(floats, 1) * sizeof(float) + 4095) / 4096 * 4096;
+  const size_t bytes = shm_pages(std::max<size_t>(floats, 1) * sizeof(float));
   void* map = map_shared_object(comm, bytes * static_cast<size_t>(size_), why_not);
   if (map == nullptr) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
@@ -98,8 +98,7 @@ std::unique_ptr<PendingReduce> ShmAllreduce::start(float* data, size_t count) {
     // my own chunk needs no gather: my reduce sums it into data
     std::vector<char> copied(size_, 0);
     copied[rank_] = 1;
-    const size_t offset = shared ? static_cast<size_t>(data + done - mine) : 0;
-    queue_.push_back(Segment{++next_seq_, data + done, n, shared, offset, std::move(copied), size_ - 1});
+    queue_.push_back(Segment{++next_seq_, data + done, n, shared, std::move(copied), size_ - 1});
     done += n;
   } while (done < count);
   progress_locked();
@@ -141,7 +140,8 @@ void ShmAllreduce::progress_locked() {
     const size_t lo = chunk_begin(seg.count, rank_), hi = chunk_begin(seg.count, rank_ + 1);
     if (seg.shared) {
       // ((x_0 + x_1) + x_2) + ... from every rank's buffer into every rank's buffer
-      for (int q = 0; q < size_; ++q) outputs_[q] = buffer(q) + seg.offset + lo;
+      const size_t offset = static_cast<size_t>(seg.data - buffer(rank_)) + lo;  // the same in every rank's buffer
+      for (int q = 0; q < size_; ++q) outputs_[q] = buffer(q) + offset;
       for (int q = 0; q < size_; ++q) inputs_[q] = outputs_[q];
       sum_in_rank_order(inputs_.data(), size_, hi - lo, outputs_.data(), size_);
     } else {

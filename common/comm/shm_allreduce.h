@@ -70,8 +70,7 @@ class ShmAllreduce {
     uint64_t seq;
     float* data;
     size_t count;
-    bool shared;    // data lies in the shared buffers, at `offset` floats into every rank's
-    size_t offset;
+    bool shared;  // data lies in my shared buffer, and the others' data at the same offset in theirs
     std::vector<char> copied;  // per rank: its chunk is in `data` (my own from the start: my reduce writes it there)
     int remaining;
   };

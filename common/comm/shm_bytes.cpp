@@ -28,7 +28,7 @@ struct ShmBytes::Region {
 };
 
 std::unique_ptr<ShmBytes> ShmBytes::create(Comm& comm, std::string* why_not) {
-  const size_t region_bytes = (kHeaderBytes + kCapacity + 4095) / 4096 * 4096;
+  const size_t region_bytes = shm_pages(kHeaderBytes + kCapacity);
   void* map = map_shared_object(comm, region_bytes * static_cast<size_t>(comm.size()), why_not);
   if (map == nullptr) return nullptr;
   return std::unique_ptr<ShmBytes>(new ShmBytes(comm.rank(), comm.size(), map, region_bytes));

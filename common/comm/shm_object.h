@@ -20,6 +20,8 @@ namespace lockstep {
 using ShmCounter = std::atomic<uint64_t>;
 static_assert(ShmCounter::is_always_lock_free, "the shared counters must be lock-free to work across processes");
 constexpr size_t kShmLine = 64;
+// `bytes` rounded up to whole pages: the size of a rank's region
+constexpr size_t shm_pages(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
 
 void* map_shared_object(Comm& comm, size_t bytes, std::string* why_not);
 
