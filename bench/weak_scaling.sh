@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Weak scaling on one machine: 2 ranks with one thread each (global batch 2B) against 1 rank with one thread
 # (batch B), alternating A B A B over several rounds; prints the median steady-state samples/s of each and the
-# efficiency sps(2 ranks) / (2 x sps(1 rank)). Each round also runs two independent single-rank processes at once,
+# efficiency sps(2 ranks) / (2 x sps(1 rank)), for three ways of combining the ranks' gradients: the sharded
+# optimizer step (engine.shard_optimizer), the shared-memory all-reduce with a whole step on every rank (the
+# default on one machine), and MPI_Iallreduce. Each round also runs two independent single-rank processes at once,
 # one pinned to each of the first two cores: their summed samples/s over 2 x sps(1 rank) is the ceiling that this
 # machine's shared caches, memory and neighbours leave for the ratio. A benchmark, not a test: it measures and
 # prints, never fails.
@@ -56,31 +58,34 @@ REPORT=bench/results/weak_scaling.md
 mkdir -p bench/results
 {
   echo "Weak scaling, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks;"
-  echo "each round runs 1 rank, then 2 ranks summing in shared memory, then 2 ranks over MPI_Iallreduce, then 2 independent"
-  echo "1-rank processes pinned to a core each (the machine's ceiling for the ratio); medians over rounds"
+  echo "each round runs 1 rank, then 2 ranks with the sharded optimizer step, 2 ranks summing in shared memory with a"
+  echo "whole step on each (the default), 2 ranks over MPI_Iallreduce, then 2 independent 1-rank processes pinned to a core each"
+  echo "(the machine's ceiling for the ratio); medians over rounds"
   echo
-  echo "| model | batch per rank | 1 rank samples/s | 2 ranks, shared memory: samples/s | efficiency | 2 ranks, MPI: samples/s | efficiency | 2 independent processes: ceiling |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| model | batch per rank | 1 rank samples/s | 2 ranks, sharded step: samples/s | efficiency | 2 ranks, shared-memory all-reduce: samples/s | efficiency | 2 ranks, MPI: samples/s | efficiency | 2 independent processes: ceiling |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 } > "$REPORT"
 
 # efficiency per round (the runs of a round are back to back: this machine's speed drifts over minutes)
 for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
   label=${model%%:*}
   extra=${model#*:}
-  one=(); shm=(); mpi=(); eshm=(); empi=(); eind=()
+  one=(); shard=(); shm=(); mpi=(); eshard=(); eshm=(); empi=(); eind=()
   for round in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086
     a=$(run one 1 512 $extra)
     # shellcheck disable=SC2086
-    b=$(run shm 2 1024 $extra --set engine.shm_allreduce=true)
+    s=$(run shard 2 1024 $extra --set engine.shm_allreduce=true --set engine.shard_optimizer=true)
+    # shellcheck disable=SC2086
+    b=$(run shm 2 1024 $extra --set engine.shm_allreduce=true --set engine.shard_optimizer=false)
     # shellcheck disable=SC2086
     c=$(run mpi 2 1024 $extra --set engine.shm_allreduce=false)
     # shellcheck disable=SC2086
     d=$(pair $extra)
-    one+=("$a"); shm+=("$b"); mpi+=("$c"); eind+=("$(python3 -c "print(100 * $d / (2 * $a))")")
-    eshm+=("$(python3 -c "print(100 * $b / (2 * $a))")"); empi+=("$(python3 -c "print(100 * $c / (2 * $a))")")
+    one+=("$a"); shard+=("$s"); shm+=("$b"); mpi+=("$c"); eind+=("$(python3 -c "print(100 * $d / (2 * $a))")")
+    eshard+=("$(python3 -c "print(100 * $s / (2 * $a))")"); eshm+=("$(python3 -c "print(100 * $b / (2 * $a))")"); empi+=("$(python3 -c "print(100 * $c / (2 * $a))")")
   done
-  printf '| %s | 512 | %.0f | %.0f | %.1f%% | %.0f | %.1f%% | %.1f%% |\n' "$label" "$(median "${one[@]}")" "$(median "${shm[@]}")" \
-    "$(median "${eshm[@]}")" "$(median "${mpi[@]}")" "$(median "${empi[@]}")" "$(median "${eind[@]}")" >> "$REPORT"
+  printf '| %s | 512 | %.0f | %.0f | %.1f%% | %.0f | %.1f%% | %.0f | %.1f%% | %.1f%% |\n' "$label" "$(median "${one[@]}")" \
+    "$(median "${shard[@]}")" "$(median "${eshard[@]}")" "$(median "${shm[@]}")" "$(median "${eshm[@]}")" "$(median "${mpi[@]}")" "$(median "${empi[@]}")" "$(median "${eind[@]}")" >> "$REPORT"
 done
 cat "$REPORT"

@@ -223,11 +223,14 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   if (resume) coordinator.set_skipped_total(resume->state.skipped_ticks);
   install_stop_signal_handlers();
   if (root) {
-    std::fprintf(stderr, "  model         : %s, %lld parameters in %zu gradient bucket%s; data: %s (dim %lld); path: %s\n",
-                 cfg.model().name().c_str(), static_cast<long long>(parameter_count(worker.net())),
-                 worker.reducer().bucket_count(), worker.reducer().bucket_count() == 1 ? "" : "s",
-                 worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
-    if (!worker.grad_buffer_note().empty()) std::fprintf(stderr, "  gradients     : %s\n", worker.grad_buffer_note().c_str());
+    const size_t buckets = worker.reducer() ? worker.reducer()->bucket_count() : 0;
+    const std::string bucket_text = worker.reducer() ? " in " + std::to_string(buckets) + " gradient bucket" + (buckets == 1 ? "" : "s") : "";
+    std::fprintf(stderr, "  model         : %s, %lld parameters%s; data: %s (dim %lld); path: %s\n", cfg.model().name().c_str(),
+                 static_cast<long long>(parameter_count(worker.net())), bucket_text.c_str(), worker.data().name().c_str(),
+                 static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
+    if (!worker.grad_buffer_note().empty()) {
+      std::fprintf(stderr, "  %s: %s\n", worker.sharded() ? "optimizer     " : "gradients     ", worker.grad_buffer_note().c_str());
+    }
   }
   std::unique_ptr<SampleEvalImages> sample_eval_images;
   if (!cfg.train().sample_eval_classifier().empty()) {

@@ -42,8 +42,22 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));
     net_->to(device_);
   }
-  // the gradient buffer where the all-reduce sums it without copies, when the backend has such memory
-  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) { return comm.shared_buffer(static_cast<size_t>(numel), &grad_buffer_note_); });
+  // Both flat buffers in shared memory where the optimizer step is sharded; else the gradient buffer where the
+  // all-reduce sums it without copies, when the backend has such memory.
+  const bool with_ema = cfg.train().ema_decay() > 0;
+  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) {
+    std::string shard_note;  // how it is sharded, or why not
+    if (cfg.engine().shard_optimizer() && comm.size() > 1 && comm.shared_memory()) {
+      shard_ = ShardedStep::create(comm, numel, with_ema, cfg.engine().collective_timeout_s(), &shard_note);
+      if (shard_) {
+        grad_buffer_note_ = shard_note;
+        return FlatParams::Storage{shard_->values(), shard_->grads()};
+      }
+    }
+    FlatParams::Storage storage{nullptr, comm.shared_buffer(static_cast<size_t>(numel), &grad_buffer_note_)};
+    if (!shard_note.empty()) grad_buffer_note_ = "optimizer not sharded (" + shard_note + "); " + grad_buffer_note_;
+    return storage;
+  });
   // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
   if (comm.size() > 1) {
     const torch::Tensor host = params_->values().to(torch::kCPU).contiguous();
@@ -52,7 +66,13 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     torch::NoGradGuard no_grad;
     params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
   }
-  if (cfg.train().ema_decay() > 0) ema_ = params_->values().detach().clone();
+  if (with_ema && shard_) {  // one EMA for all ranks: each starts its own shard
+    ema_ = torch::from_blob(shard_->ema(), {params_->numel()}, torch::kFloat32);
+    torch::NoGradGuard no_grad;
+    ema_.narrow(0, shard_->begin(), shard_->end() - shard_->begin()).copy_(params_->values().narrow(0, shard_->begin(), shard_->end() - shard_->begin()));
+  } else if (with_ema) {
+    ema_ = params_->values().detach().clone();
+  }
   tvm_ = cfg.train().loss() == TrainConfig::TVM;
   if (tvm_) {
     target_net_ = make_model(cfg, *data_, init_seed_of(cfg));
@@ -62,8 +82,8 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     torch::NoGradGuard no_grad;
     target_params_->values().copy_(params_->values());
   }
-  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
-  reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
+  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_, shard_ ? shard_->m() : nullptr, shard_ ? shard_->v() : nullptr);
+  if (!shard_) reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
                  cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
   const TvmConfig& tc = cfg.train().tvm();
@@ -108,6 +128,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     if (auto* mlp = dynamic_cast<Mlp*>(net_.get())) mlp_step_ = std::make_unique<MlpStep>(*mlp, *schedule_);
   }
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
+  if (shard_) shard_->sync("start-up (EMA shards written)");  // every shard of the shared EMA is written before anyone reads it
 }
 
 Report Worker::play(const Frame& frame) {
@@ -136,13 +157,17 @@ Report Worker::play(const Frame& frame) {
   if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
   tm->set_data(since(t0));
 
-  // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce)
-  params_->zero_grad();
-  reducer_->begin();
+  // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce).
+  // The fused MLP step writes every gradient instead of adding to it: zeroing would only cost time (most where the
+  // buffer is shared: the other ranks' reads of their shards leave its lines in their caches).
+  if (!(n > 0 && mlp_step_)) params_->zero_grad();
+  if (reducer_) reducer_->begin();
   double loss_sum = 0.0;
   if (n > 0 && mlp_step_) {  // the fused MLP step: loss and gradients by hand, no autograd
     double forward_s = 0, backward_s = 0;
-    loss_sum = mlp_step_->run(batch_, static_cast<int64_t>(frame.global_batch()), [this](size_t p) { reducer_->on_ready(p); },
+    loss_sum = mlp_step_->run(batch_, static_cast<int64_t>(frame.global_batch()), [this](size_t p) {
+      if (reducer_) reducer_->on_ready(p);
+    },
                               &forward_s, &backward_s);
     if (fault.hits("nan", rank, frame.tick())) {
       loss_sum = std::numeric_limits<double>::quiet_NaN();
@@ -167,22 +192,35 @@ Report Worker::play(const Frame& frame) {
   report.set_nonfinite_loss(!std::isfinite(loss_sum));
   report.set_signal(static_cast<uint32_t>(stop_signal()));
 
-  // 4. comm: what backward did not already overlap
-  tm->set_comm(reducer_->finish());
-  tm->set_buckets(static_cast<uint32_t>(reducer_->bucket_count()));
-  tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
+  // 4. comm: what backward did not already overlap (sharded: my shard of the sum, and the norm)
+  t0 = Clock::now();
+  double norm = 0.0;
+  if (shard_) {
+    norm = shard_->reduce();
+    tm->set_comm(since(t0));
+  } else {
+    tm->set_comm(reducer_->finish());
+    tm->set_buckets(static_cast<uint32_t>(reducer_->bucket_count()));
+    tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
+  }
 
   // 5. optimizer
   t0 = Clock::now();
   {
     torch::NoGradGuard no_grad;
-    const double norm = params_->grads().norm().item<double>();
+    if (!shard_) norm = params_->grads().norm().item<double>();
     report.set_grad_norm(norm);
     if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
       const double clip = cfg_.optim().grad_clip();
-      if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
+      const double scale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1.0;
       const double ema_weight = next_ema_weight();  // the EMA in Adam's pass over memory
-      adam_->step(params_->values(), params_->grads(), frame.lr(), ema_weight > 0 ? &ema_ : nullptr, ema_weight);
+      torch::Tensor* ema = ema_weight > 0 ? &ema_ : nullptr;
+      if (shard_) {
+        shard_->update(*adam_, params_->values(), params_->grads(), frame.lr(), scale, ema, ema_weight);
+      } else {
+        if (scale != 1.0) params_->grads().mul_(scale);
+        adam_->step(params_->values(), params_->grads(), frame.lr(), ema, ema_weight);
+      }
       if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
       update_target();
     } else {
@@ -283,22 +321,29 @@ CheckpointData Worker::state() const {
 void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
   load_params(*params_, ckpt, origin);
   torch::NoGradGuard no_grad;
+  // sharded: the moments and the EMA exist once for all ranks, and each rank writes its own shard of them
+  const int64_t begin = shard_ ? shard_->begin() : 0, end = shard_ ? shard_->end() : params_->numel();
   auto copy = [&](torch::Tensor& into, const char* name) {
     const torch::Tensor& t = ckpt.tensor(name, origin);
     LS_CHECK_INPUT(t.numel() == into.numel(), origin << ": payload '" << name << "' has " << t.numel() << " numbers, the model " << into.numel());
-    into.copy_(t.reshape({-1}));
+    if (shard_ && (&into == &adam_->exp_avg() || &into == &adam_->exp_avg_sq() || &into == &ema_)) {
+      into.narrow(0, begin, end - begin).copy_(t.reshape({-1}).narrow(0, begin, end - begin));
+    } else {
+      into.copy_(t.reshape({-1}));
+    }
   };
   copy(adam_->exp_avg(), "adam.exp_avg");
   copy(adam_->exp_avg_sq(), "adam.exp_avg_sq");
   adam_->set_step_count(ckpt.optimizer_step);
   if (ema_.defined()) {
     if (has_payload(ckpt, "ema")) copy(ema_, "ema");
-    else ema_.copy_(params_->values());  // a checkpoint from a run without EMA: start the average here
+    else ema_.narrow(0, begin, end - begin).copy_(params_->values().narrow(0, begin, end - begin));  // a checkpoint from a run without EMA: start the average here
   }
   if (target_params_) {
     if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
     else target_params_->values().copy_(params_->values());  // a checkpoint without target weights: start them here
   }
+  if (shard_) shard_->sync("restore (shards of the moments and EMA written)");
 }
 
 void Worker::update_target() {

@@ -8,6 +8,9 @@
 //   4. comm      wait for the remaining buckets: every rank now holds the gradient of the mean loss over the
 //                whole global batch, whatever the split
 //   5. optimizer global-norm clipping (optional) and Adam on the flat parameters, identical on every rank
+//   Sharded instead (engine.shard_optimizer, CPU ranks of one machine; sharded_step.h): no buckets; 4. comm sums
+//   this rank's shard of the gradient over every rank's buffer and exchanges the norm, 5. optimizer runs Adam on
+//   that shard and writes it into every rank's parameters. The same bits either way.
 //   then, when the frame asks: the held-out loss of this rank's slice of the held-out set (evaluate), and a
 //   hash of every state tensor (check_hash).
 // Collective: play() all-reduces, so every rank must play every frame.
@@ -31,6 +34,7 @@
 #include "common/proto/config.pb.h"
 #include "common/proto/engine.pb.h"
 #include "worker/grad_reducer.h"
+#include "worker/sharded_step.h"
 
 namespace lockstep {
 
@@ -45,8 +49,11 @@ class Worker {
   // The source distribution (source.name "data"), or nullptr for N(0, I).
   const std::shared_ptr<const DataSource>& source() const { return source_; }
   FlatParams& params() { return *params_; }
-  const GradReducer& reducer() const { return *reducer_; }
-  // Where the gradient buffer lives, for the start-up banner ("" where the backend offers no choice).
+  // The bucketed all-reduce; nullptr where the optimizer step is sharded (sharded()).
+  const GradReducer* reducer() const { return reducer_.get(); }
+  bool sharded() const { return shard_ != nullptr; }
+  // Where the gradient buffer lives, or how the step is sharded, for the start-up banner ("" where the backend
+  // offers no choice).
   const std::string& grad_buffer_note() const { return grad_buffer_note_; }
   // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).
   CheckpointData state() const;
@@ -98,7 +105,8 @@ class Worker {
   std::unique_ptr<FlatParams> params_;
   std::string grad_buffer_note_;
   std::unique_ptr<Adam> adam_;
-  std::unique_ptr<GradReducer> reducer_;
+  std::unique_ptr<GradReducer> reducer_;  // unless sharded
+  std::unique_ptr<ShardedStep> shard_;    // engine.shard_optimizer, where the memory is shared
   std::unique_ptr<BatchMaker> batches_, held_out_;
   TrainBatch batch_, batch_dev_, eval_batch_;
   torch::Device device_ = torch::kCPU;

@@ -12,6 +12,8 @@
 //                    that allreduce_start sums in place without copying in or out when a call's data lies in it
 //                    at the same offset on every rank (the flat gradient buffer); nullptr on every rank where the
 //                    backend has none. `note` says which, for the start-up banner.
+//   shared_memory    true where every rank of the communicator is on this machine and the backend sums through
+//                    shared memory (mpi with engine.shm_allreduce): then ShmTeam (shm_team.h) may be made over it.
 // No silent hangs: a wait longer than the communicator's timeout throws CommError naming the operation and,
 // where the backend can tell, the ranks that did not arrive.
 // Backends (comm_registry.cpp): "self" (a world of one), "mpi" (CPU buffers), "nccl" (CUDA buffers; bytes
@@ -59,6 +61,7 @@ class Comm {
     *note = "";
     return nullptr;
   }
+  virtual bool shared_memory() const { return false; }
   // Seconds a collective may wait before CommError; 0 waits forever.
   virtual void set_timeout(double seconds) = 0;
   // Where the gradient buffers must live: false for host memory, true for the CUDA device of this rank.

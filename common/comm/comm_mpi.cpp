@@ -141,6 +141,7 @@ class MpiComm : public Comm {
     return std::make_unique<MpiPending>(this, req, seq);
   }
 
+  bool shared_memory() const override { return shm_ != nullptr; }
   float* shared_buffer(size_t count, std::string* note) override {
     if (!shm_) {
       *note = "";

@@ -5,28 +5,57 @@
 #include "common/kernels/vec_math.h"
 
 namespace lockstep {
+namespace {
+
+constexpr size_t kBlock = 512;  // 2 KiB on the stack: the partial sums stay in L1 between the inputs
+
+// acc[i] = ((x[0][b + i] + x[1][b + i]) + x[2][b + i]) + ... for i < k
+inline void sum_block(const float* const* x, int n, size_t b, size_t k, float* acc) {
+  const float* x0 = x[0] + b;
+  if (n == 1) {
+    for (size_t i = 0; i < k; ++i) acc[i] = x0[i];
+  } else {
+    const float* x1 = x[1] + b;
+    for (size_t i = 0; i < k; ++i) acc[i] = x0[i] + x1[i];
+  }
+  for (int q = 2; q < n; ++q) {
+    const float* xq = x[q] + b;
+    for (size_t i = 0; i < k; ++i) acc[i] += xq[i];
+  }
+}
+
+}  // namespace
 
 LS_VECTOR_KERNEL void sum_in_rank_order(const float* const* x, int n, size_t m, float* const* out, int outs) {
-  constexpr size_t kBlock = 512;  // 2 KiB on the stack: the partial sums stay in L1 between the inputs
   float acc[kBlock];
   for (size_t b = 0; b < m; b += kBlock) {
     const size_t k = std::min(kBlock, m - b);
-    const float* x0 = x[0] + b;
-    if (n == 1) {
-      for (size_t i = 0; i < k; ++i) acc[i] = x0[i];
-    } else {
-      const float* x1 = x[1] + b;
-      for (size_t i = 0; i < k; ++i) acc[i] = x0[i] + x1[i];
-    }
-    for (int q = 2; q < n; ++q) {
-      const float* xq = x[q] + b;
-      for (size_t i = 0; i < k; ++i) acc[i] += xq[i];
-    }
+    sum_block(x, n, b, k, acc);
     for (int o = 0; o < outs; ++o) {
       float* dst = out[o] + b;
       for (size_t i = 0; i < k; ++i) dst[i] = acc[i];
     }
   }
+}
+
+LS_VECTOR_KERNEL double sum_squares_in_rank_order(const float* const* x, int n, size_t m, float* out) {
+  constexpr size_t kLanes = 8;  // eight double accumulators, lane i % 8: a fixed order the compiler can vectorize
+  double lanes[kLanes] = {};
+  float acc[kBlock];
+  for (size_t b = 0; b < m; b += kBlock) {
+    const size_t k = std::min(kBlock, m - b);
+    sum_block(x, n, b, k, acc);
+    float* dst = out + b;
+    for (size_t i = 0; i < k; ++i) dst[i] = acc[i];
+    size_t i = 0;
+    for (; i + kLanes <= k; i += kLanes) {
+      for (size_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(acc[i + l]) * acc[i + l];
+    }
+    for (; i < k; ++i) lanes[i % kLanes] += static_cast<double>(acc[i]) * acc[i];
+  }
+  double total = 0;
+  for (double l : lanes) total += l;
+  return total;
 }
 
 }  // namespace lockstep
