@@ -26,7 +26,7 @@ std::unique_ptr<ShardedStep> ShardedStep::create(Comm& comm, int64_t numel, bool
 }
 
 ShardedStep::ShardedStep(std::unique_ptr<ShmTeam> team, int64_t numel, bool ema)
-    : team_(std::move(team)), numel_(numel), ema_(ema), inputs_(static_cast<size_t>(team_->size())) {
+    : team_(std::move(team)), ema_(ema), inputs_(static_cast<size_t>(team_->size())) {
   const auto range = team_->shard(static_cast<size_t>(numel), team_->rank());
   begin_ = static_cast<int64_t>(range.first);
   end_ = static_cast<int64_t>(range.second);

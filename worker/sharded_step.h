@@ -55,7 +55,7 @@ class ShardedStep {
   ShardedStep(std::unique_ptr<ShmTeam> team, int64_t numel, bool ema);
 
   std::unique_ptr<ShmTeam> team_;
-  int64_t numel_, begin_, end_;
+  int64_t begin_, end_;
   bool ema_;
   std::vector<const float*> inputs_;  // every rank's gradient shard
 };

@@ -66,12 +66,10 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     torch::NoGradGuard no_grad;
     params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
   }
-  if (with_ema && shard_) {  // one EMA for all ranks: each starts its own shard
-    ema_ = torch::from_blob(shard_->ema(), {params_->numel()}, torch::kFloat32);
+  if (with_ema) {  // sharded: one EMA for all ranks, each starting its own shard
+    ema_ = shard_ ? torch::from_blob(shard_->ema(), {params_->numel()}, torch::kFloat32) : torch::empty_like(params_->values());
     torch::NoGradGuard no_grad;
-    ema_.narrow(0, shard_->begin(), shard_->end() - shard_->begin()).copy_(params_->values().narrow(0, shard_->begin(), shard_->end() - shard_->begin()));
-  } else if (with_ema) {
-    ema_ = params_->values().detach().clone();
+    own_shard(ema_).copy_(own_shard(params_->values()));
   }
   tvm_ = cfg.train().loss() == TrainConfig::TVM;
   if (tvm_) {
@@ -321,29 +319,31 @@ CheckpointData Worker::state() const {
 void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
   load_params(*params_, ckpt, origin);
   torch::NoGradGuard no_grad;
-  // sharded: the moments and the EMA exist once for all ranks, and each rank writes its own shard of them
-  const int64_t begin = shard_ ? shard_->begin() : 0, end = shard_ ? shard_->end() : params_->numel();
-  auto copy = [&](torch::Tensor& into, const char* name) {
+  // per_machine: the moments and the EMA, of which a sharded step keeps one copy for all ranks (each rank then
+  // writes its own shard)
+  auto copy = [&](torch::Tensor& into, const char* name, bool per_machine) {
     const torch::Tensor& t = ckpt.tensor(name, origin);
     LS_CHECK_INPUT(t.numel() == into.numel(), origin << ": payload '" << name << "' has " << t.numel() << " numbers, the model " << into.numel());
-    if (shard_ && (&into == &adam_->exp_avg() || &into == &adam_->exp_avg_sq() || &into == &ema_)) {
-      into.narrow(0, begin, end - begin).copy_(t.reshape({-1}).narrow(0, begin, end - begin));
-    } else {
-      into.copy_(t.reshape({-1}));
-    }
+    const torch::Tensor from = t.reshape({-1});
+    if (per_machine) own_shard(into).copy_(own_shard(from));
+    else into.copy_(from);
   };
-  copy(adam_->exp_avg(), "adam.exp_avg");
-  copy(adam_->exp_avg_sq(), "adam.exp_avg_sq");
+  copy(adam_->exp_avg(), "adam.exp_avg", true);
+  copy(adam_->exp_avg_sq(), "adam.exp_avg_sq", true);
   adam_->set_step_count(ckpt.optimizer_step);
   if (ema_.defined()) {
-    if (has_payload(ckpt, "ema")) copy(ema_, "ema");
-    else ema_.narrow(0, begin, end - begin).copy_(params_->values().narrow(0, begin, end - begin));  // a checkpoint from a run without EMA: start the average here
+    if (has_payload(ckpt, "ema")) copy(ema_, "ema", true);
+    else own_shard(ema_).copy_(own_shard(params_->values()));  // a checkpoint from a run without EMA: start the average here
   }
   if (target_params_) {
-    if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
+    if (has_payload(ckpt, "target")) copy(target_params_->values(), "target", false);
     else target_params_->values().copy_(params_->values());  // a checkpoint without target weights: start them here
   }
   if (shard_) shard_->sync("restore (shards of the moments and EMA written)");
+}
+
+torch::Tensor Worker::own_shard(const torch::Tensor& flat) const {
+  return shard_ ? flat.narrow(0, shard_->begin(), shard_->end() - shard_->begin()) : flat;
 }
 
 void Worker::update_target() {

@@ -100,6 +100,8 @@ class Worker {
   std::unique_ptr<FlatParams> target_params_;
   bool tvm_ = false;
   void update_target();
+  // This rank's shard of a flat buffer where the optimizer step is sharded (sharded_step.h), else the whole buffer.
+  torch::Tensor own_shard(const torch::Tensor& flat) const;
   std::unique_ptr<Schedule> schedule_;
   std::shared_ptr<Net> net_;
   std::unique_ptr<FlatParams> params_;
