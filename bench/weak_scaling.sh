@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Weak scaling on one machine: 2 ranks with one thread each (global batch 2B) against 1 rank with one thread
 # (batch B), alternating A B A B over several rounds; prints the median steady-state samples/s of each and the
-# efficiency sps(2 ranks) / (2 x sps(1 rank)), for three ways of combining the ranks' gradients: the sharded
-# optimizer step (engine.shard_optimizer), the shared-memory all-reduce with a whole step on every rank (the
-# default on one machine), and MPI_Iallreduce. Each round also runs two independent single-rank processes at once,
-# one pinned to each of the first two cores: their summed samples/s over 2 x sps(1 rank) is the ceiling that this
-# machine's shared caches, memory and neighbours leave for the ratio. A benchmark, not a test: it measures and
+# efficiency sps(2 ranks) / (2 x sps(1 rank)), for four variants: the sharded optimizer step
+# (engine.shard_optimizer), the shared-memory all-reduce with a whole step on every rank (the default on one
+# machine), the same with engine.balance AUTO (the split follows each rank's measured speed), and MPI_Iallreduce.
+# Each round also runs two independent single-rank processes at once, one pinned to each of the first two cores:
+# their summed samples/s over 2 x sps(1 rank) is the ceiling that this machine's shared caches, memory and
+# neighbours leave for the ratio. A benchmark, not a test: it measures and
 # prints, never fails.
 # Usage: bench/weak_scaling.sh [ROUNDS] [TICKS]   (builds first; writes bench/results/weak_scaling.md)
 set -euo pipefail
@@ -54,38 +55,54 @@ pair() {  # extra...: two 1-rank runs at once, pinned to cores 0 and 1; their su
 
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
+# the 2-rank variants: column title, then the settings
+VARIANTS=("sharded step|--set engine.shm_allreduce=true --set engine.shard_optimizer=true"
+          "shared-memory all-reduce (default)|--set engine.shm_allreduce=true --set engine.shard_optimizer=false"
+          "shared memory, AUTO balance|--set engine.shm_allreduce=true --set engine.shard_optimizer=false --set engine.balance=AUTO"
+          "MPI_Iallreduce|--set engine.shm_allreduce=false")
+
 REPORT=bench/results/weak_scaling.md
 mkdir -p bench/results
 {
   echo "Weak scaling, $(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $ROUNDS rounds of $TICKS ticks;"
-  echo "each round runs 1 rank, then 2 ranks with the sharded optimizer step, 2 ranks summing in shared memory with a"
-  echo "whole step on each (the default), 2 ranks over MPI_Iallreduce, then 2 independent 1-rank processes pinned to a core each"
-  echo "(the machine's ceiling for the ratio); medians over rounds"
+  echo "each round runs 1 rank, then each 2-rank variant, then 2 independent 1-rank processes pinned to a core each"
+  echo "(the machine's ceiling for the ratio); efficiency = samples/s of 2 ranks / (2 x samples/s of 1 rank), per round,"
+  echo "then medians over rounds"
   echo
-  echo "| model | batch per rank | 1 rank samples/s | 2 ranks, sharded step: samples/s | efficiency | 2 ranks, shared-memory all-reduce: samples/s | efficiency | 2 ranks, MPI: samples/s | efficiency | 2 independent processes: ceiling |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  header="| model | batch per rank | 1 rank samples/s |"
+  rule="| --- | --- | --- |"
+  for v in "${VARIANTS[@]}"; do header+=" 2 ranks, ${v%%|*}: samples/s | efficiency |"; rule+=" --- | --- |"; done
+  echo "$header 2 independent processes: ceiling |"
+  echo "$rule --- |"
 } > "$REPORT"
 
 # efficiency per round (the runs of a round are back to back: this machine's speed drifts over minutes)
 for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
   label=${model%%:*}
   extra=${model#*:}
-  one=(); shard=(); shm=(); mpi=(); eshard=(); eshm=(); empi=(); eind=()
+  one=(); ceiling=()
+  declare -A speed=() efficiency=()
   for round in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086
     a=$(run one 1 512 $extra)
-    # shellcheck disable=SC2086
-    s=$(run shard 2 1024 $extra --set engine.shm_allreduce=true --set engine.shard_optimizer=true)
-    # shellcheck disable=SC2086
-    b=$(run shm 2 1024 $extra --set engine.shm_allreduce=true --set engine.shard_optimizer=false)
-    # shellcheck disable=SC2086
-    c=$(run mpi 2 1024 $extra --set engine.shm_allreduce=false)
+    one+=("$a")
+    for i in "${!VARIANTS[@]}"; do
+      # shellcheck disable=SC2086
+      b=$(run "v$i" 2 1024 $extra ${VARIANTS[$i]#*|})
+      speed[$i]+=" $b"
+      efficiency[$i]+=" $(python3 -c "print(100 * $b / (2 * $a))")"
+    done
     # shellcheck disable=SC2086
     d=$(pair $extra)
-    one+=("$a"); shard+=("$s"); shm+=("$b"); mpi+=("$c"); eind+=("$(python3 -c "print(100 * $d / (2 * $a))")")
-    eshard+=("$(python3 -c "print(100 * $s / (2 * $a))")"); eshm+=("$(python3 -c "print(100 * $b / (2 * $a))")"); empi+=("$(python3 -c "print(100 * $c / (2 * $a))")")
+    ceiling+=("$(python3 -c "print(100 * $d / (2 * $a))")")
   done
-  printf '| %s | 512 | %.0f | %.0f | %.1f%% | %.0f | %.1f%% | %.0f | %.1f%% | %.1f%% |\n' "$label" "$(median "${one[@]}")" \
-    "$(median "${shard[@]}")" "$(median "${eshard[@]}")" "$(median "${shm[@]}")" "$(median "${eshm[@]}")" "$(median "${mpi[@]}")" "$(median "${empi[@]}")" "$(median "${eind[@]}")" >> "$REPORT"
+  row=$(printf '| %s | 512 | %.0f |' "$label" "$(median "${one[@]}")")
+  for i in "${!VARIANTS[@]}"; do
+    # shellcheck disable=SC2086
+    row+=$(printf ' %.0f | %.1f%% |' "$(median ${speed[$i]})" "$(median ${efficiency[$i]})")
+  done
+  row+=$(printf ' %.1f%% |' "$(median "${ceiling[@]}")")
+  echo "$row" >> "$REPORT"
+  unset speed efficiency
 done
 cat "$REPORT"

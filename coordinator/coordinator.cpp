@@ -8,8 +8,11 @@
 namespace lockstep {
 
 Coordinator::Coordinator(const Config& cfg, int world_size)
-    : cfg_(cfg), world_size_(world_size), weights_(world_size, 1.0), rate_ema_(world_size, 0.0) {
+    : cfg_(cfg), world_size_(world_size), weights_(world_size, 1.0) {
   const EngineConfig& e = cfg.engine();
+  if (e.balance() == EngineConfig::AUTO && world_size > 1) {
+    auto_balance_ = std::make_unique<AutoBalance>(cfg.train().batch_size(), world_size);
+  }
   if (e.balance() == EngineConfig::MANUAL) {
     LS_CHECK_INPUT(e.slice_weights_size() == world_size,
                    "engine.slice_weights has " << e.slice_weights_size() << " weights for " << world_size << " ranks");
@@ -29,6 +32,7 @@ double Coordinator::lr_at(uint64_t tick) const {
 }
 
 std::vector<uint64_t> Coordinator::slice_bounds(uint64_t B) const {
+  if (auto_balance_ && B == cfg_.train().batch_size()) return auto_balance_->bounds();
   double total = 0;
   for (double w : weights_) total += w;
   std::vector<uint64_t> bounds(world_size_ + 1, 0);
@@ -105,23 +109,13 @@ TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& 
     s.eval_loss = eval_sum / static_cast<double>(eval_count);
   }
 
-  // AUTO balance: weights follow each rank's compute speed (samples per second of data + forward + backward),
-  // smoothed; the result of a tick does not depend on the split, only its speed does.
-  if (cfg_.engine().balance() == EngineConfig::AUTO && world_size_ > 1) {
+  // AUTO balance: the next split follows each rank's compute speed (data + forward + backward)
+  if (auto_balance_) {
     for (int r = 0; r < world_size_; ++r) {
       const Timings& t = reports[r].timings();
-      const double compute = t.data() + t.forward() + t.backward();
-      if (reports[r].count() == 0 || compute <= 0) continue;
-      const double rate = static_cast<double>(reports[r].count()) / compute;
-      rate_ema_[r] = rate_ema_[r] == 0 ? rate : 0.8 * rate_ema_[r] + 0.2 * rate;
+      auto_balance_->observe(r, reports[r].count(), t.data() + t.forward() + t.backward());
     }
-    bool all = true;
-    for (double v : rate_ema_) all = all && v > 0;
-    if (all) {
-      double mean = 0;
-      for (double v : rate_ema_) mean += v / world_size_;
-      for (int r = 0; r < world_size_; ++r) weights_[r] = std::max(rate_ema_[r], 0.05 * mean);
-    }
+    auto_balance_->update();
   }
 
   // Replica consistency: every rank's state hashes against rank 0's.

@@ -2,8 +2,9 @@
 //
 // One tick, in order:
 //   1. plan     rank 0 builds the Frame: tick, global batch B, one slice per rank (engine.balance: equal,
-//               manual weights, or AUTO: proportional to each rank's measured samples per second), learning
-//               rate (linear warm-up, then cosine decay), and the flags: log, evaluate, check_hash, checkpoint
+//               manual weights, or AUTO: following each rank's measured speed, coordinator/auto_balance.h),
+//               learning rate (linear warm-up, then cosine decay), and the flags: log, evaluate, check_hash,
+//               checkpoint
 //   2. send     the Frame is broadcast to every rank (protobuf bytes over Comm)
 //   3. play     every rank, rank 0 included, plays it (worker/worker.h) and answers with a Report
 //   4. collect  the Reports are gathered at rank 0 into a TickSummary: mean loss over the global batch, per-rank
@@ -16,11 +17,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/proto/config.pb.h"
 #include "common/proto/engine.pb.h"
+#include "coordinator/auto_balance.h"
 
 namespace lockstep {
 
@@ -60,7 +63,7 @@ class Coordinator {
   Config cfg_;
   int world_size_;
   std::vector<double> weights_;       // slice weights, one per rank
-  std::vector<double> rate_ema_;      // AUTO: samples per second of compute, per rank
+  std::unique_ptr<AutoBalance> auto_balance_;  // engine.balance AUTO on several ranks
   std::vector<std::string> state_names_;
   std::string desync_tensor_;
   uint64_t desync_tick_ = 0;

@@ -53,6 +53,9 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
     o.set("time_data_s", per_rank(&Timings::data)).set("time_forward_s", per_rank(&Timings::forward))
         .set("time_backward_s", per_rank(&Timings::backward)).set("time_comm_s", per_rank(&Timings::comm))
         .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total));
+    std::vector<double> slices;  // the split of the tick's global batch (engine.balance)
+    for (const Slice& slice : frame.slices()) slices.push_back(static_cast<double>(slice.end() - slice.begin()));
+    o.set("slice_samples", slices);
     metrics_.write(o);
     if (!tty_) {
       char eval[48] = "";

@@ -53,4 +53,23 @@ std::vector<double> metric_values(const std::string& run_dir, const std::string&
   return out;
 }
 
+std::vector<std::vector<double>> metric_arrays(const std::string& run_dir, const std::string& key) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::vector<std::vector<double>> out;
+  const std::string quoted = "\"" + key + "\": [";
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(quoted);
+    if (at == std::string::npos) continue;
+    std::vector<double> values;
+    for (size_t p = at + quoted.size(); p < line.size() && line[p] != ']';) {
+      size_t used = 0;
+      values.push_back(std::stod(line.substr(p), &used));
+      p += used;
+      while (p < line.size() && (line[p] == ',' || line[p] == ' ')) ++p;
+    }
+    out.push_back(values);
+  }
+  return out;
+}
+
 }  // namespace lockstep::test

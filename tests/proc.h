@@ -21,5 +21,7 @@ std::string temp_dir(const std::string& name);
 std::string source_dir();
 // The values of `key` ("loss", "eval_loss", ...) in a run's metrics.jsonl, in file order.
 std::vector<double> metric_values(const std::string& run_dir, const std::string& key);
+// The array of `key` ("key": [1, 2, 3]) in every line of metrics.jsonl that has it.
+std::vector<std::vector<double>> metric_arrays(const std::string& run_dir, const std::string& key);
 
 }  // namespace lockstep::test

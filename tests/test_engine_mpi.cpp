@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -70,7 +71,7 @@ TEST_CASE("the same config gives the same losses and parameters on 1 2 3 and 4 r
   }
 }
 
-TEST_CASE("a forced uneven split and automatic balancing give the same result", "[mpi]") {
+TEST_CASE("a forced uneven split and automatic balancing away from a slowed rank give the same result", "[mpi]") {
   const std::string dir = temp_dir("mpi-split");
   const std::string common = std::string("train") + kShort + " --set train.batch_size=64 --out ";
   ProcResult r = run_lockstep(common + dir + "/one");
@@ -78,8 +79,16 @@ TEST_CASE("a forced uneven split and automatic balancing give the same result", 
   r = mpi_lockstep(3, common + dir + "/manual --set engine.balance=MANUAL --set engine.slice_weights=10,30,24");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  r = mpi_lockstep(2, common + dir + "/auto --set engine.balance=AUTO");
+  // rank 1 is made 200 us a sample slower than rank 0: AUTO must move samples to rank 0
+  r = mpi_lockstep(2, common + dir + "/auto --set engine.balance=AUTO", "LOCKSTEP_FAULT=slow:1:0");
+  INFO(r.output);
   REQUIRE(r.exit_code == 0);
+  const std::vector<std::vector<double>> split = metric_arrays(dir + "/auto", "slice_samples");
+  REQUIRE(split.size() == 20);
+  CHECK(split.front() == std::vector<double>{32, 32});  // equal until measured
+  CHECK(split.back()[0] + split.back()[1] == 64);
+  CHECK(split.back()[1] <= 16);  // rank 1 computes about 30x slower than rank 0 here; one granule is its least
+  CHECK(std::fmod(split.back()[1], 8) == 0);  // on the granule
   const std::vector<double> ref = losses(dir + "/one");
   for (const char* run : {"manual", "auto"}) {
     INFO(run);

@@ -153,6 +153,7 @@ Report Worker::play(const Frame& frame) {
   const uint64_t n = slice.end() - slice.begin();
   if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
   if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
+  if (fault.since("slow", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::microseconds(200 * n));
   tm->set_data(since(t0));
 
   // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce).

@@ -75,23 +75,39 @@ MlpStep::MlpStep(Mlp& net, const Schedule& s) : net_(net), schedule_(s) {
 void MlpStep::ensure(int64_t n) {
   if (n == n_) return;
   n_ = n;
-  const auto f = torch::TensorOptions(torch::kFloat32);
   const int64_t hidden = static_cast<int64_t>(w_.size()) - 1;
+  const int64_t width = w_[0].size(0), out_dim = w_.back().size(0);
+  if (n > capacity_) {  // grow only: a slice that changes size from tick to tick (engine.balance AUTO) reuses the memory
+    capacity_ = n;
+    const auto f = torch::TensorOptions(torch::kFloat32);
+    store_.clear();
+    for (int64_t i = 0; i < hidden; ++i) {
+      store_.push_back(torch::empty({n, w_[i].size(0)}, f));  // slope
+      store_.push_back(torch::empty({n, w_[i].size(0)}, f));  // act
+    }
+    store_.push_back(torch::empty({n, w_[0].size(1)}, f));  // in
+    for (int k = 0; k < 3; ++k) store_.push_back(torch::empty({n, out_dim}, f));  // out, target, grad_out
+    for (int k = 0; k < 2; ++k) store_.push_back(torch::empty({n, width}, f));    // gin, gtmp
+    store_.push_back(torch::empty({chunks_of(n), width}, torch::kFloat64));       // colsum
+    store_.push_back(torch::empty({chunks_of(n), out_dim, width}, f));            // dw_out_part
+  }
+  // views of the first n rows (or row chunks) of each buffer: contiguous, as the products and kernels need
+  size_t k = 0;
+  auto rows = [&](int64_t r) { return store_[k++].narrow(0, 0, r); };
   slope_.assign(static_cast<size_t>(hidden), {});
   act_.assign(static_cast<size_t>(hidden), {});
   for (int64_t i = 0; i < hidden; ++i) {
-    slope_[i] = torch::empty({n, w_[i].size(0)}, f);
-    act_[i] = torch::empty({n, w_[i].size(0)}, f);
+    slope_[i] = rows(n);
+    act_[i] = rows(n);
   }
-  in_ = torch::empty({n, w_[0].size(1)}, f);
-  out_ = torch::empty({n, w_.back().size(0)}, f);
-  target_ = torch::empty_like(out_);
-  grad_out_ = torch::empty_like(out_);
-  const int64_t width = w_[0].size(0);
-  gin_ = torch::empty({n, width}, f);
-  gtmp_ = torch::empty({n, width}, f);
-  colsum_ = torch::empty({chunks_of(n), width}, torch::kFloat64);
-  dw_out_part_ = torch::empty({chunks_of(n), w_.back().size(0), width}, f);
+  in_ = rows(n);
+  out_ = rows(n);
+  target_ = rows(n);
+  grad_out_ = rows(n);
+  gin_ = rows(n);
+  gtmp_ = rows(n);
+  colsum_ = rows(chunks_of(n));
+  dw_out_part_ = rows(chunks_of(n));
 }
 
 double MlpStep::run(const TrainBatch& b, int64_t global_batch, const std::function<void(size_t)>& ready, double* forward_s,

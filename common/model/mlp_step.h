@@ -1,5 +1,6 @@
 // The fused training step of the MLP under conditional flow matching: forward, loss and backward written out by
-// hand into buffers allocated once, without autograd (issue 9: the overhead-bound case).
+// hand into buffers allocated once (grown, never shrunk, when the slice changes size), without autograd (issue 9: the
+// overhead-bound case).
 //
 // Contract: applies to model "mlp" without class conditioning, train.loss FLOW, prediction VELOCITY, constant
 // loss weighting, float32 on the CPU (applicable() says whether a config qualifies; engine.fused_mlp turns it
@@ -42,7 +43,9 @@ class MlpStep {
   std::vector<torch::Tensor> w_, bias_, dw_, dbias_, wt_;  // per layer (wt_: the transposed weight, for large batches)
   torch::Tensor dw0t_;                                // the first layer's weight gradient transposed, when its input is narrow
   std::vector<size_t> param_index_;                   // of each layer's weight (its bias follows)
-  int64_t n_ = -1;
+  int64_t n_ = -1;         // the rows of the views below
+  int64_t capacity_ = 0;   // the rows of store_, which only grows
+  std::vector<torch::Tensor> store_;  // the buffers' memory; the members below are views of their first n_ rows
   std::vector<torch::Tensor> slope_, act_;  // per hidden layer: SiLU'(pre-activation) (first the pre-activation), SiLU output
   torch::Tensor in_, out_, target_, grad_out_, gin_, gtmp_;  // gin_, gtmp_: [n, width]
   torch::Tensor colsum_;       // float64 [row chunks, width]: per-chunk bias-gradient sums
