@@ -15,7 +15,8 @@
 #   compute-bound    256x3 MLP, B = 4096, 1 rank: also achieved FLOP/s against this machine's single-core SGEMM
 #                    peak (the higher of OpenBLAS's and oneDNN's)
 #   scaling          default model, B = 512 per rank, 2 ranks against 1 (run back to back in each round):
-#                    weak-scaling efficiency, Lockstep (gradients summed in shared memory) against DDP over gloo
+#                    weak-scaling efficiency, Lockstep (gradients summed in shared memory; also with engine.balance
+#                    AUTO) against DDP over gloo
 #   sampling         10,000 2-D samples, 100 Euler steps, 1 rank (and Lockstep on 2 ranks)
 #   U-Net            configs/fashion_mnist.textproto (B = 128, 2 threads), in bf16 autocast and in float32, against
 #                    bench/pytorch_unet.py, 30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
@@ -46,10 +47,11 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 # Lockstep: median samples/s of the logged windows after the first 20% of the run (metrics.jsonl)
-ls_train() {  # ranks threads batch_per_rank width
+ls_train() {  # ranks threads batch_per_rank width [extra settings...]
   local ranks=$1 threads=$2 batch=$3 width=$4 out="$WORK/ls-$RANDOM$RANDOM"
+  shift 4
   local args=(train --steps "$TICKS" --out "$out" --set engine.threads="$threads" --set train.batch_size=$((batch * ranks))
-    --set model.mlp.width="$width" --set train.log_every=50 --set train.eval_every=0 --set sample.num=10)
+    --set model.mlp.width="$width" --set train.log_every=50 --set train.eval_every=0 --set sample.num=10 "$@")
   if [ "$ranks" -eq 1 ]; then "$BIN" "${args[@]}" > /dev/null 2>&1; else mpirun --oversubscribe -n "$ranks" "$BIN" "${args[@]}" > /dev/null 2>&1; fi
   $PY - "$out" <<'PY'
 import json, sys, statistics
@@ -148,17 +150,20 @@ fi
 if want scaling; then
   # scaling: each round runs 1 rank and 2 ranks back to back, efficiency per round, then medians; twice as many
   # rounds as the other cases (a 2-rank run needs both cores, so the machine's drift shows in it twice over)
-  a=(); b=(); eff_a=(); eff_b=()
+  a=(); b=(); eff_a=(); eff_b=(); eff_auto=()
   for _ in $(seq $((ROUNDS * 2))); do
-    x1=$(ls_train 1 1 512 256); x2=$(ls_train 2 1 512 256)
+    x1=$(ls_train 1 1 512 256); x2=$(ls_train 2 1 512 256); x3=$(ls_train 2 1 512 256 --set engine.balance=AUTO)
     y1=$(pt_train 1 1 512 256); y2=$(pt_train 2 1 512 256)
     a+=("$x2"); b+=("$y2")
     eff_a+=("$($PY -c "print(100 * $x2 / (2 * $x1))")"); eff_b+=("$($PY -c "print(100 * $y2 / (2 * $y1))")")
+    eff_auto+=("$($PY -c "print(100 * $x3 / (2 * $x1))")")
   done
   ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
   row "$(printf '| 2 ranks x 1 thread, 256x3, B 512 per rank: steps/s | %.1f | %.1f | %s |' "$($PY -c "print($ma / 1024)")" "$($PY -c "print($mb / 1024)")" "$(ratio "$ma" "$mb")")"
   row "$(printf '| weak-scaling efficiency, 2 ranks against 1, measured back to back (shared memory / DDP over gloo) | %.1f%% | %.1f%% | |' \
     "$(median "${eff_a[@]}")" "$(median "${eff_b[@]}")")"
+  row "$(printf '| the same with engine.balance AUTO (the split follows each rank'"'"'s speed; DDP has no such option) | %.1f%% | | |' \
+    "$(median "${eff_auto[@]}")")"
 
 fi
 if want sampling; then

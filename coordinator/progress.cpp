@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace lockstep {
@@ -25,6 +26,16 @@ Progress::Progress(const std::string& metrics_path, uint64_t total_ticks, uint64
 double Progress::elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
 void Progress::tick(const Frame& frame, const TickSummary& s) {
+  if (s.timings.size() > 1) {
+    double slowest = 0, mean = 0;
+    for (const Timings& t : s.timings) {
+      const double compute = t.data() + t.forward() + t.backward();
+      slowest = std::max(slowest, compute);
+      mean += compute / static_cast<double>(s.timings.size());
+    }
+    imbalance_s_ += slowest - mean;
+    tick_s_ += s.slowest_s;
+  }
   if (!s.skipped) {
     window_loss_ += s.loss;
     ++window_ticks_;

@@ -9,6 +9,8 @@
 // time_total_s). time_comm_s is the wait for the gradient all-reduce after backward (what overlap did not hide).
 // A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss). Skipped
 // ticks (non-finite values) stay out of the loss mean; skipped_ticks (the run's total) is added once there is one.
+// imbalance_share(): over the ticks so far, how much longer the slowest rank computed (data + forward + backward)
+// than the ranks' mean, as a share of the tick: the time that better balance could give back (0 on one rank).
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,7 @@ class Progress {
   void tick(const Frame& frame, const TickSummary& s);
   void finish();
   double elapsed_s() const;
+  double imbalance_share() const { return tick_s_ > 0 ? imbalance_s_ / tick_s_ : 0.0; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -38,6 +41,7 @@ class Progress {
   uint64_t window_ticks_ = 0, window_samples_ = 0;
   double last_rate_ = 0.0;
   bool drawn_ = false;
+  double imbalance_s_ = 0.0, tick_s_ = 0.0;  // sums over ticks: slowest rank's compute - mean, slowest rank's total
 };
 
 }  // namespace lockstep

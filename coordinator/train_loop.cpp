@@ -341,6 +341,12 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     result.train_seconds = progress->elapsed_s();
     std::fprintf(stderr, "trained %llu ticks in %.1f s; checkpoint %s\n", static_cast<unsigned long long>(cfg.train().steps()),
                  result.train_seconds, result.checkpoint.c_str());
+    if (comm.size() > 1) {  // the time the ranks waited for the slowest one's compute
+      const double share = progress->imbalance_share();
+      const bool hint = share >= 0.02 && cfg.engine().balance() != EngineConfig::AUTO;
+      std::fprintf(stderr, "  balance: the slowest rank computed %.1f%% of a tick longer than the mean rank%s\n", 100 * share,
+                   hint ? " (engine.balance=AUTO gives faster ranks more samples, at the cost of bitwise reproducibility)" : "");
+    }
   }
   comm.barrier();
   if (cfg.train().loss() == TrainConfig::CLASSIFY) {

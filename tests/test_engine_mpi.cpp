@@ -89,6 +89,11 @@ TEST_CASE("a forced uneven split and automatic balancing away from a slowed rank
   CHECK(split.back()[0] + split.back()[1] == 64);
   CHECK(split.back()[1] <= 16);  // rank 1 computes about 30x slower than rank 0 here; one granule is its least
   CHECK(std::fmod(split.back()[1], 8) == 0);  // on the granule
+  CHECK_THAT(r.output, !Catch::Contains("engine.balance=AUTO gives"));
+  // the same slowed rank with the equal split: the run ends by saying how much balance would give back
+  r = mpi_lockstep(2, common + dir + "/equal", "LOCKSTEP_FAULT=slow:1:0");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("engine.balance=AUTO gives faster ranks more samples"));
   const std::vector<double> ref = losses(dir + "/one");
   for (const char* run : {"manual", "auto"}) {
     INFO(run);
