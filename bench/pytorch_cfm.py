@@ -107,7 +107,7 @@ def sample(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     net = Mlp(args.width, args.depth)
-    gen = torch.Generator().manual_seed(1)
+    gen = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
     with torch.no_grad():
         for b in range(0, args.num, 4096):
@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ranks", type=int, default=1)
     ap.add_argument("--num", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=1, help="sample: the noise seed (each process of a 2-process run its own)")
     ap.add_argument("--sample-steps", type=int, default=100)
     args = ap.parse_args()
     args.port = 29500 + os.getpid() % 1000

@@ -118,7 +118,7 @@ def train(args):
         net.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     ema = [p.detach().clone() for p in net.parameters()]
-    gen = torch.Generator().manual_seed(1)
+    gen = torch.Generator().manual_seed(args.seed)
     times = []
     for tick in range(args.steps):
         t0 = time.perf_counter()
@@ -148,7 +148,7 @@ def train(args):
 def sample(args):
     torch.manual_seed(0)
     net = Unet()
-    gen = torch.Generator().manual_seed(1)
+    gen = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
     with torch.no_grad():
         x = torch.randn(args.num, 784, generator=gen)
@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--bf16", type=int, default=1)
     ap.add_argument("--channels-last", type=int, default=0)
     ap.add_argument("--num", type=int, default=256)
+    ap.add_argument("--seed", type=int, default=1, help="sample: the noise seed (each process of a 2-process run its own)")
     ap.add_argument("--sample-steps", type=int, default=50)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -17,9 +17,10 @@
 #   scaling          default model, B = 512 per rank, 2 ranks against 1 (run back to back in each round):
 #                    weak-scaling efficiency, Lockstep (gradients summed in shared memory; also with engine.balance
 #                    AUTO) against DDP over gloo
-#   sampling         10,000 2-D samples, 100 Euler steps, 1 rank (and Lockstep on 2 ranks)
+#   sampling         10,000 2-D samples, 100 Euler steps, 1 rank and 2 ranks (PyTorch: 2 processes of half each)
 #   U-Net            configs/fashion_mnist.textproto (B = 128, 2 threads), in bf16 autocast and in float32, against
 #                    bench/pytorch_unet.py, 30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
+#                    on 1 rank and 1 thread on each of 2 ranks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -66,6 +67,15 @@ pt_train() {  # ranks threads batch_per_rank width
 }
 median() { $PY -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 ratio() { $PY -c "print(f'{$1 / $2:.2f}')"; }
+# PyTorch sampling on 2 ranks: two processes at once with 1 thread each, each half of the samples under its own
+# seed (sampling needs no communication; what torchrun would start); prints the slower one's sampling seconds
+pt_sample_two() {  # script args...
+  local script=$1; shift
+  OMP_NUM_THREADS=1 $PY "$script" sample --threads 1 --seed 1 "$@" > "$WORK/two-a.json" &
+  OMP_NUM_THREADS=1 $PY "$script" sample --threads 1 --seed 2 "$@" > "$WORK/two-b.json"
+  wait
+  $PY -c 'import json, sys; print(max(json.load(open(f))["seconds"] for f in sys.argv[1:]))' "$WORK/two-a.json" "$WORK/two-b.json"
+}
 flops_per_sample() {  # width: forward 2 sum(in*out), training 3x forward less the first layer's input gradient
   $PY -c "w=$1; layers=[(34,w),(w,w),(w,w),(w,2)]; f=2*sum(a*b for a,b in layers); print(3*f - 2*34*w)"
 }
@@ -169,15 +179,17 @@ fi
 if want sampling; then
   # sampling: 10,000 samples, 100 Euler steps (the network of a short run; the speed does not depend on training)
   "$BIN" train --steps 10 --out "$WORK/net" --set engine.threads=1 --set train.eval_every=0 --set sample.num=10 > /dev/null 2>&1
-  a=(); a2=(); b=()
+  a=(); a2=(); b=(); b2=()
   for _ in $(seq "$ROUNDS"); do
     a+=("$(OMP_NUM_THREADS=1 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s1.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')")
     a2+=("$(OMP_NUM_THREADS=1 mpirun --oversubscribe -n 2 "$BIN" sample "$WORK/net" --num 10000 --steps 100 --sampler euler --out "$WORK/s2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')")
     b+=("$(OMP_NUM_THREADS=1 $PY bench/pytorch_cfm.py sample --threads 1 --num 10000 --sample-steps 100 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')")
+    b2+=("$(pt_sample_two bench/pytorch_cfm.py --num 5000 --sample-steps 100)")
   done
-  ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}")
+  ma=$(median "${a[@]}"); ma2=$(median "${a2[@]}"); mb=$(median "${b[@]}"); mb2=$(median "${b2[@]}")
   row "$(printf '| sampling 10,000 2-D samples, 100 Euler steps, 1 rank: samples/s | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma)")" "$($PY -c "print(10000 / $mb)")" "$(ratio "$mb" "$ma")")"
-  row "$(printf '| the same on 2 ranks (Lockstep) | %.0f | | |' "$($PY -c "print(10000 / $ma2)")")"
+  row "$(printf '| the same on 2 ranks x 1 thread (PyTorch: 2 processes, 5,000 samples each) | %.0f | %.0f | %s |' "$($PY -c "print(10000 / $ma2)")" \
+    "$($PY -c "print(10000 / $mb2)")" "$(ratio "$mb2" "$ma2")")"
 fi
 if want unet; then
   # the Fashion-MNIST U-Net: training steps/s in the config's bf16 autocast and in float32 (which of the two is faster
@@ -205,6 +217,9 @@ print(statistics.median(r['samples_per_s'] for r in rows[1:]))")")
   sa=$("$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --out "$WORK/u.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
   sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_unet.py sample --threads 2 --num 256 --sample-steps 50 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
   row "$(printf '| U-Net sampling, 256 images, 50 Heun steps, 2 threads: images/s | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa)")" "$($PY -c "print(256 / $sb)")" "$(ratio "$sb" "$sa")")"
+  sa2=$(mpirun --oversubscribe -n 2 "$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --threads 1 --out "$WORK/u2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')
+  sb2=$(pt_sample_two bench/pytorch_unet.py --num 128 --sample-steps 50)
+  row "$(printf '| the same on 2 ranks x 1 thread (PyTorch: 2 processes, 128 images each) | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa2)")" "$($PY -c "print(256 / $sb2)")" "$(ratio "$sb2" "$sa2")")"
 fi
 echo
 cat "$REPORT"

@@ -47,6 +47,9 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
   const auto t0 = Clock::now();
   auto last_print = t0;
   const uint64_t world = static_cast<uint64_t>(comm.size()), rank = static_cast<uint64_t>(comm.rank());
+  // fewer samples than chunk x ranks: the chunk shrinks to an even share, so that every rank has some (256 images on
+  // 2 ranks are 2 chunks of 128, not one of 256 and an idle rank); sample i depends only on (seed, i), not on it
+  if (world > 1) chunk = std::min<uint64_t>(chunk, (num + world - 1) / world);
   const uint64_t chunks = (num + chunk - 1) / chunk;
   SampledSet result;
   std::vector<torch::Tensor> kept;

@@ -1,8 +1,8 @@
 // Generating samples with a trained network, and the outputs that go with them.
 //
-// Contract: sample_distributed() produces samples [0, num) in chunks of sample.chunk, shared among the ranks of
-// a job; sample i depends only on (sample seed, i) (common/sampler/ode.h), and a chunk holds the same samples
-// for any world size. fresh_data() draws num points of the data distribution from (seed, i) on a stream of its
+// Contract: sample_distributed() produces samples [0, num) in chunks of sample.chunk (smaller for a small request
+// on several ranks), shared among the ranks of a job; sample i depends only on (sample seed, i)
+// (common/sampler/ode.h). fresh_data() draws num points of the data distribution from (seed, i) on a stream of its
 // own. compare_distributed() measures samples against data with every rank; plot_samples() draws them
 // (2-D data: scatter; images: a grid).
 #pragma once
@@ -31,8 +31,10 @@ namespace lockstep {
 SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_ptr<const DataSource> source = nullptr);
 
 // All ranks together (collective). Chunk c covers samples [c * chunk, (c + 1) * chunk); in round q, rank k
-// computes chunk q * W + k, so a chunk holds the same samples for any world size and the result is bitwise
-// the same on 1 or many ranks. Rank 0 gathers each round and appends the chunks in order to `out` (when
+// computes chunk q * W + k. On W > 1 ranks the chunk is at most ceil(num / W), so that a small request still
+// reaches every rank. Sample i depends only on (seed, i): the MLP's samples are bitwise the same on 1 or many ranks
+// (tested); a U-Net's convolutions round differently with the batch and thread count, so its samples agree to
+// float rounding. Rank 0 gathers each round and appends the chunks in order to `out` (when
 // given: streamed, never all in memory) and keeps the first `keep` samples; with `progress` it prints
 // samples/s and an ETA on stderr. `on_chunk`, when given, sees every chunk on the rank that computed it (its first
 // sample's index and the samples [n, d]), before the gather: per-rank metrics of the samples cost no transfer.

@@ -1,4 +1,4 @@
-// `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--out FILE.npy] ...`, on one process or under mpirun/srun
+// `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--threads T] [--out FILE.npy] ...`, on one process or under mpirun/srun
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +43,10 @@ int cmd_sample(const SampleArgs& args) {
   }
   if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
   if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
+  if (args.threads_given) {
+    LS_CHECK_INPUT(args.threads >= 0 && args.threads <= 4096, "--threads must be in [0, 4096], got " << args.threads);
+    cfg.mutable_engine()->set_threads(static_cast<uint32_t>(args.threads));
+  }
   const SampleSpec spec = sample_spec(cfg, *src.data);
   const std::string out = !args.out.empty() ? args.out
                                             : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();

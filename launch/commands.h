@@ -27,6 +27,8 @@ struct SampleArgs {
   int64_t class_label = -1;
   double guidance = 1.0;
   bool raw = false;  // the raw weights instead of the EMA weights
+  bool threads_given = false;
+  int64_t threads = 0;  // per rank; 0: the machine's cores shared among its ranks
 };
 
 int cmd_train(const TrainArgs& args);

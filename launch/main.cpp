@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   sa->add_option("--guidance", sample.guidance, "Classifier-free guidance scale w: (1 - w) u(x|null) + w u(x|class) (default 1)");
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
   sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
+  sa->add_option("--threads", sample.threads, "Threads per rank (default: the checkpoint's engine.threads; 0: the machine's cores shared among the ranks on it)");
 
   std::string path_name;
   int64_t path_num = 11;
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   sample.seed_given = sa->get_option("--seed")->count() > 0;
   sample.class_given = sa->get_option("--class")->count() > 0;
   sample.guidance_given = sa->get_option("--guidance")->count() > 0;
+  sample.threads_given = sa->get_option("--threads")->count() > 0;
   eval.guidance_given = ev->get_option("--guidance")->count() > 0;
   // Under mpirun or srun the MPI session lives here, outside every subcommand, so that a rank that fails alone can
   // end the whole job (MPI_Abort) instead of hanging in MPI_Finalize while the others wait for it.

@@ -103,6 +103,14 @@ TEST_CASE("a short training run learns the checkerboard and sample reproduces it
   REQUIRE(r.exit_code == 0);
   CHECK(torch::equal(load(dir + "/again.npy"), samples));
   CHECK(std::filesystem::exists(dir + "/again.png"));
+  // --threads sets the threads per rank (the run's engine.threads otherwise); a bad count is refused
+  r = run_lockstep("sample " + dir + " --seed 1 --threads 1 --out " + dir + "/one-thread.npy");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(torch::allclose(load(dir + "/one-thread.npy"), samples, 1e-5, 1e-5));
+  r = run_lockstep("sample " + dir + " --threads -1 --out " + dir + "/x.npy");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("--threads must be in [0, 4096], got -1"));
   // Another seed gives other samples; fewer steps works.
   r = run_lockstep("sample " + dir + "/checkpoints/tick-00001200.ckpt --seed 2 --num 100 --steps 10 --out " + dir + "/other.npy");
   REQUIRE(r.exit_code == 0);

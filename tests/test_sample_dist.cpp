@@ -49,7 +49,8 @@ TEST_CASE("sampling under mpiexec gives the same bytes on 1 2 and 3 ranks", "[sa
     CHECK_THAT(r.output, Catch::Contains(std::to_string(n) + " ranks"));
     CHECK(read_file(out) == ref);
   }
-  // the SDE sampler's noise also depends only on (seed, step, i)
+  // the SDE sampler's noise also depends only on (seed, step, i); 5,000 samples on 2 ranks are 2 chunks of 2,500
+  // (a small request is split among the ranks), on 1 rank chunks of 4,096 and 904: the same bytes
   const ProcResult em1 = run_lockstep("sample " + run + " --num 5000 --steps 8 --sampler euler_maruyama --out " + dir + "/em1.npy");
   REQUIRE(em1.exit_code == 0);
   const ProcResult em2 = run_shell(mpi_lockstep_command(2) + " sample " + run +
