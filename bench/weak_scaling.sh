@@ -6,8 +6,7 @@
 # machine), the same with engine.balance AUTO (the split follows each rank's measured speed), and MPI_Iallreduce.
 # Each round also runs two independent single-rank processes at once, one pinned to each of the first two cores:
 # their summed samples/s over 2 x sps(1 rank) is the ceiling that this machine's shared caches, memory and
-# neighbours leave for the ratio. A benchmark, not a test: it measures and
-# prints, never fails.
+# neighbours leave for the ratio. A benchmark, not a test: it measures and prints, never fails.
 # Usage: bench/weak_scaling.sh [ROUNDS] [TICKS]   (builds first; writes bench/results/weak_scaling.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +80,7 @@ for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
   label=${model%%:*}
   extra=${model#*:}
   one=(); ceiling=()
-  declare -A speed=() efficiency=()
+  speed=(); efficiency=()  # per variant: its samples/s and efficiencies of the rounds, space-separated
   for round in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086
     a=$(run one 1 512 $extra)
@@ -103,6 +102,5 @@ for model in "default 256x3:" "narrow 64x3:--set model.mlp.width=64"; do
   done
   row+=$(printf ' %.1f%% |' "$(median "${ceiling[@]}")")
   echo "$row" >> "$REPORT"
-  unset speed efficiency
 done
 cat "$REPORT"

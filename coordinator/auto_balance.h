@@ -5,12 +5,13 @@
 // Contract: observe(rank, samples, seconds) feeds one tick's compute (data + forward + backward) of one rank into
 // a smoothed rate per rank (samples per second). A rank's first tick is ignored (one-time costs), the next four
 // settle the estimate quickly (each weighs 1/2), then it is an exponential average over about ten ticks in which a
-// tick more than 1.25x off the estimate counts as 1.25x off, so one preempted tick does not move the split. update() then
-// recomputes the split: proportional to the rates (at least 5% of the mean rate each), every cut on a multiple of
-// the granule (8 samples when the batch has at least 32 per rank, else 1), every rank with at least one granule, and adopted only when it is predicted to
-// shorten the slowest rank's time (slice / rate) by at least 0.5%: noise does not move samples back and forth,
-// and slice sizes stay friendly to the matrix kernels. bounds() is the current split, equal until every rank
-// with samples has been measured: world_size + 1 cuts from 0 to B. No MPI, no torch.
+// tick more than 1.25x off the estimate counts as 1.25x off, so one preempted tick does not move the split.
+// update() then recomputes the split: proportional to the rates (at least 5% of the mean rate each), every cut on a
+// multiple of the granule (8 samples when the batch has at least 32 per rank, else 1), every rank with at least one
+// granule, and adopted only when it is predicted to shorten the slowest rank's time (slice / rate) by at least
+// 0.5%: noise does not move samples back and forth, and slice sizes stay friendly to the matrix kernels. bounds()
+// is the current split, equal until every rank with samples has been measured: world_size + 1 cuts from 0 to B.
+// No MPI, no torch.
 #pragma once
 
 #include <cstdint>

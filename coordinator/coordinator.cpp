@@ -111,10 +111,7 @@ TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& 
 
   // AUTO balance: the next split follows each rank's compute speed (data + forward + backward)
   if (auto_balance_) {
-    for (int r = 0; r < world_size_; ++r) {
-      const Timings& t = reports[r].timings();
-      auto_balance_->observe(r, reports[r].count(), t.data() + t.forward() + t.backward());
-    }
+    for (int r = 0; r < world_size_; ++r) auto_balance_->observe(r, reports[r].count(), compute_s(reports[r].timings()));
     auto_balance_->update();
   }
 

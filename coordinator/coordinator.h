@@ -27,6 +27,10 @@
 
 namespace lockstep {
 
+// A rank's compute in a tick: data + forward + backward, the part that grows with its slice (AUTO balance and
+// the imbalance report measure this)
+inline double compute_s(const Timings& t) { return t.data() + t.forward() + t.backward(); }
+
 struct TickSummary {
   uint64_t tick = 0;       // the tick played (0-based)
   double loss = 0.0;       // mean per-sample loss over the global batch

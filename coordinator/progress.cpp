@@ -29,9 +29,8 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
   if (s.timings.size() > 1) {
     double slowest = 0, mean = 0;
     for (const Timings& t : s.timings) {
-      const double compute = t.data() + t.forward() + t.backward();
-      slowest = std::max(slowest, compute);
-      mean += compute / static_cast<double>(s.timings.size());
+      slowest = std::max(slowest, compute_s(t));
+      mean += compute_s(t) / static_cast<double>(s.timings.size());
     }
     imbalance_s_ += slowest - mean;
     tick_s_ += s.slowest_s;
