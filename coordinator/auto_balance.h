@@ -1,6 +1,6 @@
 // AUTO balance (engine.balance AUTO): the split of the global batch follows each rank's measured speed, so that a
 // rank on a slower or busier core gets fewer samples and nobody waits for it. The result does not depend on the
-// split up to float rounding (DESIGN.md section 2); its bits do, so EQUAL stays the default.
+// split up to float rounding (docs/design.md, "The determinism contract"); its bits do, so EQUAL stays the default.
 //
 // Contract: observe(rank, samples, seconds) feeds one tick's compute (data + forward + backward) of one rank into
 // a smoothed rate per rank (samples per second). A rank's first tick is ignored (one-time costs), the next four

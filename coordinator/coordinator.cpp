@@ -50,11 +50,6 @@ Frame Coordinator::plan(uint64_t tick) {
   const EngineConfig& e = cfg_.engine();
   Frame f;
   f.set_tick(tick);
-  if (desync_found()) {
-    f.set_desync_probe(desync_tensor_);
-    f.set_desync_tick(desync_tick_);
-    return f;
-  }
   if (tick >= t.steps()) {
     f.set_stop(true);
     return f;

@@ -1,18 +1,17 @@
-// The coordinator (rank 0): the authoritative server of the tick loop (DESIGN.md section 1).
+// The coordinator (rank 0): the authoritative server of the tick loop (docs/design.md, "The tick loop").
 //
-// One tick, in order:
+// One tick, in order (coordinator/train_loop.cpp):
 //   1. plan     rank 0 builds the Frame: tick, global batch B, one slice per rank (engine.balance: equal,
 //               manual weights, or AUTO: following each rank's measured speed, coordinator/auto_balance.h),
-//               learning rate (linear warm-up, then cosine decay), and the flags: log, evaluate, check_hash,
-//               checkpoint
+//               learning rate (linear warm-up, then cosine decay), and the flags: log, evaluate, sample_eval,
+//               check_hash, checkpoint
 //   2. send     the Frame is broadcast to every rank (protobuf bytes over Comm)
 //   3. play     every rank, rank 0 included, plays it (worker/worker.h) and answers with a Report
 //   4. collect  the Reports are gathered at rank 0 into a TickSummary: mean loss over the global batch, per-rank
 //               phase times, held-out loss; on check ticks every rank's state hashes are compared with rank 0's
-//   5. systems  "once in a while" work keyed on the frame's flags: log, trace, checkpoint
+//   5. systems  "once in a while" work, each system deciding from the frame whether it is due (tick_system.h)
 // The frame of tick == train.steps is the stop frame (play nothing). When a check found diverged replicas,
-// the next frame is a desync probe instead: every rank sends the first differing tensor, rank 0 names the
-// first differing element, and the run stops (exit code 3).
+// desync_tensor() names the first differing state tensor, and the desync probe (desync_probe.cpp) stops the run.
 // plan() and collect() run on rank 0 only; they hold no tensors.
 #pragma once
 
@@ -55,8 +54,8 @@ class Coordinator {
   double lr_at(uint64_t tick) const;
   // The split of the global batch for the current weights (exposed for tests).
   std::vector<uint64_t> slice_bounds(uint64_t global_batch) const;
-  // After collect() found diverged replicas: the first differing state tensor and the ranks that differ.
-  bool desync_found() const { return !desync_tensor_.empty(); }
+  // After collect() found diverged replicas: the first differing state tensor ("" while the replicas agree).
+  const std::string& desync_tensor() const { return desync_tensor_; }
   // Compares rank 0's copy of the probed tensor with the others' and builds the error message.
   std::string desync_message(const std::vector<std::string>& tensors) const;
   void set_state_tensor_names(std::vector<std::string> names) { state_names_ = std::move(names); }

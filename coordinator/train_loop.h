@@ -1,11 +1,15 @@
-// `lockstep train`: the training script, run by every rank.
+// `lockstep train`: the training script, run by every rank (train_loop.cpp reads top to bottom in this order).
 //
-// Phases (train_loop.cpp reads top to bottom in this order):
-//   1. set-up      threads, run directory, effective config (printed and stored by rank 0)
-//   2. build       worker (data, path, model, flat parameters, Adam) and coordinator
-//   3. tick loop   plan -> broadcast frame -> play -> gather reports -> collect -> systems (log, checkpoint)
-//   4. finish      the final checkpoint, then samples.npy, data.npy, samples.png and the energy distance
-//                  (a classifier, train.loss CLASSIFY: its accuracy on the held-out split instead)
+// Phases:
+//   1. set-up      threads, the fast-path switch, the run directory's name; the first frame, which carries rank 0's
+//                  config hash: every rank checks that it loaded the same config (config_agreement.h) before
+//                  anything is built or written; then rank 0 prepares the run directory (run_dir.h) and prints the
+//                  banner (banner.h)
+//   2. build       worker (data, path, model, flat parameters, Adam) and the systems of the tick loop
+//   3. tick loop   plan -> send frame -> play -> gather reports -> collect -> systems in order (tick_system.h:
+//                  progress, trace, desync probe, non-finite, sample evaluation, checkpoint, preemption)
+//   4. finish      samples.npy, data.npy, samples.png and the energy distance, or a classifier's test accuracy
+//                  (train_finish.h)
 // Stop signals (SIGTERM, SIGUSR1) reach rank 0 through the reports: the tick in flight finishes, rank 0 writes
 // its checkpoint, and a stop frame ends every rank (exit code 75). Non-finite ticks: train.nonfinite.
 // Collective: every rank runs run_training() with the same config.

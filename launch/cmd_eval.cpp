@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/kernels/fast_paths.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/jsonl.h"
@@ -29,8 +30,8 @@
 #include "common/util/error.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
-#include "coordinator/image_metrics.h"
-#include "coordinator/sample_run.h"
+#include "evaluation/image_metrics.h"
+#include "evaluation/sample_run.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 
@@ -82,6 +83,8 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.likelihood_num >= 0, "--likelihood-num must be >= 0, got " << args.likelihood_num);
   LS_CHECK_INPUT(!args.guidance_given || std::isfinite(args.guidance), "--guidance must be a finite number");
   ModelSource src = load_model_source(args.checkpoint, args.raw);
+  if (args.no_fast_paths) src.config.mutable_engine()->set_cpu_fast_paths(false);
+  set_cpu_fast_paths(src.config.engine().cpu_fast_paths());
   if (args.guidance_given) src.config.mutable_sample()->set_guidance(args.guidance);
   if (!args.sampler.empty()) {
     LS_CHECK_INPUT(contains(sampler_names(), args.sampler), "--sampler " << args.sampler << ": unknown sampler; allowed: " << join(sampler_names()));
@@ -118,7 +121,7 @@ int cmd_eval(const EvalArgs& args) {
   if (!args.classifier.empty()) cls = load_classifier(args.classifier, src.data->item_shape(), src.data->num_classes(), "--classifier");
   Classifier* classifier = cls.net.get();
 
-  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
+  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(src.config.engine().threads(), comm->local_size());
   const bool root = comm->rank() == 0;
   const int64_t n = args.num, d = src.data->dim();

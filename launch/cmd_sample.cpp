@@ -9,17 +9,17 @@
 #include "common/io/npy_stream.h"
 #include "common/config/config.h"
 #include "common/io/npy.h"
+#include "common/kernels/fast_paths.h"
 #include "common/model/flat_params.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/error.h"
 #include "common/util/strings.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
-#include "coordinator/sample_run.h"
+#include "evaluation/sample_run.h"
 #include "common/model/classifier.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
-#include "worker/worker.h"
 
 namespace lockstep {
 
@@ -41,6 +41,8 @@ int cmd_sample(const SampleArgs& args) {
                    "--sampler " << args.sampler << ": unknown sampler; allowed: " << join(sampler_names()));
     cfg.mutable_sample()->set_sampler(args.sampler);
   }
+  if (args.no_fast_paths) cfg.mutable_engine()->set_cpu_fast_paths(false);
+  set_cpu_fast_paths(cfg.engine().cpu_fast_paths());
   if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
   if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
   if (args.threads_given) {
@@ -55,7 +57,7 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << out << ": no such directory " << out_dir);
 
   // Under mpirun or srun every rank samples its share of the chunks; rank 0 streams them to the file.
-  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
+  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(cfg.engine().threads(), comm->local_size());
   const bool root = comm->rank() == 0;
   const uint64_t num = cfg.sample().num();

@@ -29,6 +29,7 @@ struct SampleArgs {
   bool raw = false;  // the raw weights instead of the EMA weights
   bool threads_given = false;
   int64_t threads = 0;  // per rank; 0: the machine's cores shared among its ranks
+  bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
 };
 
 int cmd_train(const TrainArgs& args);
@@ -51,6 +52,7 @@ struct EvalArgs {
   bool straightness = false;   // the straightness of the ODE's trajectories (Euler, `steps` steps), of every model
   std::string sweep_samplers = "euler,heun,rk4,ddim,euler_maruyama";  // the sweep's ODE/SDE samplers (tvm joins for flow maps)
   int64_t sweep_max_nfe = 64;  // the sweep's NFE: 1, 2, 4, ... up to this
+  bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
 };
 
 int cmd_version();

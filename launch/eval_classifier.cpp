@@ -12,7 +12,7 @@
 #include "common/util/error.h"
 #include "common/util/fs.h"
 #include "common/util/threads.h"
-#include "coordinator/image_metrics.h"
+#include "evaluation/image_metrics.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 
@@ -24,7 +24,7 @@ int eval_classifier(const EvalArgs& args, ModelSource& src) {
                  src.path << " is a classifier: --likelihood, --sweep and --classifier apply to generative models");
   const std::string report = !args.report.empty() ? args.report
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
-  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self");
+  std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(src.config.engine().threads(), comm->local_size());
   const auto t0 = std::chrono::steady_clock::now();
   std::string what;

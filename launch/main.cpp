@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
   sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
   sa->add_option("--threads", sample.threads, "Threads per rank (default: the checkpoint's engine.threads; 0: the machine's cores shared among the ranks on it)");
+  sa->add_flag("--no-fast-paths", sample.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
 
   std::string path_name;
   int64_t path_num = 11;
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   ev->add_option("--sampler", eval.sampler, "Sampler of the samples (default: the checkpoint's sample.sampler)");
   ev->add_option("--sample-steps", eval.sample_steps, "Sampler steps (default: the checkpoint's sample.steps)");
   ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");
+  ev->add_flag("--no-fast-paths", eval.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
   try {

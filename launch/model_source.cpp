@@ -6,8 +6,7 @@
 #include "common/config/config.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
-#include "coordinator/sample_run.h"
-#include "worker/worker.h"
+#include "evaluation/sample_run.h"
 
 namespace lockstep {
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The test suite, from a fresh Debian 12 machine: install, build, run every test through CTest.
+# The test suite, from a fresh Debian 12 machine: install, build everything, run every test through CTest.
+# Extra arguments go to ctest: `launch/test.sh -LE long` skips the long end-to-end cases, `-L mpi` runs only the
+# mpiexec jobs, `-R config` the tests whose name matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh

@@ -1,13 +1,15 @@
 #include "tests/proc.h"
 
-#include <cstdlib>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
+#include <nlohmann/json.hpp>
 
 namespace lockstep::test {
 
@@ -42,31 +44,31 @@ std::string mpi_lockstep_command(int ranks) {
   return std::string(MPIEXEC) + " --oversubscribe -n " + std::to_string(ranks) + " " + LOCKSTEP_BIN;
 }
 
-std::vector<double> metric_values(const std::string& run_dir, const std::string& key) {
+// One parsed object per line of a run's metrics.jsonl (lines that are not JSON objects are skipped).
+std::vector<nlohmann::json> metric_lines(const std::string& run_dir) {
   std::ifstream in(run_dir + "/metrics.jsonl");
-  std::vector<double> out;
-  const std::string quoted = "\"" + key + "\": ";
+  std::vector<nlohmann::json> out;
   for (std::string line; std::getline(in, line);) {
-    const size_t at = line.find(quoted);
-    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + quoted.size())));
+    nlohmann::json o = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (o.is_object()) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<double> metric_values(const std::string& run_dir, const std::string& key) {
+  std::vector<double> out;
+  for (const nlohmann::json& o : metric_lines(run_dir)) {
+    if (o.contains(key) && o[key].is_number()) out.push_back(o[key].get<double>());
   }
   return out;
 }
 
 std::vector<std::vector<double>> metric_arrays(const std::string& run_dir, const std::string& key) {
-  std::ifstream in(run_dir + "/metrics.jsonl");
   std::vector<std::vector<double>> out;
-  const std::string quoted = "\"" + key + "\": [";
-  for (std::string line; std::getline(in, line);) {
-    const size_t at = line.find(quoted);
-    if (at == std::string::npos) continue;
+  for (const nlohmann::json& o : metric_lines(run_dir)) {
+    if (!o.contains(key) || !o[key].is_array()) continue;
     std::vector<double> values;
-    for (size_t p = at + quoted.size(); p < line.size() && line[p] != ']';) {
-      size_t used = 0;
-      values.push_back(std::stod(line.substr(p), &used));
-      p += used;
-      while (p < line.size() && (line[p] == ',' || line[p] == ' ')) ++p;
-    }
+    for (const nlohmann::json& v : o[key]) values.push_back(v.is_number() ? v.get<double>() : std::nan(""));
     out.push_back(values);
   }
   return out;

@@ -36,7 +36,7 @@ const std::string& classifier_run() {
 
 }  // namespace
 
-TEST_CASE("the Fashion-MNIST classifier reaches 80 percent test accuracy in 200 ticks and eval on 2 ranks agrees", "[classifier][mpi]") {
+TEST_CASE("the Fashion-MNIST classifier reaches 80 percent test accuracy in 200 ticks and eval on 2 ranks agrees", "[classifier][mpi][long]") {
   if (!have_fashion_mnist()) {
     WARN("skipped: Fashion-MNIST is not installed (launch/setup.sh installs dataset-fashion-mnist)");
     return;
@@ -64,7 +64,7 @@ TEST_CASE("the Fashion-MNIST classifier reaches 80 percent test accuracy in 200 
   CHECK_THAT(s.output, Catch::Contains("is a classifier"));
 }
 
-TEST_CASE("image metrics of a generator through eval --classifier and periodic evaluation: Frechet distance and class accuracy on 1 and 2 ranks", "[classifier][mpi]") {
+TEST_CASE("image metrics of a generator through eval --classifier and periodic evaluation: Frechet distance and class accuracy on 1 and 2 ranks", "[classifier][mpi][long]") {
   if (!have_fashion_mnist()) {
     WARN("skipped: Fashion-MNIST is not installed (launch/setup.sh installs dataset-fashion-mnist)");
     return;

@@ -25,8 +25,12 @@ TEST_CASE("OpenBLAS never runs its generic Prescott kernels on a CPU with AVX2, 
   // then runs itself again with OPENBLAS_CORETYPE set (common/util/blas_core.h)
   const ProcResult plain = run_shell("env -u OPENBLAS_CORETYPE " + std::string(LOCKSTEP_BIN) + " --version");
   REQUIRE(plain.exit_code == 0);
+#if defined(__x86_64__)
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  const bool avx2 = false;
+#endif
   if (plain.output.find("OpenBLAS") != std::string::npos && avx2) CHECK_THAT(plain.output, !Catch::Contains(" Prescott MAX_THREADS"));
   const ProcResult forced = run_shell("OPENBLAS_CORETYPE=Prescott " + std::string(LOCKSTEP_BIN) + " --version");
   REQUIRE(forced.exit_code == 0);

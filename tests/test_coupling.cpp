@@ -161,7 +161,7 @@ TEST_CASE("with the coupling solved on rank 0 the other ranks take the broadcast
   CHECK_THROWS_WITH(bad.make(2, B, 0, B, &got), Catch::Contains("coupling broadcast"));
 }
 
-TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 2 and 3 ranks solved on every rank or on rank 0", "[coupling][mpi]") {
+TEST_CASE("training with the global-batch OT coupling gives the same losses on 1 2 and 3 ranks solved on every rank or on rank 0", "[coupling][mpi][long]") {
   const std::string dir = temp_dir("coupling-mpi");
   const std::string args = " --steps 15 --set train.coupling.kind=OT_EXACT --set train.batch_size=90 --set train.log_every=1"
                            " --set train.eval_every=0 --set sample.num=20 --set model.mlp.width=64";
@@ -210,7 +210,7 @@ TEST_CASE("training with the global-batch OT coupling gives the same losses on 1
   CHECK(metric_values(dir + "/per-rank", "loss")[0] != Approx(a[0]).epsilon(1e-5));
 }
 
-TEST_CASE("data to data: a flow from two moons to the checkerboard carries the moons onto the board", "[coupling]") {
+TEST_CASE("data to data: a flow from two moons to the checkerboard carries the moons onto the board", "[coupling][long]") {
   const std::string dir = temp_dir("moons-to-board");
   const ProcResult r = run_lockstep("train --steps 1500 --out " + dir + "/run --set source.name=data --set source.data.name=moons"
                                     " --set sample.num=2000 --set sample.steps=20"

@@ -54,8 +54,9 @@ TEST_CASE("the same config gives the same losses and parameters on 1 2 3 and 4 r
     // each rank a fair share of the cores: cores / ranks on this machine, at least one; or the CPUs it was bound
     // to, where mpirun binds (Open MPI binds each rank to a core when there are enough of them)
     const int share = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / n);
-    CHECK_THAT(r.output, Catch::Contains("world         : " + std::to_string(n) + " ranks (mpi), " + std::to_string(share) + " thread") ||
-                             (Catch::Contains("world         : " + std::to_string(n) + " ranks (mpi), ") && Catch::Contains("; bound to ")));
+    // (the registry picks the shm backend: every rank is on this machine)
+    CHECK_THAT(r.output, Catch::Contains("world         : " + std::to_string(n) + " ranks (shm), " + std::to_string(share) + " thread") ||
+                             (Catch::Contains("world         : " + std::to_string(n) + " ranks (shm), ") && Catch::Contains("; bound to ")));
     const std::vector<double> got = losses(run);
     REQUIRE(got.size() == ref.size());
     for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
@@ -109,8 +110,8 @@ TEST_CASE("a forced uneven split and automatic balancing away from a slowed rank
 TEST_CASE("bucketed overlapped all-reduce equals a single bucket bit for bit in shared memory and over MPI", "[mpi]") {
   const std::string dir = temp_dir("mpi-buckets");
   const std::string common = std::string("train") + kShort + " --out ";
-  for (const char* shm : {"true", "false"}) {  // (the sharded optimizer step would sum without buckets)
-    const std::string tag = std::string("-shm-") + shm, set = std::string(" --set engine.shard_optimizer=false --set engine.shm_allreduce=") + shm;
+  for (const char* shm : {"true", "false"}) {
+    const std::string tag = std::string("-shm-") + shm, set = std::string(" --set engine.shm_allreduce=") + shm;
     ProcResult small = mpi_lockstep(2, common + dir + "/small" + tag + " --set engine.bucket_kb=4" + set);
     ProcResult one = mpi_lockstep(2, common + dir + "/one" + tag + " --set engine.bucket_kb=1000000" + set);
     INFO(small.output);
@@ -119,6 +120,7 @@ TEST_CASE("bucketed overlapped all-reduce equals a single bucket bit for bit in 
     CHECK_THAT(small.output, Catch::Contains("gradient buckets"));
     CHECK_THAT(small.output, Catch::Contains(std::string("all-reduce    : ") +
                                              (shm == std::string("true") ? "shared memory (2 ranks on one machine" : "MPI_Iallreduce (engine.shm_allreduce is false)")));
+    CHECK_THAT(small.output, Catch::Contains(shm == std::string("true") ? "world         : 2 ranks (shm)" : "world         : 2 ranks (mpi)"));
     if (shm == std::string("true")) CHECK_THAT(small.output, Catch::Contains("gradients     : summed in place in shared memory"));
     CHECK(losses(dir + "/small" + tag) == losses(dir + "/one" + tag));
     CHECK(torch::equal(final_params(dir + "/small" + tag), final_params(dir + "/one" + tag)));
@@ -132,51 +134,45 @@ TEST_CASE("bucketed overlapped all-reduce equals a single bucket bit for bit in 
   CHECK_THAT(read_file(dir + "/small-shm-true/metrics.jsonl"), Catch::Contains("\"time_comm_s\": ["));
 }
 
-// Replicas that drift apart are caught at the next check. With the sharded optimizer step a parameter has one
-// writer, who writes every replica of it each tick (a drift heals or spreads to all), so there the perturbation
-// lands in the checked tick itself.
+// Replicas that drift apart are caught at the next check (ticks 0, 9, 19, ...: the perturbation after tick 7 shows
+// at tick 9), before the tick's checkpoint is written.
 TEST_CASE("a deliberately perturbed rank is caught by desync detection", "[mpi]") {
   const std::string dir = temp_dir("mpi-desync");
-  for (const char* shard : {"false", "true"}) {
-    const ProcResult r = mpi_lockstep(3, "train --steps 40 --set engine.check_every=10 --set sample.num=20 --set engine.shard_optimizer=" +
-                                             std::string(shard) + " --out " + dir + "/run-" + shard,
-                                      std::string("LOCKSTEP_FAULT=perturb:2:") + (shard == std::string("true") ? "9" : "7"));
-    INFO("shard_optimizer " << shard << "\n" << r.output);
-    CHECK(r.exit_code == 3);
-    CHECK_THAT(r.output, Catch::Contains("replicas diverged after tick 9: rank 2 differs from rank 0; first differing tensor: params/fc0.weight"));
-    CHECK_THAT(r.output, Catch::Contains("rank 2: first differing element 0:"));
-  }
+  const ProcResult r = mpi_lockstep(3, "train --steps 40 --set engine.check_every=10 --set train.checkpoint_every=10 --set sample.num=20 --out " +
+                                           dir + "/run", "LOCKSTEP_FAULT=perturb:2:7");
+  INFO(r.output);
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.output, Catch::Contains("replicas diverged after tick 9: rank 2 differs from rank 0; first differing tensor: params/fc0.weight"));
+  CHECK_THAT(r.output, Catch::Contains("rank 2: first differing element 0:"));
+  CHECK(!is_file(checkpoint_path(dir + "/run", 10)));  // a diverged state is not saved
 }
 
-// The sharded optimizer step (worker/sharded_step.h): each rank sums and updates its shard in shared memory.
-TEST_CASE("the sharded optimizer step equals the all-reduce and a whole step on every rank bit for bit", "[mpi]") {
-  const std::string dir = temp_dir("mpi-shard");
-  const std::string common = std::string("train") + kShort + " --out ";
-  for (int ranks : {2, 3}) {
-    const std::string tag = std::to_string(ranks);
-    const ProcResult sharded = mpi_lockstep(ranks, common + dir + "/sharded" + tag + " --set engine.shard_optimizer=true");
-    const ProcResult whole = mpi_lockstep(ranks, common + dir + "/whole" + tag + " --set engine.shard_optimizer=false");
-    INFO(sharded.output);
-    REQUIRE(sharded.exit_code == 0);
-    REQUIRE(whole.exit_code == 0);
-    CHECK_THAT(sharded.output, Catch::Contains("optimizer     : sharded: each of the " + tag + " ranks sums and updates 1/" + tag));
-    CHECK_THAT(whole.output, Catch::Contains("gradients     : summed in place in shared memory"));
-    CHECK(losses(dir + "/sharded" + tag) == losses(dir + "/whole" + tag));
-    CHECK(metric_values(dir + "/sharded" + tag, "eval_loss") == metric_values(dir + "/whole" + tag, "eval_loss"));
-    const CheckpointData a = load_checkpoint(resolve_checkpoint(dir + "/sharded" + tag)), b = load_checkpoint(resolve_checkpoint(dir + "/whole" + tag));
-    for (const char* name : {"params", "adam.exp_avg", "adam.exp_avg_sq", "ema"}) {
-      INFO(ranks << " ranks: " << name);
-      CHECK(torch::equal(a.tensor(name, "sharded"), b.tensor(name, "whole")));
-    }
-  }
-  // with clipping the norms differ in rounding (the shards' sums of squares against one torch norm)
-  const std::string clip = " --set optim.grad_clip=0.05";
-  REQUIRE(mpi_lockstep(2, common + dir + "/clip-sharded --set engine.shard_optimizer=true" + clip).exit_code == 0);
-  REQUIRE(mpi_lockstep(2, common + dir + "/clip-whole --set engine.shard_optimizer=false" + clip).exit_code == 0);
-  const std::vector<double> norms = metric_values(dir + "/clip-sharded", "grad_norm");
-  REQUIRE(!norms.empty());
-  CHECK(norms.front() > 0.05);  // clipping acted
-  CHECK(max_relative(final_params(dir + "/clip-sharded"), final_params(dir + "/clip-whole")) < 1e-5);
+// A rank that loaded another config (here: another file through mpirun's MPMD syntax) stops the job before the
+// first tick, naming the rank and the first differing field; the run directory gets nothing.
+TEST_CASE("ranks that loaded different configs are refused before the first tick, naming rank and field", "[mpi]") {
+  const std::string dir = temp_dir("mpi-config");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  const std::string common = " train --steps 5 --set sample.num=20 --out " + dir + "/run";
+  const ProcResult r = run_shell(std::string(MPIEXEC) + " --oversubscribe -n 2 " + LOCKSTEP_BIN + common + " : -n 1 " + LOCKSTEP_BIN + common +
+                                 " --set optim.lr=0.01 --set train.log_every=7");
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("the ranks of this job loaded different configs"));
+  CHECK_THAT(r.output, Catch::Contains("rank 2: optim.lr is 0.01 (rank 0: 0.002); 1 more field differs"));
+  CHECK_THAT(r.output, !Catch::Contains("rank 1:"));
+  CHECK(!is_dir(dir + "/run"));
+}
+
+TEST_CASE("engine.backend shm is refused where the gradients cannot be summed in shared memory", "[mpi]") {
+  const std::string dir = temp_dir("mpi-shm");
+  const ProcResult r = mpi_lockstep(1, "train --steps 5 --set engine.backend=shm --out " + dir + "/run");
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("engine.backend 'shm': the gradients cannot be summed in shared memory: one rank"));
+  const ProcResult two = mpi_lockstep(2, "train --steps 5 --set sample.num=20 --set engine.backend=shm --out " + dir + "/two");
+  INFO(two.output);
+  CHECK(two.exit_code == 0);
+  CHECK_THAT(two.output, Catch::Contains("all-reduce    : shared memory (2 ranks on one machine"));
 }
 
 TEST_CASE("a rank that SIGKILLs itself ends the job non-zero within 30 s naming it", "[mpi]") {

@@ -1,6 +1,7 @@
 // The flat parameter buffer and the flat Adam, against LibTorch's own.
 #include <catch2/catch.hpp>
 
+#include "common/kernels/fast_paths.h"
 #include "common/model/flat_params.h"
 #include "common/model/mlp.h"
 #include "common/optim/adam.h"
@@ -41,25 +42,31 @@ TEST_CASE("parameters and gradients become views of the flat buffers and backwar
   }
 }
 
-TEST_CASE("flat Adam equals torch::optim::Adam over 20 steps", "[optim]") {
-  auto net = small_mlp(9);
-  auto reference = small_mlp(9);
-  FlatParams flat(*net);
-  OptimConfig cfg;  // defaults: beta1 0.9, beta2 0.999, eps 1e-8, no weight decay
-  Adam adam(cfg, flat.numel());
-  torch::optim::Adam torch_adam(reference->parameters(), torch::optim::AdamOptions(1e-2));
-  for (int step = 0; step < 20; ++step) {
-    flat.zero_grad();
-    loss_of(*net, step).backward();
-    adam.step(flat.values(), flat.grads(), 1e-2);
-    torch_adam.zero_grad();
-    loss_of(*reference, step).backward();
-    torch_adam.step();
+TEST_CASE("flat Adam equals torch::optim::Adam over 20 steps, in one pass and in the portable operations", "[optim]") {
+  const bool initial = set_cpu_fast_paths(true);
+  for (bool fast : {true, false}) {
+    INFO("CPU fast paths " << fast);
+    set_cpu_fast_paths(fast);
+    auto net = small_mlp(9);
+    auto reference = small_mlp(9);
+    FlatParams flat(*net);
+    OptimConfig cfg;  // defaults: beta1 0.9, beta2 0.999, eps 1e-8, no weight decay
+    Adam adam(cfg, flat.numel());
+    torch::optim::Adam torch_adam(reference->parameters(), torch::optim::AdamOptions(1e-2));
+    for (int step = 0; step < 20; ++step) {
+      flat.zero_grad();
+      loss_of(*net, step).backward();
+      adam.step(flat.values(), flat.grads(), 1e-2);
+      torch_adam.zero_grad();
+      loss_of(*reference, step).backward();
+      torch_adam.step();
+    }
+    std::vector<torch::Tensor> values;
+    for (const auto& p : reference->parameters()) values.push_back(p.detach().reshape({-1}));
+    CHECK(torch::allclose(flat.values(), torch::cat(values), 1e-5, 1e-6));
+    CHECK(adam.step_count() == 20);
   }
-  std::vector<torch::Tensor> values;
-  for (const auto& p : reference->parameters()) values.push_back(p.detach().reshape({-1}));
-  CHECK(torch::allclose(flat.values(), torch::cat(values), 1e-5, 1e-6));
-  CHECK(adam.step_count() == 20);
+  set_cpu_fast_paths(initial);
 }
 
 TEST_CASE("decoupled weight decay equals torch::optim::AdamW", "[optim]") {

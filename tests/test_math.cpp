@@ -192,7 +192,7 @@ TEST_CASE("the oracle samples from a config through the binary", "[math][cli]") 
   CHECK_THAT(bad.output, Catch::Contains("--sampler leapfrog: unknown sampler; allowed: euler, midpoint, heun, rk4, dopri5, euler_maruyama, ddim, ddpm"));
 }
 
-TEST_CASE("every prediction type trains and samples end to end", "[math][e2e]") {
+TEST_CASE("every prediction type trains and samples end to end", "[math][e2e][long]") {
   const std::string dir = test::temp_dir("predictions");
   for (const char* pred : {"EPSILON", "X0", "SCORE"}) {
     INFO(pred);
@@ -390,7 +390,7 @@ TEST_CASE("classifier-free guidance follows its formula and the class-conditiona
   CHECK((both.select(1, 0) > 0).to(torch::kFloat64).mean().item<double>() == Approx(0.5).margin(0.01));
 }
 
-TEST_CASE("a class-conditional MLP trains with label dropout and samples the asked class", "[math][e2e]") {
+TEST_CASE("a class-conditional MLP trains with label dropout and samples the asked class", "[math][e2e][long]") {
   const std::string dir = test::temp_dir("cfg");
   const std::string config = dir + "/cond.textproto";
   std::FILE* f = std::fopen(config.c_str(), "w");

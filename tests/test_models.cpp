@@ -128,7 +128,7 @@ TEST_CASE("U-Net refuses point data and group counts that do not divide the chan
   CHECK_THAT(r.output, Catch::Contains("needs image data"));
 }
 
-TEST_CASE("a short overfit on a handful of images drives the loss down and writes image outputs and grids", "[models]") {
+TEST_CASE("a short overfit on a handful of images drives the loss down and writes image outputs and grids", "[models][long]") {
   // Eight distinct 8x8 patterns (bars, squares, diagonals), two per class.
   const std::string dir = test::temp_dir("overfit");
   std::vector<float> pixels(8 * 64, -1.0f), labels(8);

@@ -3,6 +3,9 @@
 // which inputs take which path; and a whole U-Net's bf16 gradients against its float32 ones.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "common/kernels/fast_paths.h"
 #include "common/model/autocast.h"
 #include "common/model/net.h"
 #include "common/model/norm_act.h"
@@ -103,7 +106,9 @@ TEST_CASE("only contiguous bfloat16 NCHW activations take the fused path", "[mod
   CHECK(norm_act(norm, x.to(torch::kBFloat16), true, true).scalar_type() == torch::kBFloat16);
 }
 
-TEST_CASE("a U-Net's bf16 gradients through the fused norms stay close to its float32 gradients", "[models]") {
+// With the CPU fast paths off (engine.cpu_fast_paths false) the same bf16 run takes the unfused norms: within the
+// same bound of float32, and of the fused run.
+TEST_CASE("a U-Net's bf16 gradients through the fused norms stay close to its float32 gradients and to the unfused ones", "[models][fast_paths]") {
   ModelConfig m;
   m.set_name("unet");
   m.mutable_unet()->set_channels(16);
@@ -129,4 +134,15 @@ TEST_CASE("a U-Net's bf16 gradients through the fused norms stay close to its fl
   const double rel = ((g16 - g32).norm() / g32.norm()).item<double>();
   CHECK(rel < 0.05);  // bfloat16 keeps 8 bits of mantissa: about 0.4% per operation
   CHECK(rel > 0.0);
+  const bool initial = set_cpu_fast_paths(false);
+  const torch::Tensor unfused = grads(true);
+  set_cpu_fast_paths(initial);
+  const double rel_unfused = ((unfused - g32).norm() / g32.norm()).item<double>(), apart = ((unfused - g16).norm() / g32.norm()).item<double>();
+  CHECK(rel_unfused < 0.05);
+  CHECK(apart < 0.05);
+  CHECK(apart > 0.0);  // the switch took the other path
+  Config cfg;  // and the U-Net names the fused node among its fast paths where it applies
+  cfg.mutable_train()->set_precision("bf16_mixed");
+  const std::vector<FastPath> paths = net->fast_paths(cfg, false);
+  CHECK(std::find(paths.begin(), paths.end(), FastPath::kGroupNormSilu) != paths.end());
 }

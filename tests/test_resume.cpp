@@ -72,10 +72,11 @@ TEST_CASE("a resumed run ends bitwise identical to the run that never stopped", 
   CHECK(has_payload(s, "ema"));
 }
 
-// (with the sharded optimizer step: each rank restores its shard of the shared moments and EMA)
+// (engine.shard_optimizer, a removed feature, is still accepted and ignored with a warning)
 TEST_CASE("resume on another world size stays within 1e-5 of the uninterrupted run", "[resume][mpi]") {
   const std::string run = fresh_run_from("resume-world", 20);
   const ProcResult r = run_shell(mpi_lockstep_command(2) + " train --resume " + run + " --set engine.shard_optimizer=true");
+  CHECK_THAT(r.output, Catch::Contains("engine.shard_optimizer was removed"));
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const CheckpointData a = final_state(run), b = final_state(reference_run());

@@ -196,7 +196,7 @@ TEST_CASE("TVM times: 0 <= t < s <= 1 with logit-normal s - t and the same draws
   CHECK(std::abs((r / (1 - r)).log().mean().item<double>() - 0.4) < 5 * se);
 }
 
-TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixture's mean and covariance and 1 rank = 2 ranks", "[tvm][mpi]") {
+TEST_CASE("a short TVM run on a Gaussian mixture: 1-step samples have the mixture's mean and covariance and 1 rank = 2 ranks", "[tvm][mpi][long]") {
   const std::string dir = temp_dir("tvm-mixture");
   {
     std::ofstream cfg(dir + "/gm.textproto");

@@ -1,4 +1,4 @@
-// Bucketed, overlapped all-reduce of the flat gradient buffer (DESIGN.md section 4).
+// Bucketed, overlapped all-reduce of the flat gradient buffer (docs/design.md, "Communication").
 //
 // Contract: the flat gradient is cut into contiguous buckets of about engine.bucket_kb, ordered from the end of
 // the buffer (the last layers, whose gradients backward produces first). A post-hook on each parameter's

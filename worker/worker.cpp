@@ -1,22 +1,16 @@
 #include "worker/worker.h"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <thread>
 
+#include "common/data/source.h"
+#include "common/kernels/fast_paths.h"
 #include "common/loss/losses.h"
 #include "common/loss/tvm.h"
-#include "common/data/source.h"
-#include "common/model/autocast.h"
-#include "common/model/mlp_step.h"
 #include "common/util/error.h"
-#include "common/util/fault.h"
-#include "common/util/stop_signal.h"
 #include "common/util/hash.h"
+#include "common/util/stop_signal.h"
 
 namespace lockstep {
 namespace {
@@ -30,11 +24,7 @@ constexpr uint64_t kHeldOutSeedSalt = 0x4E1D0C7A5EEDull;
 
 }  // namespace
 
-uint64_t init_seed_of(const Config& cfg) {
-  return cfg.model().init_seed() != 0 ? cfg.model().init_seed() : cfg.seed() * 0x9E3779B97F4A7C15ull + 0x1234567ull;
-}
-
-Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
+Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(comm.rank()) {
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
   net_ = make_model(cfg, *data_, init_seed_of(cfg));
@@ -42,34 +32,21 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));
     net_->to(device_);
   }
-  // Both flat buffers in shared memory where the optimizer step is sharded; else the gradient buffer where the
-  // all-reduce sums it without copies, when the backend has such memory.
-  const bool with_ema = cfg.train().ema_decay() > 0;
-  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) {
-    std::string shard_note;  // how it is sharded, or why not
-    if (cfg.engine().shard_optimizer() && comm.size() > 1 && comm.shared_memory()) {
-      shard_ = ShardedStep::create(comm, numel, with_ema, cfg.engine().collective_timeout_s(), &shard_note);
-      if (shard_) {
-        grad_buffer_note_ = shard_note;
-        return FlatParams::Storage{shard_->values(), shard_->grads()};
-      }
-    }
-    FlatParams::Storage storage{nullptr, comm.shared_buffer(static_cast<size_t>(numel), &grad_buffer_note_)};
-    if (!shard_note.empty()) grad_buffer_note_ = "optimizer not sharded (" + shard_note + "); " + grad_buffer_note_;
-    return storage;
-  });
+  // the gradient buffer where the backend sums it most cheaply (the shm backend: in shared memory, no copies)
+  params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) { return comm.reduce_buffer(static_cast<size_t>(numel), &grad_buffer_note_); });
   // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
   if (comm.size() > 1) {
     const torch::Tensor host = params_->values().to(torch::kCPU).contiguous();
     std::string bytes(static_cast<const char*>(host.data_ptr()), static_cast<size_t>(host.numel()) * sizeof(float));
     comm.broadcast(&bytes, 0);
+    LS_CHECK(bytes.size() == static_cast<size_t>(host.numel()) * sizeof(float),
+             "rank 0 sent " << bytes.size() << " bytes of initial parameters, this rank's model has " << host.numel() * 4);
     torch::NoGradGuard no_grad;
     params_->values().copy_(torch::from_blob(bytes.data(), {host.numel()}, torch::kFloat32));
   }
-  if (with_ema) {  // sharded: one EMA for all ranks, each starting its own shard
-    ema_ = shard_ ? torch::from_blob(shard_->ema(), {params_->numel()}, torch::kFloat32) : torch::empty_like(params_->values());
+  if (cfg.train().ema_decay() > 0) {
     torch::NoGradGuard no_grad;
-    own_shard(ema_).copy_(own_shard(params_->values()));
+    ema_ = params_->values().clone();
   }
   tvm_ = cfg.train().loss() == TrainConfig::TVM;
   if (tvm_) {
@@ -80,8 +57,8 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
     torch::NoGradGuard no_grad;
     target_params_->values().copy_(params_->values());
   }
-  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_, shard_ ? shard_->m() : nullptr, shard_ ? shard_->v() : nullptr);
-  if (!shard_) reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
+  adam_ = std::make_unique<Adam>(cfg.optim(), params_->numel(), device_);
+  reducer_ = std::make_unique<GradReducer>(*params_, comm, size_t{cfg.engine().bucket_kb()} * 1024);
   TimeSpec times{cfg.path().t_min(), cfg.path().t_max(), cfg.train().time_sampling(), cfg.train().logit_mean(),
                  cfg.train().logit_std(), cfg.model().class_conditional() ? cfg.train().label_dropout() : 0.0};
   const TvmConfig& tc = cfg.train().tvm();
@@ -122,111 +99,39 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm) {
   bf16_ = cfg.train().precision() == "bf16_mixed";
   bf16_convs_ = bf16_convs_from_config(cfg.train().bf16_convolutions());
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
-  if (MlpStep::applicable(cfg, device_.is_cuda())) {
-    if (auto* mlp = dynamic_cast<Mlp*>(net_.get())) mlp_step_ = std::make_unique<MlpStep>(*mlp, *schedule_);
-  }
+  fused_step_ = net_->fused_step(cfg, *schedule_, device_.is_cuda());
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
-  if (shard_) shard_->sync("start-up (EMA shards written)");  // every shard of the shared EMA is written before anyone reads it
+}
+
+std::vector<FastPath> Worker::fast_paths() const {
+  std::vector<FastPath> out = net_->fast_paths(cfg_, device_.is_cuda());
+  if (!device_.is_cuda()) out.push_back(FastPath::kAdam);
+  return out;
 }
 
 Report Worker::play(const Frame& frame) {
   const auto t_start = Clock::now();
   const int rank = comm_.rank();
-  const Fault& fault = injected_fault();
-  if (fault.hits("kill", rank, frame.tick())) ::kill(::getpid(), SIGKILL);
-  if (fault.hits("stall", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::hours(1));
-  if (fault.hits("term", rank, frame.tick())) {
-    ::kill(::getpid(), SIGTERM);
-    await_stop_signal(10000);  // as a real SIGTERM during this tick would be, deterministically
-  }
-
+  faults_.at(FaultPhase::kTickStart, frame.tick());
   const Slice& slice = frame.slices(rank);
   LS_CHECK(slice.rank() == static_cast<uint32_t>(rank), "frame slice order");
+  const uint64_t n = slice.end() - slice.begin();
   Report report;
   report.set_tick(frame.tick());
   report.set_rank(rank);
   Timings* tm = report.mutable_timings();
   tm->set_start_unix_s(unix_now());
 
-  // 1. data
-  auto t0 = Clock::now();
-  const uint64_t n = slice.end() - slice.begin();
-  if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
-  if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
-  if (fault.since("slow", rank, frame.tick())) std::this_thread::sleep_for(std::chrono::microseconds(200 * n));
-  tm->set_data(since(t0));
-
-  // 2. forward, 3. backward (a rank with an empty slice computes nothing but still takes part in the reduce).
-  // The fused MLP step writes every gradient instead of adding to it: zeroing would only cost time (most where the
-  // buffer is shared: the other ranks' reads of their shards leave its lines in their caches).
-  if (!(n > 0 && mlp_step_)) params_->zero_grad();
-  if (reducer_) reducer_->begin();
-  double loss_sum = 0.0;
-  if (n > 0 && mlp_step_) {  // the fused MLP step: loss and gradients by hand, no autograd
-    double forward_s = 0, backward_s = 0;
-    loss_sum = mlp_step_->run(batch_, static_cast<int64_t>(frame.global_batch()), [this](size_t p) {
-      if (reducer_) reducer_->on_ready(p);
-    },
-                              &forward_s, &backward_s);
-    if (fault.hits("nan", rank, frame.tick())) {
-      loss_sum = std::numeric_limits<double>::quiet_NaN();
-      params_->grads().fill_(loss_sum);
-    }
-    tm->set_forward(forward_s);
-    tm->set_backward(backward_s);
-  } else if (n > 0) {
-    t0 = Clock::now();
-    const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
-    torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();
-    if (fault.hits("nan", rank, frame.tick())) slice_sum = slice_sum * std::numeric_limits<double>::quiet_NaN();
-    const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
-    tm->set_forward(since(t0));
-    t0 = Clock::now();
-    loss.backward();
-    tm->set_backward(since(t0));
-    loss_sum = slice_sum.item<double>();
-  }
+  draw_slice(frame, n, tm);                              // 1. data
+  const double loss_sum = forward_backward(frame, n, tm);  // 2. forward, 3. backward
   report.set_loss_sum(loss_sum);
   report.set_count(n);
   report.set_nonfinite_loss(!std::isfinite(loss_sum));
   report.set_signal(static_cast<uint32_t>(stop_signal()));
-
-  // 4. comm: what backward did not already overlap (sharded: my shard of the sum, and the norm)
-  t0 = Clock::now();
-  double norm = 0.0;
-  if (shard_) {
-    norm = shard_->reduce();
-    tm->set_comm(since(t0));
-  } else {
-    tm->set_comm(reducer_->finish());
-    tm->set_buckets(static_cast<uint32_t>(reducer_->bucket_count()));
-    tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
-  }
-
-  // 5. optimizer
-  t0 = Clock::now();
-  {
-    torch::NoGradGuard no_grad;
-    if (!shard_) norm = params_->grads().norm().item<double>();
-    report.set_grad_norm(norm);
-    if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
-      const double clip = cfg_.optim().grad_clip();
-      const double scale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1.0;
-      const double ema_weight = next_ema_weight();  // the EMA in Adam's pass over memory
-      torch::Tensor* ema = ema_weight > 0 ? &ema_ : nullptr;
-      if (shard_) {
-        shard_->update(*adam_, params_->values(), params_->grads(), frame.lr(), scale, ema, ema_weight);
-      } else {
-        if (scale != 1.0) params_->grads().mul_(scale);
-        adam_->step(params_->values(), params_->grads(), frame.lr(), ema, ema_weight);
-      }
-      if (fault.hits("perturb", rank, frame.tick())) params_->values()[0].add_(1e-3);
-      update_target();
-    } else {
-      report.set_skipped(true);
-    }
-  }
-  tm->set_optimizer(since(t0));
+  tm->set_comm(reducer_->finish());                      // 4. comm: what backward did not already overlap
+  tm->set_buckets(static_cast<uint32_t>(reducer_->bucket_count()));
+  tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
+  optimizer_step(frame, &report, tm);                    // 5. optimizer
   tm->set_total(since(t_start));
 
   if (frame.evaluate()) {
@@ -239,6 +144,58 @@ Report Worker::play(const Frame& frame) {
     for (uint64_t h : state_hashes()) report.add_state_hash(h);
   }
   return report;
+}
+
+void Worker::draw_slice(const Frame& frame, uint64_t n, Timings* tm) {
+  const auto t0 = Clock::now();
+  const Slice& slice = frame.slices(comm_.rank());
+  if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
+  if (faults_.at(FaultPhase::kData, frame.tick(), n) && n > 0) batch_.z.fill_(std::numeric_limits<float>::quiet_NaN());
+  if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
+  tm->set_data(since(t0));
+}
+
+double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
+  // A rank with an empty slice computes nothing but still takes part in the reduce. The fused step writes every
+  // gradient instead of adding to it, so only autograd needs the buffer zeroed.
+  if (!(n > 0 && fused_step_)) params_->zero_grad();
+  reducer_->begin();
+  if (n == 0) return 0.0;
+  if (fused_step_) {  // the network's own step: loss and gradients by hand, no autograd
+    double forward_s = 0, backward_s = 0;
+    const double loss_sum = fused_step_->run(batch_, static_cast<int64_t>(frame.global_batch()), [this](size_t p) { reducer_->on_ready(p); },
+                                             &forward_s, &backward_s);
+    tm->set_forward(forward_s);
+    tm->set_backward(backward_s);
+    return loss_sum;
+  }
+  auto t0 = Clock::now();
+  const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
+  const torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();
+  const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
+  tm->set_forward(since(t0));
+  t0 = Clock::now();
+  loss.backward();
+  tm->set_backward(since(t0));
+  return slice_sum.item<double>();
+}
+
+void Worker::optimizer_step(const Frame& frame, Report* report, Timings* tm) {
+  const auto t0 = Clock::now();
+  torch::NoGradGuard no_grad;
+  const double norm = params_->grads().norm().item<double>();
+  report->set_grad_norm(norm);
+  if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
+    const double clip = cfg_.optim().grad_clip();
+    if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
+    const double ema_weight = next_ema_weight();  // the EMA in Adam's pass over memory
+    adam_->step(params_->values(), params_->grads(), frame.lr(), ema_weight > 0 ? &ema_ : nullptr, ema_weight);
+    if (faults_.at(FaultPhase::kStep, frame.tick())) params_->values()[0].add_(1e-3);
+    update_target();
+  } else {
+    report->set_skipped(true);
+  }
+  tm->set_optimizer(since(t0));
 }
 
 torch::Tensor Worker::loss_of(const TrainBatch& b) {
@@ -320,31 +277,22 @@ CheckpointData Worker::state() const {
 void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
   load_params(*params_, ckpt, origin);
   torch::NoGradGuard no_grad;
-  // per_machine: the moments and the EMA, of which a sharded step keeps one copy for all ranks (each rank then
-  // writes its own shard)
-  auto copy = [&](torch::Tensor& into, const char* name, bool per_machine) {
+  auto copy = [&](torch::Tensor& into, const char* name) {
     const torch::Tensor& t = ckpt.tensor(name, origin);
     LS_CHECK_INPUT(t.numel() == into.numel(), origin << ": payload '" << name << "' has " << t.numel() << " numbers, the model " << into.numel());
-    const torch::Tensor from = t.reshape({-1});
-    if (per_machine) own_shard(into).copy_(own_shard(from));
-    else into.copy_(from);
+    into.copy_(t.reshape({-1}));
   };
-  copy(adam_->exp_avg(), "adam.exp_avg", true);
-  copy(adam_->exp_avg_sq(), "adam.exp_avg_sq", true);
+  copy(adam_->exp_avg(), "adam.exp_avg");
+  copy(adam_->exp_avg_sq(), "adam.exp_avg_sq");
   adam_->set_step_count(ckpt.optimizer_step);
   if (ema_.defined()) {
-    if (has_payload(ckpt, "ema")) copy(ema_, "ema", true);
-    else own_shard(ema_).copy_(own_shard(params_->values()));  // a checkpoint from a run without EMA: start the average here
+    if (has_payload(ckpt, "ema")) copy(ema_, "ema");
+    else ema_.copy_(params_->values());  // a checkpoint from a run without EMA: start the average here
   }
   if (target_params_) {
-    if (has_payload(ckpt, "target")) copy(target_params_->values(), "target", false);
+    if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
     else target_params_->values().copy_(params_->values());  // a checkpoint without target weights: start them here
   }
-  if (shard_) shard_->sync("restore (shards of the moments and EMA written)");
-}
-
-torch::Tensor Worker::own_shard(const torch::Tensor& flat) const {
-  return shard_ ? flat.narrow(0, shard_->begin(), shard_->end() - shard_->begin()) : flat;
 }
 
 void Worker::update_target() {

@@ -1,4 +1,4 @@
-// Communication between ranks behind one interface (DESIGN.md section 4).
+// Communication between ranks behind one interface (docs/design.md, "Communication").
 //
 // Contract: every collective is called by all ranks of the communicator in the same order.
 //   broadcast        bytes of `root` replace every other rank's bytes
@@ -8,16 +8,15 @@
 //                    and they complete in start order. test() lets a backend make progress (MPI progresses
 //                    non-blocking collectives only inside MPI calls).
 //   barrier          returns when every rank has entered it
-//   shared_buffer    (collective, the same count on every rank; a second call gets nullptr) memory for `count` floats, zeroed,
-//                    that allreduce_start sums in place without copying in or out when a call's data lies in it
-//                    at the same offset on every rank (the flat gradient buffer); nullptr on every rank where the
-//                    backend has none. `note` says which, for the start-up banner.
-//   shared_memory    true where every rank of the communicator is on this machine and the backend sums through
-//                    shared memory (mpi with engine.shm_allreduce): then ShmTeam (shm_team.h) may be made over it.
+//   reduce_buffer    (collective, the same count on every rank; a second call gets nullptr) memory for `count`
+//                    floats, zeroed, where allreduce_start sums most cheaply (the flat gradient buffer lives there):
+//                    the shm backend's shared memory, summed in place with no copy in or out; nullptr on every rank
+//                    where the backend has no such memory (the caller allocates). `note` says which, for the banner.
 // No silent hangs: a wait longer than the communicator's timeout throws CommError naming the operation and,
 // where the backend can tell, the ranks that did not arrive.
-// Backends (comm_registry.cpp): "self" (a world of one), "mpi" (CPU buffers), "nccl" (CUDA buffers; bytes
-// over MPI), "local" (threads as ranks in one process, for tests). Buffers are raw pointers: no torch here.
+// Backends (comm_registry.cpp): "self" (a world of one), "mpi" (CPU buffers), "shm" (CPU ranks of one machine:
+// gradients summed in shared memory, bytes over MPI), "nccl" (CUDA buffers; bytes over MPI), "local" (threads as
+// ranks in one process, for tests). Buffers are raw pointers: no torch here.
 #pragma once
 
 #include <cstddef>
@@ -57,11 +56,10 @@ class Comm {
   virtual void allreduce_sum(float* data, size_t count) = 0;
   virtual std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) = 0;
   virtual void barrier() = 0;
-  virtual float* shared_buffer(size_t /*count*/, std::string* note) {
+  virtual float* reduce_buffer(size_t /*count*/, std::string* note) {
     *note = "";
     return nullptr;
   }
-  virtual bool shared_memory() const { return false; }
   // Seconds a collective may wait before CommError; 0 waits forever.
   virtual void set_timeout(double seconds) = 0;
   // Where the gradient buffers must live: false for host memory, true for the CUDA device of this rank.

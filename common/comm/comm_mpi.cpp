@@ -12,15 +12,12 @@
 #include "common/comm/comm_mpi.h"
 #include "common/comm/mpi_check.h"
 #include "common/comm/poll_wait.h"
-#include "common/comm/shm_allreduce.h"
-#include "common/comm/shm_bytes.h"
 #include "common/util/error.h"
 
 namespace lockstep {
 namespace {
 
 constexpr int kTagArrive = 7101;
-constexpr int kTagBig = 7102;  // a gather's bytes that did not fit in the shared-memory message
 using Clock = std::chrono::steady_clock;
 
 class MpiComm;
@@ -40,7 +37,7 @@ class MpiPending : public PendingReduce {
 
 class MpiComm : public Comm {
  public:
-  explicit MpiComm(bool shm_allreduce) {
+  explicit MpiComm(const std::string& why_not_shared) {
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &arrive_comm_));
     LS_CHECK_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
@@ -51,21 +48,9 @@ class MpiComm : public Comm {
     LS_CHECK_MPI(MPI_Comm_size(local_, &local_size_));
     arrived_.assign(size_, 0);
     spin_s_ = poll_spin_s(local_size_);
-    if (size_ > 1 && local_size_ == size_) {
-      if (shm_allreduce) {
-        std::string why_not;
-        shm_ = ShmAllreduce::create(*this, &why_not);
-        path_ = shm_ ? "shared memory (" + std::to_string(size_) + " ranks on one machine, " +
-                           std::to_string(shm_->mapped_bytes() >> 20) + " MiB)"
-                     : "MPI_Iallreduce (shared memory failed: " + why_not + ")";
-        // the tick's frame and reports too (broadcast and gather fall back to MPI where this fails)
-        if (shm_) bytes_ = ShmBytes::create(*this, &why_not);
-      } else {
-        path_ = "MPI_Iallreduce (engine.shm_allreduce is false)";
-      }
-    } else {
-      path_ = size_ > 1 ? "MPI_Iallreduce (ranks on several machines)" : "none (one rank)";
-    }
+    if (size_ == 1) path_ = "none (one rank)";
+    else if (local_size_ < size_) path_ = "MPI_Iallreduce (ranks on several machines)";
+    else path_ = "MPI_Iallreduce" + (why_not_shared.empty() ? std::string() : " (" + why_not_shared + ")");
   }
   ~MpiComm() override {
     MPI_Comm_free(&local_);
@@ -78,14 +63,9 @@ class MpiComm : public Comm {
   int local_size() const override { return local_size_; }
   std::string backend() const override { return "mpi"; }
   std::string allreduce_path() const override { return path_; }
-  void set_timeout(double seconds) override {
-    timeout_ = seconds;
-    if (shm_) shm_->set_timeout(seconds);
-    if (bytes_) bytes_->set_timeout(seconds);
-  }
+  void set_timeout(double seconds) override { timeout_ = seconds; }
 
   void broadcast(std::string* bytes, int root) override {
-    if (bytes_ && bytes_->broadcast(bytes, root)) return;  // else too big for it: every rank goes on over MPI
     const uint64_t seq = announce();
     uint64_t len = bytes->size();
     MPI_Request req;
@@ -98,13 +78,6 @@ class MpiComm : public Comm {
   }
 
   std::vector<std::string> gather(const std::string& bytes, int root) override {
-    if (bytes_) {  // bytes too big for shared memory go to the root point to point
-      std::vector<std::string> out;
-      std::vector<int> too_big;
-      if (!bytes_->gather(bytes, root, &out, &too_big)) send_big(bytes, root);
-      for (int q : too_big) out[static_cast<size_t>(q)] = receive_big(q);
-      return out;
-    }
     const uint64_t seq = announce();
     LS_CHECK(bytes.size() < INT_MAX, "gather of " << bytes.size() << " bytes");
     int len = static_cast<int>(bytes.size());
@@ -134,26 +107,10 @@ class MpiComm : public Comm {
 
   std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) override {
     LS_CHECK(count < INT_MAX, "allreduce of " << count << " numbers in one piece");
-    if (shm_) return shm_->start(data, count);
     const uint64_t seq = announce();
     MPI_Request req;
     LS_CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), MPI_FLOAT, MPI_SUM, comm_, &req));
     return std::make_unique<MpiPending>(this, req, seq);
-  }
-
-  bool shared_memory() const override { return shm_ != nullptr; }
-  float* shared_buffer(size_t count, std::string* note) override {
-    if (!shm_) {
-      *note = "";
-      return nullptr;
-    }
-    std::string why_not;
-    float* buffer = shm_->share_buffer(*this, count, &why_not);
-    char mib[32];
-    std::snprintf(mib, sizeof mib, "%.1f", static_cast<double>(count) * sizeof(float) * size_ / (1 << 20));
-    *note = buffer != nullptr ? "summed in place in shared memory (" + std::string(mib) + " MiB for " + std::to_string(size_) + " ranks)"
-                              : "copied through the all-reduce's slots (a shared buffer of " + std::string(mib) + " MiB failed: " + why_not + ")";
-    return buffer;
   }
 
   void barrier() override {
@@ -161,34 +118,6 @@ class MpiComm : public Comm {
     MPI_Request req;
     LS_CHECK_MPI(MPI_Ibarrier(comm_, &req));
     wait(&req, 1, "barrier", seq);
-  }
-
-  void send_big(const std::string& bytes, int root) {
-    LS_CHECK(bytes.size() < INT_MAX, "gather of " << bytes.size() << " bytes");
-    MPI_Request req;
-    LS_CHECK_MPI(MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, root, kTagBig, comm_, &req));
-    wait(&req, 1, "gather (point to point)", seq_);
-  }
-
-  std::string receive_big(int q) {
-    const auto start = Clock::now();
-    const double limit = poll_limit_s(rank_, timeout_);
-    MPI_Status st;
-    for (;;) {
-      int flag = 0;
-      LS_CHECK_MPI(MPI_Iprobe(q, kTagBig, comm_, &flag, &st));
-      if (flag) break;
-      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      if (timeout_ > 0 && waited > limit) {
-        throw CommError(waited_text("gather (point to point)", waited, rank_, timeout_) + "ranks that did not arrive: " + std::to_string(q));
-      }
-      poll_pause(waited, spin_s_);
-    }
-    int count = 0;
-    LS_CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
-    std::string bytes(static_cast<size_t>(count), '\0');
-    LS_CHECK_MPI(MPI_Recv(bytes.data(), count, MPI_BYTE, q, kTagBig, comm_, MPI_STATUS_IGNORE));
-    return bytes;
   }
 
   // Polls until the requests complete; throws CommError after the timeout.
@@ -246,8 +175,6 @@ class MpiComm : public Comm {
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   double timeout_ = 0;
   double spin_s_ = 2e-4;
-  std::unique_ptr<ShmAllreduce> shm_;
-  std::unique_ptr<ShmBytes> bytes_;  // broadcast and gather in shared memory, where shm_ is
   std::string path_;
   uint64_t seq_ = 0;
   std::vector<uint64_t> arrived_;
@@ -267,6 +194,6 @@ void MpiPending::wait() { comm_->wait(&req_, 1, "allreduce", seq_); }
 
 }  // namespace
 
-std::unique_ptr<Comm> make_mpi_comm(bool shm_allreduce) { return std::make_unique<MpiComm>(shm_allreduce); }
+std::unique_ptr<Comm> make_mpi_comm(const std::string& why_not_shared) { return std::make_unique<MpiComm>(why_not_shared); }
 
 }  // namespace lockstep

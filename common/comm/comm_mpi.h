@@ -1,14 +1,15 @@
-// The MPI backend (comm_mpi.cpp). Requires an active MpiSession.
+// The MPI backend (comm_mpi.cpp): host buffers, every collective over MPI. Requires an active MpiSession.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/comm/comm.h"
 
 namespace lockstep {
 
-// shm_allreduce: sum through shared memory (shm_allreduce.h) when every rank runs on this machine; when the
-// shared memory cannot be made, MPI_Iallreduce is used and allreduce_path() says why.
-std::unique_ptr<Comm> make_mpi_comm(bool shm_allreduce);
+// why_not_shared: when every rank runs on this machine, why the gradients are not summed in shared memory instead
+// (comm_shm.h), for allreduce_path(); "" when nobody asked for that.
+std::unique_ptr<Comm> make_mpi_comm(const std::string& why_not_shared = "");
 
 }  // namespace lockstep

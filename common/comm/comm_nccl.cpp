@@ -69,7 +69,7 @@ class NcclPending : public PendingReduce {
 
 class NcclComm : public Comm {
  public:
-  NcclComm() : mpi_(make_mpi_comm(false)) {
+  NcclComm() : mpi_(make_mpi_comm()) {
     int devices = 0;
     LS_CHECK_CUDA(cudaGetDeviceCount(&devices));
     if (devices == 0) throw BadInput("engine.backend 'nccl': no CUDA device is visible to rank " + std::to_string(mpi_->rank()));

@@ -1,4 +1,4 @@
-// Float32 all-reduce through shared memory, for ranks that all run on one machine (DESIGN.md section 4).
+// Float32 all-reduce through shared memory, for ranks that all run on one machine (the shm backend, comm_shm.h).
 //
 // Contract: create() is collective over `comm` (every rank calls it at the same point; it uses the comm's own
 // broadcast and gather) and returns nullptr on every rank, with the reason, when the shared memory could not be

@@ -4,7 +4,7 @@
 // point; it uses the comm's own broadcast and gather). Rank 0 makes the object and reserves every page (a full
 // /dev/shm fails here, not with SIGBUS at the first touch); every rank maps it, zeroed; rank 0 unlinks it once all
 // have, so a crash leaves nothing behind. Returns the mapping (munmap it with the same size), or nullptr on every
-// rank with the reason (naming the rank that failed). Used by the shared-memory all-reduce and byte collectives,
+// rank with the reason (naming the rank that failed). Used by the shared-memory all-reduce (shm_allreduce.h),
 // whose counters are ShmCounter, one per cache line of kShmLine bytes.
 #pragma once
 

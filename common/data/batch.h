@@ -1,6 +1,6 @@
 // The training batch of one rank's slice: data z, noise epsilon and time t of global samples [begin, end).
 //
-// Contract (DESIGN.md section 2): for global sample j of tick s, with global batch B,
+// Contract (docs/design.md, "The determinism contract"): for global sample j of tick s, with global batch B,
 //   - the data item is the next item of the epoch permutation (finite data) or a fresh draw from
 //     (seed, s, j) (infinite data);
 //   - t_j = t_min + (t_max - t_min) * r_j with r_j = (j + u_j) / B, stratified over the global batch (default),

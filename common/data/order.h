@@ -1,4 +1,4 @@
-// The data order of a finite data set: one seeded permutation of all N items per epoch (DESIGN.md section 2).
+// The data order of a finite data set: one seeded permutation of all N items per epoch (docs/design.md, "The determinism contract").
 //
 // Contract: global sample g (= tick * B + j, counted over the whole run) is item permutation_e(g mod N) of
 // epoch e = g / N. Every item is used exactly once per epoch across all ranks: no padding, no duplicates, no

@@ -1,79 +1,97 @@
 #include "common/io/jsonl.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
+#include <cstdlib>
 
 #include "common/util/error.h"
 
 namespace lockstep {
-
-std::string json_quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 namespace {
-std::string number_text(double v) {
-  if (!std::isfinite(v)) return "null";
+
+using Json = nlohmann::ordered_json;
+
+// 7 significant digits (whole numbers without a fraction, as "%.7g" prints them), and JSON's null for what it
+// cannot hold
+Json number(double v) {
+  if (!std::isfinite(v)) return nullptr;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.7g", v);
-  return buf;
+  const double rounded = std::strtod(buf, nullptr);
+  if (rounded == std::trunc(rounded) && std::fabs(rounded) < 1e7) return static_cast<int64_t>(rounded);
+  return rounded;
 }
+
+// The library's escaping and numbers, with ", " and ": " between items (its compact form has no spaces).
+void dump_to(const Json& j, std::string* out) {
+  if (j.is_object()) {
+    *out += '{';
+    bool first = true;
+    for (const auto& [key, value] : j.items()) {
+      *out += first ? "" : ", ";
+      first = false;
+      *out += Json(key).dump() + ": ";
+      dump_to(value, out);
+    }
+    *out += '}';
+  } else if (j.is_array()) {
+    *out += '[';
+    for (size_t i = 0; i < j.size(); ++i) {
+      *out += i ? ", " : "";
+      dump_to(j[i], out);
+    }
+    *out += ']';
+  } else {
+    *out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
 }  // namespace
 
+std::string json_quote(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+JsonObject::JsonObject() : json_(std::make_unique<Json>(Json::object())) {}
+JsonObject::~JsonObject() = default;
+JsonObject::JsonObject(const JsonObject& other) : json_(std::make_unique<Json>(*other.json_)) {}
+JsonObject& JsonObject::operator=(const JsonObject& other) {
+  *json_ = *other.json_;
+  return *this;
+}
+
 JsonObject& JsonObject::set(const std::string& key, double v) {
-  fields_.emplace_back(key, number_text(v));
+  (*json_)[key] = number(v);
   return *this;
 }
 JsonObject& JsonObject::set(const std::string& key, int64_t v) {
-  fields_.emplace_back(key, std::to_string(v));
+  (*json_)[key] = v;
   return *this;
 }
 JsonObject& JsonObject::set(const std::string& key, uint64_t v) {
-  fields_.emplace_back(key, std::to_string(v));
+  (*json_)[key] = v;
   return *this;
 }
 JsonObject& JsonObject::set(const std::string& key, const std::string& v) {
-  fields_.emplace_back(key, json_quote(v));
+  (*json_)[key] = v;
   return *this;
 }
-
 JsonObject& JsonObject::set(const std::string& key, const std::vector<double>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + number_text(v[i]);
-  fields_.emplace_back(key, out + "]");
+  Json a = Json::array();
+  for (double x : v) a.push_back(number(x));
+  (*json_)[key] = std::move(a);
   return *this;
 }
-
 JsonObject& JsonObject::set(const std::string& key, const std::vector<JsonObject>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i].dump();
-  fields_.emplace_back(key, out + "]");
+  Json a = Json::array();
+  for (const JsonObject& o : v) a.push_back(*o.json_);
+  (*json_)[key] = std::move(a);
   return *this;
 }
 
 std::string JsonObject::dump() const {
-  std::string out = "{";
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    out += (i ? ", " : "") + json_quote(fields_[i].first) + ": " + fields_[i].second;
-  }
-  return out + "}";
+  std::string out;
+  dump_to(*json_, &out);
+  return out;
 }
 
 JsonlWriter::JsonlWriter(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "a")) {

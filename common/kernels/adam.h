@@ -1,4 +1,5 @@
-// Adam's update of a float32 buffer in one pass over memory (common/optim/adam's CPU path; issue 9).
+// Adam's update of a float32 buffer in one pass over memory (common/optim/adam's CPU path: the fast path kAdam,
+// fast_paths.h).
 //
 // Contract: for every i in [0, n), in this order and in float32, as torch.optim.Adam / AdamW compute it:
 //   param[i] *= decay                                   (decoupled weight decay; decay = 1 - lr * weight_decay)
@@ -9,7 +10,8 @@
 //   the update; torch.lerp's arithmetic: ema + w (param - ema) for w < 0.5, else param - (param - ema)(1 - w))
 // Element i depends on element i alone, so any split of [0, n) among threads gives the same bits. Denormals are
 // flushed (FlushDenormals: a moment decaying towards zero would otherwise cost Intel cores an assist per element).
-// Compiled for AVX-512, AVX2 and x86-64 (vec_math.h). No allocation, no threads.
+// Compiled for AVX-512, AVX2 and x86-64 with LOCKSTEP_X86_KERNELS, else for the compiler's target (vec_math.h). No
+// allocation, no threads.
 #pragma once
 
 #include <cstdint>

@@ -89,7 +89,7 @@ LS_VECTOR_KERNEL void group_norm_silu_backward(const NormActShape& s, const uint
           for (int64_t i = 0; i < len; ++i) z[i] = vec::from_bf16(xc[i0 + i]) * a + b;
           for (int64_t i = 0; i < len; ++i) dz[i0 + i] = vec::from_bf16(dyc[i0 + i]);
           for (int64_t i = 0; i < len; ++i) {
-            const float e = vec::exp_poly(-z[i]), sg = 1.0f / (1.0f + e);
+            const float e = vec::exp_poly(-z[i]), sg = vec::sigmoid_from_exp(e);
             dz[i0 + i] *= sg * (1.0f + z[i] * (e * sg));  // silu'(z) = s (1 + z (1 - s)), 1 - s = e s
           }
         }

@@ -1,6 +1,6 @@
 // The fused MLP step's narrow output layer (common/model/mlp_step), folded into the SiLU pass of the last hidden
-// layer: a product with only out_dim (2 for 2-D data) columns runs far below the SGEMM's speed (15 GFLOP/s against
-// 160 here, 0.28 ms for a 4096 x 256 batch), while the pass has each row of activations in cache anyway.
+// layer: a product with only out_dim (2 for 2-D data) columns runs far below the SGEMM's speed, while the pass has
+// each row of activations in cache anyway.
 //
 // Contract, row-major float32, rows x cols activations, out_dim <= kMaxOutDim outputs: silu_forward_bias_slope_out
 // does silu_forward_bias_slope (silu.h) on pre, then out[r][k] = out_bias[k] + sum_c act[r][c] w[k][c] (w:
@@ -10,8 +10,8 @@
 // inference). Denormals are flushed (vec_math.h). No allocation, no threads.
 //
 // mlp_out_backward is the same layer's backward, in one pass over the rows (it replaces two products of inner size
-// out_dim, which run at memory speed, and the scaling pass below them: 20 MB of memory traffic a 4096 x 256 tick
-// become 12, 1.2-1.6 ms become 0.7-0.85 here). For every row r, with g = grad_out[r] (out_dim numbers):
+// out_dim, which run at memory speed, and the scaling pass below them). For every row r, with g = grad_out[r]
+// (out_dim numbers):
 //   gin[r][c] = slope[r][c] * sum_k g[k] w[k][c]  (k in order: the gradient at the SiLU below, through it)
 //   colsum[c] += gin[r][c]                         (double: the bias gradient of the layer below)
 //   dw[k][c] += g[k] act[r][c]                     (float, rows in order: the output weight's gradient)

@@ -17,7 +17,7 @@ LS_VECTOR_KERNEL void silu_forward(const float* __restrict pre, float* __restric
 LS_VECTOR_KERNEL void silu_backward(const float* __restrict pre, float* __restrict grad, int64_t n) {
   const vec::FlushDenormals flush;
   for (int64_t i = 0; i < n; ++i) {
-    const float e = exp_poly(-pre[i]), s = 1.0f / (1.0f + e);
+    const float e = exp_poly(-pre[i]), s = vec::sigmoid_from_exp(e);
     grad[i] *= s * (1.0f + pre[i] * (e * s));  // 1 - s = e s, without the cancellation of 1 - s for large pre
   }
 }

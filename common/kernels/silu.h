@@ -3,10 +3,11 @@
 //
 // Contract: the sigmoid uses a polynomial exp (Cephes' expf: within 2 ulp of std::exp on its whole range; arguments
 // clamped to [-88, 88], where the sigmoid is 0 or 1 to float precision; NaN propagates) written so that the compiler
-// vectorizes it; silu_forward, silu_backward and scale_colsum are compiled for AVX-512, AVX2 and plain x86-64 and the
-// loader picks the best the CPU has (GCC target_clones); the row forms with a bias go through silu_rows.h
-// (hand-written AVX-512 where the CPU has it). Denormal results are flushed to zero (vec_math.h). Buffers may not overlap except as
-// stated. No allocation, no threads: the caller splits rows across threads.
+// vectorizes it; with LOCKSTEP_X86_KERNELS silu_forward, silu_backward and scale_colsum are compiled for AVX-512, AVX2
+// and plain x86-64 and the loader picks the best the CPU has (GCC target_clones); the row forms with a bias go
+// through silu_rows.h (hand-written AVX-512 where the CPU has it). Denormal results are flushed to zero on x86-64
+// (vec_math.h). Buffers may not overlap except as stated. No allocation, no threads: the caller splits rows across
+// threads.
 // - silu_forward writes act[i] = pre[i] sigmoid(pre[i]); silu_backward multiplies grad[i] in place by
 //   silu'(pre[i]) = s (1 + pre[i] e s), s = sigmoid(pre[i]), e = exp(-pre[i]) (e s is 1 - s without cancellation for
 //   large pre). These are the definitions, element by element, tested against float64.

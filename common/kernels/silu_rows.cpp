@@ -1,6 +1,8 @@
 #include "common/kernels/silu_rows.h"
 
+#if LOCKSTEP_X86_KERNELS
 #include <immintrin.h>
+#endif
 
 #include <atomic>
 
@@ -9,6 +11,7 @@
 namespace lockstep {
 namespace {
 
+#if LOCKSTEP_X86_KERNELS
 #define LS_AVX512 __attribute__((target("avx512f")))
 
 // vec::exp_poly on 16 lanes: the same clamp, reduction and polynomial; 2^k applied by vscalefps
@@ -84,11 +87,12 @@ LS_AVX512 void out_row_avx512(float* x, const float* bias, float* act, int64_t c
     default: row_avx512<kSlope, 4>(x, bias, act, cols, w, out_bias, out); break;
   }
 }
+#endif  // LOCKSTEP_X86_KERNELS
 
 LS_VECTOR_KERNEL void slope_row_portable(float* __restrict pre, const float* __restrict bias, float* __restrict act, int64_t cols) {
   for (int64_t c = 0; c < cols; ++c) {
     const float z = pre[c] + bias[c];
-    const float e = vec::exp_poly(-z), s = 1.0f / (1.0f + e);
+    const float e = vec::exp_poly(-z), s = vec::sigmoid_from_exp(e);
     act[c] = z * s;
     pre[c] = s * (1.0f + z * (e * s));  // as silu_backward computes it
   }
@@ -110,39 +114,57 @@ LS_VECTOR_KERNEL void out_dots_portable(const float* __restrict a, int64_t cols,
   }
 }
 
+#if LOCKSTEP_X86_KERNELS
 const bool kHaveAvx512 = [] {
   __builtin_cpu_init();  // this runs among the static constructors
   return __builtin_cpu_supports("avx512f") != 0;
 }();
+#else
+constexpr bool kHaveAvx512 = false;
+#endif
 std::atomic<bool> g_avx512{kHaveAvx512};
 
 }  // namespace
 
 void silu_bias_row(float* x, const float* bias, int64_t cols) {
-  if (g_avx512.load(std::memory_order_relaxed)) row_avx512<false, 0>(x, bias, nullptr, cols, nullptr, nullptr, nullptr);
-  else silu_row_portable(x, bias, cols);
+#if LOCKSTEP_X86_KERNELS
+  if (g_avx512.load(std::memory_order_relaxed)) {
+    row_avx512<false, 0>(x, bias, nullptr, cols, nullptr, nullptr, nullptr);
+    return;
+  }
+#endif
+  silu_row_portable(x, bias, cols);
 }
 
 void silu_bias_slope_row(float* pre, const float* bias, float* act, int64_t cols) {
-  if (g_avx512.load(std::memory_order_relaxed)) row_avx512<true, 0>(pre, bias, act, cols, nullptr, nullptr, nullptr);
-  else slope_row_portable(pre, bias, act, cols);
+#if LOCKSTEP_X86_KERNELS
+  if (g_avx512.load(std::memory_order_relaxed)) {
+    row_avx512<true, 0>(pre, bias, act, cols, nullptr, nullptr, nullptr);
+    return;
+  }
+#endif
+  slope_row_portable(pre, bias, act, cols);
 }
 
 void silu_bias_out_row(float* x, const float* bias, int64_t cols, const float* w, const float* out_bias, int64_t out_dim, float* out) {
+#if LOCKSTEP_X86_KERNELS
   if (g_avx512.load(std::memory_order_relaxed) && out_dim <= kMaxFusedOut) {
     out_row_avx512<false>(x, bias, nullptr, cols, w, out_bias, out_dim, out);
     return;
   }
+#endif
   silu_bias_row(x, bias, cols);
   out_dots_portable(x, cols, w, out_bias, out_dim, out);
 }
 
 void silu_bias_slope_out_row(float* pre, const float* bias, float* act, int64_t cols, const float* w, const float* out_bias, int64_t out_dim,
                              float* out) {
+#if LOCKSTEP_X86_KERNELS
   if (g_avx512.load(std::memory_order_relaxed) && out_dim <= kMaxFusedOut) {
     out_row_avx512<true>(pre, bias, act, cols, w, out_bias, out_dim, out);
     return;
   }
+#endif
   silu_bias_slope_row(pre, bias, act, cols);
   out_dots_portable(act, cols, w, out_bias, out_dim, out);
 }
@@ -152,5 +174,7 @@ bool silu_rows_avx512(bool use) {
   g_avx512.store(use && kHaveAvx512);
   return before;
 }
+
+bool silu_rows_use_avx512() { return g_avx512.load(std::memory_order_relaxed); }
 
 }  // namespace lockstep

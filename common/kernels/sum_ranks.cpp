@@ -38,24 +38,4 @@ LS_VECTOR_KERNEL void sum_in_rank_order(const float* const* x, int n, size_t m, 
   }
 }
 
-LS_VECTOR_KERNEL double sum_squares_in_rank_order(const float* const* x, int n, size_t m, float* out) {
-  constexpr size_t kLanes = 8;  // eight double accumulators, lane i % 8: a fixed order the compiler can vectorize
-  double lanes[kLanes] = {};
-  float acc[kBlock];
-  for (size_t b = 0; b < m; b += kBlock) {
-    const size_t k = std::min(kBlock, m - b);
-    sum_block(x, n, b, k, acc);
-    float* dst = out + b;
-    for (size_t i = 0; i < k; ++i) dst[i] = acc[i];
-    size_t i = 0;
-    for (; i + kLanes <= k; i += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(acc[i + l]) * acc[i + l];
-    }
-    for (; i < k; ++i) lanes[i % kLanes] += static_cast<double>(acc[i]) * acc[i];
-  }
-  double total = 0;
-  for (double l : lanes) total += l;
-  return total;
-}
-
 }  // namespace lockstep

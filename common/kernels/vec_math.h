@@ -4,39 +4,48 @@
 //
 // Contract: exp_poly(x) is Cephes' expf (within 2 ulp of exp) for x in [-88, 88] and clamps x to that range
 // (NaN passes through); bf16 conversions round to nearest even and keep NaN a NaN. Every kernel body opens with
-// a FlushDenormals guard: results below FLT_MIN (1.2e-38) become 0 there, and nothing else changes.
+// a FlushDenormals guard: with LOCKSTEP_X86_KERNELS, results below FLT_MIN (1.2e-38) become 0 there, and nothing
+// else changes; without, it does nothing (denormals are kept, the results differ only below FLT_MIN).
 #pragma once
-
-#include <xmmintrin.h>
 
 #include <cstdint>
 #include <cstring>
 
-// A function compiled for AVX-512, AVX2 + FMA and plain x86-64; the loader picks the best the CPU has. The files
-// of common/kernels/ compile with -O3 -fno-trapping-math -fno-math-errno (CMakeLists.txt): without the second GCC
-// does not turn the clamps and selects into vector blends, without the third it calls libm's sqrtf for every
-// element that might be negative (to set errno) and vectorizes nothing around a square root (Adam: 7x slower);
-// nothing here reads floating-point exception flags or errno.
+#if LOCKSTEP_X86_KERNELS
+#include <xmmintrin.h>
+// A function compiled for AVX-512, AVX2 + FMA and plain x86-64; the loader picks the best the CPU has.
 #define LS_VECTOR_KERNEL __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+// Portable: compiled once, for the compiler's target.
+#define LS_VECTOR_KERNEL
+#endif
+// The files of common/kernels/ compile with -O3 -fno-trapping-math -fno-math-errno (CMakeLists.txt): without the
+// second GCC does not turn the clamps and selects into vector blends, without the third it calls libm's sqrtf for
+// every element that might be negative (to set errno) and vectorizes nothing around a square root (Adam); nothing
+// here reads floating-point exception flags or errno.
 
 namespace lockstep::vec {
 
 // Flush-to-zero and denormals-are-zero (MXCSR) on the calling thread for the guard's scope, the previous mode
-// restored after. Why: GCC if-converts the clamps of exp_poly by computing every branch for every lane, and one
-// branch of the SiLU (z times the sigmoid of -88) is a denormal for every ordinary z. Intel cores take a
-// microcode assist of about a hundred cycles per denormal result: without the guard the SiLU forward pass of
-// the MLP step took 4.1 ms instead of 0.45 ms for 4096 x 256 floats (N(0, 1) inputs), 30% of a compute-bound
-// tick, on a Xeon of 2026 (AMD cores, where the kernels were written, take no such assist).
+// restored after (x86-64 builds; elsewhere a no-op). Why: GCC if-converts the clamps of exp_poly by computing every
+// branch for every lane, and one branch of the SiLU (z times the sigmoid of -88) is a denormal for every ordinary z;
+// Intel cores take a microcode assist for each denormal result (docs/performance.md, "Denormals").
 class FlushDenormals {
  public:
+#if LOCKSTEP_X86_KERNELS
   FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtzDaz); }
   ~FlushDenormals() { _mm_setcsr(saved_); }
+#else
+  FlushDenormals() {}  // user-provided: a const guard needs no initializer
+#endif
   FlushDenormals(const FlushDenormals&) = delete;
   FlushDenormals& operator=(const FlushDenormals&) = delete;
 
+#if LOCKSTEP_X86_KERNELS
  private:
   static constexpr unsigned kFtzDaz = 0x8040;  // bit 15: flush to zero; bit 6: denormal inputs are zero
   unsigned saved_;
+#endif
 };
 
 inline float exp_poly(float x) {
@@ -61,7 +70,19 @@ inline float exp_poly(float x) {
   return p * scale;
 }
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + exp_poly(-x)); }
+// 0 for a result below FLT_MIN (a denormal): what FlushDenormals does in x86-64 builds, written out elsewhere, so that
+// the clamped tail of the sigmoid (1 / (1 + exp(88)), a denormal) is 0 on every CPU. x >= 0.
+inline float flush_tiny(float x) {
+#if LOCKSTEP_X86_KERNELS
+  return x;  // the FlushDenormals guard has flushed it already
+#else
+  return x < 1.17549435e-38f ? 0.0f : x;
+#endif
+}
+
+// The sigmoid 1 / (1 + e) from e = exp_poly(-x).
+inline float sigmoid_from_exp(float e) { return flush_tiny(1.0f / (1.0f + e)); }
+inline float sigmoid(float x) { return sigmoid_from_exp(exp_poly(-x)); }
 
 // sum of f(i) for i in [0, n): 16 float lanes of consecutive i (independent partial sums, which the compiler keeps in
 // vector registers), then the tail and the lanes added up in double, in a fixed order

@@ -4,7 +4,7 @@
 
 namespace lockstep {
 
-FlatParams::FlatParams(torch::nn::Module& module, const StorageFor& storage_for) {
+FlatParams::FlatParams(torch::nn::Module& module, const GradStorage& grad_storage) {
   int64_t total = 0;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {
     const torch::Tensor& p = item.value();
@@ -14,9 +14,9 @@ FlatParams::FlatParams(torch::nn::Module& module, const StorageFor& storage_for)
     total += p.numel();
   }
   const torch::TensorOptions opts = params_.empty() ? torch::TensorOptions(torch::kFloat32) : params_[0].options();
-  const Storage storage = storage_for && opts.device().is_cpu() ? storage_for(total) : Storage{};
-  values_ = storage.values != nullptr ? torch::from_blob(storage.values, {total}, opts) : torch::empty({total}, opts);
-  grads_ = storage.grads != nullptr ? torch::from_blob(storage.grads, {total}, opts).zero_() : torch::zeros({total}, opts);
+  float* grads = grad_storage && opts.device().is_cpu() ? grad_storage(total) : nullptr;
+  values_ = torch::empty({total}, opts);
+  grads_ = grads != nullptr ? torch::from_blob(grads, {total}, opts).zero_() : torch::zeros({total}, opts);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     const ParamSpan& s = spans_[i];

@@ -5,10 +5,10 @@
 // flat buffer, into which autograd accumulates in place. The optimizer, the gradient all-reduce (in
 // contiguous buckets), clipping, hashing and checkpoints then work on two tensors instead of hundreds.
 // zero_grad() zeroes the gradient buffer in one operation and keeps the views. The buffers live on the device
-// of the parameters (move the module before building FlatParams). On the CPU, `storage` may supply the memory of
-// either buffer (float pointers for the given count, nullptr for a buffer of its own): the shared-memory all-reduce
-// sums gradients there without copying them (comm.h, shared_buffer), and the sharded optimizer step keeps both
-// buffers in shared memory (worker/sharded_step.h); that memory must outlive the FlatParams.
+// of the parameters (move the module before building FlatParams). On the CPU, `grad_storage` may supply the memory
+// of the gradient buffer (a float pointer for the given count, or nullptr for a buffer of its own): the shm
+// backend sums gradients there without copying them (comm.h, reduce_buffer); that memory must outlive the
+// FlatParams.
 #pragma once
 
 #include <torch/torch.h>
@@ -28,12 +28,8 @@ struct ParamSpan {
 
 class FlatParams {
  public:
-  struct Storage {
-    float* values = nullptr;
-    float* grads = nullptr;
-  };
-  using StorageFor = std::function<Storage(int64_t numel)>;
-  explicit FlatParams(torch::nn::Module& module, const StorageFor& storage = nullptr);
+  using GradStorage = std::function<float*(int64_t numel)>;
+  explicit FlatParams(torch::nn::Module& module, const GradStorage& grad_storage = nullptr);
   torch::Tensor& values() { return values_; }
   torch::Tensor& grads() { return grads_; }
   const std::vector<ParamSpan>& spans() const { return spans_; }

@@ -5,9 +5,11 @@
 
 #include <cmath>
 
+#include "common/kernels/fast_paths.h"
 #include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
 #include "common/kernels/sincos.h"
+#include "common/model/mlp_step.h"
 #include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
@@ -32,7 +34,8 @@ torch::Tensor embedding_frequencies(int64_t size, double max_frequency) {
 
 torch::Tensor sinusoidal_embedding(const torch::Tensor& t, const torch::Tensor& freqs) {
   // no gradient or tangent to carry (the frequencies are a buffer): one pass of common/kernels/sincos on the CPU
-  if (!t.requires_grad() && !dual(t) && t.dim() == 1 && contiguous_float_cpu(t) && contiguous_float_cpu(freqs)) {
+  if (fast_path_on(FastPath::kTimeEmbedding) && !t.requires_grad() && !dual(t) && t.dim() == 1 && contiguous_float_cpu(t) &&
+      contiguous_float_cpu(freqs)) {
     const int64_t n = t.size(0), half = freqs.size(0);
     torch::Tensor out = torch::empty({n, 2 * half});
     const float *tp = t.data_ptr<float>(), *fp = freqs.data_ptr<float>();
@@ -83,8 +86,24 @@ torch::Tensor Mlp::run(const torch::Tensor& x, const torch::Tensor& t, const tor
   return full_precision(layers_.back()->forward(h));  // float32 also under autocast
 }
 
+std::unique_ptr<FusedStep> Mlp::fused_step(const Config& cfg, const Schedule& schedule, bool on_cuda) {
+  if (!MlpStep::applicable(cfg, on_cuda)) return nullptr;
+  return std::make_unique<MlpStep>(*this, schedule);
+}
+
+std::vector<FastPath> Mlp::fast_paths(const Config& cfg, bool on_cuda) const {
+  if (on_cuda) return {};
+  std::vector<FastPath> out;
+  if (MlpStep::applicable(cfg, on_cuda)) out.push_back(FastPath::kMlpStep);
+  out.push_back(FastPath::kMlpInference);  // sampling and evaluation
+  out.push_back(FastPath::kTimeEmbedding);
+  return out;
+}
+
 bool Mlp::inference_path(const torch::Tensor& h) const {
-  if (torch::GradMode::is_enabled() || at::autocast::is_cpu_enabled() || layers_.size() < 2 || !contiguous_float_cpu(h) || dual(h)) return false;
+  if (!fast_path_on(FastPath::kMlpInference) || torch::GradMode::is_enabled() || at::autocast::is_cpu_enabled() || layers_.size() < 2 ||
+      !contiguous_float_cpu(h) || dual(h))
+    return false;
   for (const torch::nn::Linear& l : layers_)
     if (!contiguous_float_cpu(l->weight) || !contiguous_float_cpu(l->bias)) return false;
   return true;

@@ -5,10 +5,11 @@
 
 #include <ATen/Parallel.h>
 
+#include "common/kernels/fast_paths.h"
 #include "common/kernels/mlp_out.h"
 #include "common/kernels/silu.h"
 #include "common/kernels/sincos.h"
-#include "common/loss/flow_matching.h"
+#include "common/path/gaussian_path.h"
 #include "common/model/sgemm.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
@@ -48,7 +49,7 @@ void add_chunks(const T* parts, int64_t chunks, int64_t len, float* out) {
 }  // namespace
 
 bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
-  return cfg.engine().fused_mlp() && !on_cuda && cfg.model().name() == "mlp" && !cfg.model().class_conditional() &&
+  return fast_path_on(FastPath::kMlpStep) && cfg.engine().fused_mlp() && !on_cuda && cfg.model().name() == "mlp" && !cfg.model().class_conditional() &&
          cfg.train().loss() == TrainConfig::FLOW && cfg.model().prediction() == ModelConfig::VELOCITY &&
          cfg.train().loss_weighting() == TrainConfig::CONSTANT && cfg.train().precision() == "fp32";
 }

@@ -1,16 +1,13 @@
-// The fused training step of the MLP under conditional flow matching: forward, loss and backward written out by
-// hand into buffers allocated once (grown, never shrunk, when the slice changes size), without autograd (issue 9: the
-// overhead-bound case).
+// The fused training step of the MLP under conditional flow matching (a FusedStep, fused_step.h): forward, loss and
+// backward written out by hand into buffers allocated once (grown, never shrunk, when the slice changes size),
+// without autograd. The fast path kMlpStep (common/kernels/fast_paths.h).
 //
 // Contract: applies to model "mlp" without class conditioning, train.loss FLOW, prediction VELOCITY, constant
-// loss weighting, float32 on the CPU (applicable() says whether a config qualifies; engine.fused_mlp turns it
-// off). run() computes, for the batch slice b, the per-sample CFM losses || u(x_t, t) - (d_alpha z + d_beta eps) ||^2
-// exactly as loss_per_sample() does and the gradient of (their sum / global_batch), written into the
-// parameters' .grad() (the flat gradient buffer's views): written, not added, so every element of every gradient is
-// overwritten and the buffer need not be zeroed first (where ranks share it, zeroing cost as much as 40 µs a tick,
-// worker.cpp); as each layer's weight and bias
-// gradients are complete it calls `ready(param index)` (the gradient reducer's bucket hook). Returns the sum of
-// the slice's losses. Same results as the autograd path up to float rounding (tested to 1e-5).
+// loss weighting, float32 on the CPU, with engine.fused_mlp and the CPU fast paths on (applicable() says whether a
+// config qualifies). run() is FusedStep::run for the per-sample CFM losses || u(x_t, t) - (d_alpha z + d_beta eps) ||^2
+// as loss_per_sample() computes them: every element of every gradient is written, and `ready(param index)` is called
+// as each layer's weight and bias gradients are complete. Same results as the autograd path up to float rounding
+// (tested to 1e-5).
 // How: one vectorized pass per hidden layer forward adds the bias and writes SiLU(z) and the slope SiLU'(z), which
 // the backward pass multiplies by (common/kernels/silu.h); a narrow output layer (2-D data) is computed in the last
 // of these passes and its backward in one more (common/kernels/mlp_out.h); products through oneDNN's SGEMM, the
@@ -23,6 +20,7 @@
 #include <vector>
 
 #include "common/data/batch.h"
+#include "common/model/fused_step.h"
 #include "common/model/mlp.h"
 #include "common/path/schedule.h"
 
@@ -30,11 +28,12 @@ namespace lockstep {
 
 class Config;
 
-class MlpStep {
+class MlpStep : public FusedStep {
  public:
   static bool applicable(const Config& cfg, bool on_cuda);
   MlpStep(Mlp& net, const Schedule& s);
-  double run(const TrainBatch& b, int64_t global_batch, const std::function<void(size_t)>& ready, double* forward_s, double* backward_s);
+  double run(const TrainBatch& b, int64_t global_batch, const std::function<void(size_t)>& ready, double* forward_s,
+             double* backward_s) override;
 
  private:
   void ensure(int64_t n);

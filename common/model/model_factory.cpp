@@ -1,7 +1,9 @@
 #include <mutex>
 
 #include "common/data/dataset.h"
+#include "common/kernels/fast_paths.h"
 #include "common/model/classifier.h"
+#include "common/model/fused_step.h"
 #include "common/model/mlp.h"
 #include "common/model/oracle.h"
 #include "common/model/unet.h"
@@ -50,6 +52,10 @@ torch::Tensor Net::forward_map(const torch::Tensor&, const torch::Tensor&, const
   throw InternalError("forward_map: this network is not a flow map (train.loss TVM builds one)");
 }
 
+std::unique_ptr<FusedStep> Net::fused_step(const Config&, const Schedule&, bool) { return nullptr; }
+
+std::vector<FastPath> Net::fast_paths(const Config&, bool) const { return {}; }
+
 void Net::init_flow_map(const FlowMapSpec& spec) {
   flow_map_ = spec;
   if (!spec.enabled) return;
@@ -67,6 +73,10 @@ torch::Tensor Net::flow_map_features(const torch::Tensor& t, const torch::Tensor
 torch::Tensor Net::scale_by_guidance(const torch::Tensor& out, const torch::Tensor& w) const {
   if (!flow_map_.guidance || !w.defined()) return out;
   return out * w.to(out.scalar_type()).view({-1, 1});
+}
+
+uint64_t init_seed_of(const Config& cfg) {
+  return cfg.model().init_seed() != 0 ? cfg.model().init_seed() : cfg.seed() * 0x9E3779B97F4A7C15ull + 0x1234567ull;
 }
 
 int64_t parameter_count(const torch::nn::Module& m) {

@@ -6,6 +6,9 @@
 // models; the value num_classes (or an undefined y) is the null class. Parameters are registered as usual with torch::nn::Module;
 // FlatParams (flat_params.h) then moves them into one flat buffer. make_net() builds the architecture named
 // in the config and prints nothing; its parameter initialisation depends only on the init seed.
+// Capabilities: the engine asks the network instead of knowing architectures. fused_step() is the network's own
+// training step for a config (fused_step.h; nullptr: none, autograd trains it), fast_paths() the CPU fast paths
+// (common/kernels/fast_paths.h) its forward and backward take under a config, for the start-up banner.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,7 +20,10 @@ namespace lockstep {
 
 class Config;
 class DataSource;
+class FusedStep;
 class ModelConfig;
+class Schedule;
+enum class FastPath;
 
 // Flow-map networks (train.loss TVM, common/loss/tvm.h) take the end time s of a jump as well: embedded as the gap
 // s - t (sinusoidal, frequencies up to gap_max_frequency) and, with `guidance`, 1 / the guidance scale w (frequencies
@@ -40,6 +46,8 @@ class Net : public torch::nn::Module {
   virtual torch::Tensor forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s,
                                     const torch::Tensor& y, const torch::Tensor& w);
   bool flow_map() const { return flow_map_.enabled; }
+  virtual std::unique_ptr<FusedStep> fused_step(const Config& cfg, const Schedule& schedule, bool on_cuda);
+  virtual std::vector<FastPath> fast_paths(const Config& cfg, bool on_cuda) const;
   bool guidance_input() const { return flow_map_.enabled && flow_map_.guidance; }
 
  protected:
@@ -70,5 +78,7 @@ FlowMapSpec flow_map_spec(const Config& cfg);
 std::shared_ptr<Net> make_model(const Config& cfg, const DataSource& data, uint64_t init_seed);
 // Total number of parameters.
 int64_t parameter_count(const torch::nn::Module& m);
+// The initialisation seed of the model: model.init_seed, or one derived from the run seed.
+uint64_t init_seed_of(const Config& cfg);
 
 }  // namespace lockstep

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "common/kernels/fast_paths.h"
 #include "common/kernels/group_norm_silu.h"
 #include "common/model/net.h"
 #include "common/util/error.h"
@@ -103,7 +104,7 @@ bool fusable(const torch::nn::GroupNorm& norm, const torch::Tensor& x) {
 }  // namespace
 
 torch::Tensor norm_act(torch::nn::GroupNorm& norm, const torch::Tensor& x, bool silu, bool allow_fused, const torch::Tensor& shift) {
-  if (allow_fused && fusable(norm, x))
+  if (allow_fused && fast_path_on(FastPath::kGroupNormSilu) && fusable(norm, x))
     return NormActFn::apply(x, shift.defined() ? shift : torch::empty({0}, x.options()), norm->weight, norm->bias, norm->options.num_groups(), norm->options.eps(), silu);
   const torch::Tensor u = shift.defined() ? x + shift.unsqueeze(-1).unsqueeze(-1) : x;
   const torch::Tensor h = norm->forward(full_precision(u));

@@ -2,8 +2,9 @@
 //
 // Contract: norm_act(norm, x, silu, allow_fused, shift) returns act(norm(x + shift)) with the GroupNorm module's groups,
 // eps and affine parameters; shift [n, C] (optional) is added to every pixel of its channel (the U-Net's time
-// embedding; fused, the sum is not rounded to bfloat16, and the shift gets its gradient). When allow_fused and x is a contiguous NCHW bfloat16 CPU tensor (activations under bf16 autocast) and
-// the norm is affine, it runs common/kernels/group_norm_silu in one autograd node: float32 statistics and
+// embedding; fused, the sum is not rounded to bfloat16, and the shift gets its gradient). When allow_fused, the fast
+// path kGroupNormSilu is on (common/kernels/fast_paths.h), x is a contiguous NCHW bfloat16 CPU tensor (activations
+// under bf16 autocast) and the norm is affine, it runs common/kernels/group_norm_silu in one autograd node: float32 statistics and
 // arithmetic, bfloat16 output (what the next convolution takes anyway), bfloat16 input gradient, float32 gamma and
 // beta gradients summed over the batch in a fixed order (deterministic for any thread count). That node's
 // backward is first-order only: callers that differentiate twice or in forward mode (the TVM loss's flow maps)

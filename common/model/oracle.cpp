@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "common/data/dataset.h"
-#include "common/loss/flow_matching.h"
+#include "common/path/gaussian_path.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 

@@ -4,9 +4,8 @@
 // Contract: sgemm(out, a, ta, b, tb, accumulate) writes out = op(a) op(b) (out += op(a) op(b) when accumulate), op the
 // transpose where asked; float32 CPU tensors whose rows are contiguous (a row range of a contiguous matrix will do),
 // out [m, n] contiguous. With oneDNN's header at build time (CMakeLists.txt: LOCKSTEP_HAVE_DNNL) the product runs
-// through dnnl_sgemm, the JIT SGEMM of the oneDNN library LibTorch already loads (6-10% faster than OpenBLAS on the
-// MLP's shapes: bench/vs_pytorch.sh prints both libraries' peaks); else through LibTorch (its BLAS). Uses LibTorch's
-// intra-op threads. A failing dnnl_sgemm throws, naming the call.
+// through dnnl_sgemm, the JIT SGEMM of the oneDNN library LibTorch already loads (why: docs/performance.md); else
+// through LibTorch (its BLAS). Uses LibTorch's intra-op threads. A failing dnnl_sgemm throws, naming the call.
 #pragma once
 
 #include <torch/torch.h>

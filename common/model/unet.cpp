@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/kernels/fast_paths.h"
 #include "common/model/conv.h"
 #include "common/model/mlp.h"
 #include "common/model/norm_act.h"
@@ -123,6 +124,14 @@ Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_
   out_norm_ = register_module("out_norm", group_norm(groups, cur));
   out_ = register_module("out", conv3(cur, item_shape[0]));
   zero_init(out_);
+}
+
+std::vector<FastPath> Unet::fast_paths(const Config& cfg, bool on_cuda) const {
+  if (on_cuda) return {};
+  std::vector<FastPath> out = {FastPath::kTimeEmbedding};
+  // the fused node takes NCHW bfloat16 activations (bf16_mixed without channels_last), and not in flow maps
+  if (fused_ && !channels_last_ && cfg.train().precision() == "bf16_mixed") out.push_back(FastPath::kGroupNormSilu);
+  return out;
 }
 
 torch::Tensor Unet::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y) {

@@ -54,6 +54,7 @@ class Unet : public Net {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
   torch::Tensor forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
                             const torch::Tensor& w) override;
+  std::vector<FastPath> fast_paths(const Config& cfg, bool on_cuda) const override;
 
  private:
   // the network on the embedding input [sinusoidal(t), flow-map features]

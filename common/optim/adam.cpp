@@ -5,37 +5,23 @@
 #include <cmath>
 
 #include "common/kernels/adam.h"
+#include "common/kernels/fast_paths.h"
 #include "common/proto/config.pb.h"
-#include "common/util/error.h"
 
 namespace lockstep {
 
-namespace {
-
-torch::Tensor moment(int64_t numel, torch::Device device, float* storage) {
-  const torch::TensorOptions opts = torch::TensorOptions(torch::kFloat32).device(device);
-  if (storage == nullptr) return torch::zeros({numel}, opts);
-  LS_CHECK(device.is_cpu(), "Adam: caller-supplied moments must be host memory");
-  return torch::from_blob(storage, {numel}, opts);
-}
-
-}  // namespace
-
-Adam::Adam(const OptimConfig& cfg, int64_t numel, torch::Device device, float* m_storage, float* v_storage)
+Adam::Adam(const OptimConfig& cfg, int64_t numel, torch::Device device)
     : beta1_(cfg.beta1()), beta2_(cfg.beta2()), eps_(cfg.eps()), weight_decay_(cfg.weight_decay()),
-      m_(moment(numel, device, m_storage)),
-      v_(moment(numel, device, v_storage)),
-      denom_(device.is_cpu() ? torch::Tensor() : torch::empty({numel}, torch::TensorOptions(torch::kFloat32).device(device))) {}  // off the CPU only
+      m_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))),
+      v_(torch::zeros({numel}, torch::TensorOptions(torch::kFloat32).device(device))) {}
 
-void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr, torch::Tensor* ema, double ema_weight,
-                int64_t begin, int64_t end) {
+void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr, torch::Tensor* ema, double ema_weight) {
   torch::NoGradGuard no_grad;
-  if (end < 0) end = params.numel();
-  const bool whole = begin == 0 && end == params.numel();
   ++step_;
   const double bias1 = 1.0 - std::pow(beta1_, static_cast<double>(step_));
   const double bias2 = 1.0 - std::pow(beta2_, static_cast<double>(step_));
-  if (params.device().is_cpu() && params.is_contiguous() && grads.is_contiguous() && (!ema || ema->is_contiguous())) {
+  if (fast_path_on(FastPath::kAdam) && params.device().is_cpu() && params.is_contiguous() && grads.is_contiguous() &&
+      (!ema || ema->is_contiguous())) {
     // one pass over memory (common/kernels/adam.h), in chunks on LibTorch's threads
     AdamScalars s;
     s.beta1 = static_cast<float>(beta1_);
@@ -50,16 +36,15 @@ void Adam::step(torch::Tensor& params, const torch::Tensor& grads, double lr, to
     float *p = params.data_ptr<float>(), *m = m_.data_ptr<float>(), *v = v_.data_ptr<float>();
     float* a = ema ? ema->data_ptr<float>() : nullptr;
     const float* g = grads.data_ptr<float>();
-    at::parallel_for(begin, end, int64_t{1} << 15,
+    at::parallel_for(0, params.numel(), int64_t{1} << 15,
                      [&](int64_t b, int64_t e) { adam_update(s, p + b, g + b, m + b, v + b, a ? a + b : nullptr, e - b); });
     return;
   }
-  // elsewhere (CUDA): whole-buffer operations
-  LS_CHECK(whole, "Adam: a step over part of the buffers [" << begin << ", " << end << ") needs contiguous host buffers");
+  // the portable path (and CUDA): whole-buffer operations
   if (weight_decay_ != 0.0) params.mul_(1.0 - lr * weight_decay_);
   m_.mul_(beta1_).add_(grads, 1.0 - beta1_);
   v_.mul_(beta2_).addcmul_(grads, grads, 1.0 - beta2_);
-  if (!denom_.defined()) denom_ = torch::empty_like(v_);  // the CPU path needs none
+  if (!denom_.defined()) denom_ = torch::empty_like(v_);
   torch::sqrt_out(denom_, v_);
   denom_.div_(std::sqrt(bias2)).add_(eps_);
   params.addcdiv_(m_, denom_, -lr / bias1);

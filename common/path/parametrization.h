@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "common/loss/flow_matching.h"
+#include "common/path/gaussian_path.h"
 
 namespace lockstep {
 

@@ -1,6 +1,6 @@
 // Counter-based random numbers (Philox4x32-10, Salmon et al. 2011), the source of all randomness in Lockstep.
 //
-// Contract (DESIGN.md section 2): everything random about global sample j of tick s is a pure function of
+// Contract (docs/design.md, "The determinism contract"): everything random about global sample j of tick s is a pure function of
 // (seed, s, j, stream). The 128-bit Philox counter is laid out as
 //     c0 = block index within the stream, c1 = stream, c2 = sample index j, c3 = tick s,
 // and the 64-bit key is the seed. Any rank can therefore draw exactly the numbers of its own slice, in any

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "common/loss/flow_matching.h"
+#include "common/path/gaussian_path.h"
 #include "common/rng/philox.h"
 #include "common/sampler/flow_map.h"
 #include "common/sampler/stochastic.h"

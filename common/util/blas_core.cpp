@@ -16,12 +16,14 @@ std::string g_exec_failure;  // why the exec failed, for blas_core_note()
 // The kernels OpenBLAS would pick for a CPU of these features had it known the model; nullptr: none better
 // than the generic ones.
 const char* core_for_this_cpu() {
+#if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
     return "SkylakeX";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
-  return nullptr;
+#endif
+  return nullptr;  // Prescott is an x86 core: OpenBLAS never falls back to it elsewhere
 }
 
 }  // namespace

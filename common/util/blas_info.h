@@ -1,8 +1,8 @@
 // Which BLAS library this process actually loaded, and its thread count.
 //
-// Debian's LibTorch multiplies matrices through whatever libblas.so.3 points to; the reference BLAS is about
-// 15x slower than OpenBLAS. Contract: loaded_blas() inspects the loaded shared objects (dl_iterate_phdr) and
-// asks OpenBLAS for its configuration when it is the one loaded. No torch.
+// Debian's LibTorch multiplies matrices through whatever libblas.so.3 points to, which may be the slow reference
+// BLAS. Contract: loaded_blas() inspects the loaded shared objects (dl_iterate_phdr) and asks OpenBLAS for its
+// configuration when it is the one loaded; `reference` says that the reference BLAS is loaded. No torch.
 #pragma once
 
 #include <string>

@@ -2,9 +2,8 @@
 //
 // Contract: cpu_bf16_outpaces_fp32() is true where oneDNN's bfloat16 convolutions are expected to beat its float32
 // ones: AMX-BF16 (cpuid leaf 7, EDX bit 22) with tile state saved by the operating system (XCR0 bits 17 and 18), or
-// an AMD CPU with AVX512-BF16 (cpuid leaf 7 subleaf 1, EAX bit 5). Measured (README, Speed on CPU): an AMD EPYC ran
-// the Fashion U-Net 1.7x faster in bfloat16 than in float32; an Intel Xeon with AVX512-BF16 but no AMX 1.5x slower
-// (its bfloat16 products peak at half its float32 rate). False on CPUs other than x86-64.
+// an AMD CPU with AVX512-BF16 (cpuid leaf 7 subleaf 1, EAX bit 5); the measurements behind the rule are in
+// docs/images.md. False on CPUs other than x86-64.
 #pragma once
 
 namespace lockstep {

@@ -1,14 +1,21 @@
-// Fault injection for the engine's negative tests, read once from LOCKSTEP_FAULT:
-//   "perturb:RANK:TICK"  rank RANK adds 1e-3 to its first parameter after tick TICK (a desynchronised replica)
-//   "kill:RANK:TICK"     rank RANK sends itself SIGKILL at the start of tick TICK (a lost rank)
-//   "stall:RANK:TICK"    rank RANK sleeps for an hour at the start of tick TICK (a hung rank)
-//   "nan:RANK:TICK"      rank RANK's loss of tick TICK becomes NaN (a diverging batch)
-//   "term:RANK:TICK"     rank RANK sends itself SIGTERM at the start of tick TICK (preemption at a known tick)
-//   "slow:RANK:TICK"     from tick TICK on, rank RANK's data phase takes 200 µs more per sample of its slice (a
-//                        slower core: what engine.balance AUTO should move samples away from)
-//   "ckpt_kill:RANK:TICK" rank RANK, when it writes the checkpoint after tick TICK, writes half of the
-//                        temporary file and sends itself SIGKILL (a crash during a checkpoint write)
-// Unset in normal use; documented in the README under Tests. No torch.
+// Fault injection for the engine's negative tests: one injector, asked once per phase of a tick. No torch.
+//
+// LOCKSTEP_FAULT="KIND:RANK:TICK" (unset in normal use) arms one fault on one rank:
+//   kill       at the start of tick TICK, the rank sends itself SIGKILL (a lost rank)
+//   stall      at the start of tick TICK, the rank sleeps for an hour (a hung rank)
+//   term       at the start of tick TICK, the rank sends itself SIGTERM and waits until its signal thread has it
+//              (preemption at a known tick)
+//   slow       from tick TICK on, the rank's data phase takes 200 µs more per sample of its slice (a slower core:
+//              what engine.balance AUTO should move samples away from)
+//   nan        in the data phase of tick TICK, the rank's slice becomes NaN, and so its loss and gradients (a
+//              diverging batch)
+//   perturb    after the optimizer step of tick TICK, the rank adds 1e-3 to its first parameter (a desynchronised
+//              replica)
+//   ckpt_kill  when it writes the checkpoint after tick TICK, the rank writes half of the temporary file and sends
+//              itself SIGKILL (a crash during a checkpoint write; the checkpoint is rank 0's, so RANK is 0)
+// Contract: FaultInjector(rank) reads the variable once (BadInput naming it when malformed). at(phase, tick,
+// samples) is the one call per phase: faults that act alone act there (kill, stall, term, slow); it returns true
+// when the caller must act (nan at kData, perturb at kStep, ckpt_kill at kCheckpoint), false otherwise.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +23,17 @@
 
 namespace lockstep {
 
-struct Fault {
-  std::string kind;  // "", or one of the kinds above
-  int rank = -1;
-  uint64_t tick = 0;
-  bool hits(const char* k, int r, uint64_t t) const { return kind == k && rank == r && tick == t; }
-  bool since(const char* k, int r, uint64_t t) const { return kind == k && rank == r && t >= tick; }  // from TICK on
-};
+enum class FaultPhase { kTickStart, kData, kStep, kCheckpoint };
 
-const Fault& injected_fault();
+class FaultInjector {
+ public:
+  explicit FaultInjector(int rank);
+  bool at(FaultPhase phase, uint64_t tick, uint64_t samples = 0) const;
+  bool armed() const { return !kind_.empty(); }
+
+ private:
+  std::string kind_;  // "" when no fault is armed for this rank
+  uint64_t tick_ = 0;
+};
 
 }  // namespace lockstep

@@ -3,10 +3,8 @@
 //
 // Contract: start_stop_signal_thread(), called first in main() before any other thread exists, blocks both
 // signals in the calling thread (and so in every thread created after it) and receives them in a thread of its
-// own with sigwait(). No compute thread is ever interrupted by them: with a handler on the computing thread, about
-// every second SIGTERM during MLP training corrupted the heap once the step ran oneDNN's JIT-compiled SGEMM
-// (presumably a kernel keeping data below the stack pointer, where the handler's frame lands); with the signals
-// blocked there, 10 of 10 stopped cleanly.
+// own with sigwait(). No compute thread is ever interrupted by them (a handler on a computing thread corrupted the
+// heap inside oneDNN's JIT-compiled SGEMM: bench/results/history.md, 2026-11-23).
 // Until install_stop_signal_handlers() is called, a received signal ends the process as its default action
 // would (exit by signal). After it, both signals only set a flag: stop_signal() returns the first one received
 // since installation (0: none). install_stop_signal_handlers() also installs an async-signal-safe handler that sets

@@ -47,7 +47,7 @@ id=$(LOCKSTEP_RUN=$W/ref sbatch --parsable -n 2 --cpus-per-task=1 -J ref -o "$W/
 s=$(wait_job "$id" 300)
 [ "$s" = COMPLETED ] || fail "job $id (uninterrupted) ended $s"
 grep -q "lockstep job finished" "$W/ref.out" || fail "ref.out lacks the finish line"
-grep -q "world         : 2 ranks (mpi)" "$W/ref.out" || fail "ref.out: the job did not run 2 MPI ranks"
+grep -q "world         : 2 ranks (shm)" "$W/ref.out" || fail "ref.out: the job did not run 2 MPI ranks (summing in shared memory on its one node)"
 grep -q '"energy_distance"' "$W/ref/metrics.jsonl" || fail "the job wrote no final metrics"
 echo "uninterrupted job $id: $s"
 

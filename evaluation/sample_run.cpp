@@ -1,4 +1,4 @@
-#include "coordinator/sample_run.h"
+#include "evaluation/sample_run.h"
 
 #include <algorithm>
 #include <chrono>

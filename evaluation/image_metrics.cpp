@@ -1,4 +1,4 @@
-#include "coordinator/image_metrics.h"
+#include "evaluation/image_metrics.h"
 
 #include <cstring>
 

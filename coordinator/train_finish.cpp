@@ -1,0 +1,97 @@
+#include "coordinator/train_finish.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "common/io/jsonl.h"
+#include "common/io/npy.h"
+#include "common/model/classifier.h"
+#include "evaluation/image_metrics.h"
+#include "evaluation/sample_run.h"
+
+namespace lockstep {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Rank 0: how long it took, and what balance could give back.
+void report_run(Run& run, TrainResult* result) {
+  run.progress->finish();
+  result->train_seconds = run.progress->elapsed_s();
+  std::fprintf(stderr, "trained %llu ticks in %.1f s; checkpoint %s\n", static_cast<unsigned long long>(run.cfg.train().steps()),
+               result->train_seconds, result->checkpoint.c_str());
+  if (run.comm.size() == 1) return;
+  const double share = run.progress->imbalance_share();  // the time the ranks waited for the slowest one's compute
+  const bool hint = share >= 0.02 && run.cfg.engine().balance() != EngineConfig::AUTO;
+  std::fprintf(stderr, "  balance: the slowest rank computed %.1f%% of a tick longer than the mean rank%s\n", 100 * share,
+               hint ? " (engine.balance=AUTO gives faster ranks more samples, at the cost of bitwise reproducibility)" : "");
+}
+
+// A classifier's finish: its accuracy on the held-out split (EMA weights when sample.use_ema), all ranks.
+void finish_classifier(Run& run, TrainResult* result) {
+  const Config& cfg = run.cfg;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string what;
+  std::unique_ptr<ImageScorer> s;
+  {
+    const Worker::EmaSwap ema(run.worker, cfg.sample().use_ema());
+    s = score_reference(run.comm, *as_classifier(run.worker.net()), cfg.data(), cfg.seed(), &what);
+  }
+  if (!run.root) return;
+  result->test_accuracy = s->counts.accuracy();
+  const double ce = s->mean_cross_entropy();
+  JsonObject o;
+  o.set("tick", cfg.train().steps()).set("test_accuracy", result->test_accuracy).set("test_cross_entropy", ce).set("test_reference", what)
+      .set("test_seconds", seconds_since(t0));
+  JsonlWriter(run.run_dir + "/metrics.jsonl").write(o);
+  std::printf("metrics: test_accuracy=%.4f test_cross_entropy=%.4f (%s)\n", result->test_accuracy, ce, what.c_str());
+  std::fflush(stdout);
+}
+
+// A generator's finish: samples (all ranks together), then on rank 0 data, picture and energy distance.
+void finish_samples(Run& run, TrainResult* result) {
+  const Config& cfg = run.cfg;
+  Worker& worker = run.worker;
+  const auto t0 = std::chrono::steady_clock::now();
+  const SampleSpec spec = sample_spec(cfg, worker.data(), worker.source());
+  SampledSet sampled;
+  {
+    const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
+    sampled = sample_distributed(run.comm, worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), cfg.sample().num(),
+                                 nullptr, false);
+  }
+  if (!run.root) return;
+  const torch::Tensor& samples = sampled.first;
+  const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());
+  write_npy(run.run_dir + "/samples.npy", samples.data_ptr<float>(), npy_shape(samples.size(0), worker.data()));
+  write_npy(run.run_dir + "/data.npy", data.data_ptr<float>(), npy_shape(data.size(0), worker.data()));
+  const bool pictured = plot_samples(run.run_dir + "/samples.png", samples, &data, worker.data(), spec);
+  const torch::Tensor fit = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed() ^ 0xF17DA7Aull);
+  const SampleQuality q = sample_quality(samples, data, fit, cfg.sample().seed());
+  result->energy_distance = q.energy_distance;
+  result->gaussian_energy_distance = q.gaussian_energy_distance;
+  const double secs = seconds_since(t0);
+  JsonObject o;
+  o.set("tick", cfg.train().steps()).set("energy_distance", q.energy_distance).set("gaussian_energy_distance", q.gaussian_energy_distance)
+      .set("num_samples", cfg.sample().num()).set("nfe", sampled.nfe).set("sample_seconds", secs);
+  JsonlWriter(run.run_dir + "/metrics.jsonl").write(o);
+  std::fprintf(stderr, "sampled %llu points (%s, %.0f NFE) in %.1f s\n", static_cast<unsigned long long>(cfg.sample().num()),
+               spec.sampler.c_str(), sampled.nfe, secs);
+  std::printf("metrics: energy_distance=%.5f gaussian_baseline=%.5f ratio=%.3f\n", q.energy_distance, q.gaussian_energy_distance,
+              q.energy_distance / q.gaussian_energy_distance);
+  if (pictured) std::printf("picture: %s/samples.png\n", run.run_dir.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void finish_training(Run& run, TrainResult* result) {
+  if (run.root) report_run(run, result);
+  run.comm.barrier();
+  if (run.cfg.train().loss() == TrainConfig::CLASSIFY) finish_classifier(run, result);
+  else finish_samples(run, result);
+}
+
+}  // namespace lockstep
