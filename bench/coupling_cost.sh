@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TICKS=${1:-12}
-launch/build.sh >/dev/null
+launch/build.sh lockstep >/dev/null
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 median_of() {  # run key: the median of a per-rank timing list over the logged ticks after the first two

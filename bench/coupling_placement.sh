@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TICKS=${1:-8}
-launch/build.sh >/dev/null
+launch/build.sh lockstep >/dev/null
 PY=/usr/bin/python3
 if ! $PY -c 'import mpi4py, numpy' 2> /dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CASE=${1:?usage: bench/coupling_quality.sh checkerboard|fashion [OUT_DIR]}
 OUT=${2:-runs/coupling-$CASE}
-launch/build.sh >/dev/null
+launch/build.sh lockstep >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1} OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 case "$CASE" in
   checkerboard)

@@ -37,7 +37,7 @@ if ! $PY -c 'import torch' 2> /dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get install -y -qq --no-install-recommends python3-torch > /dev/null
 fi
-launch/build.sh > /dev/null
+launch/build.sh lockstep > /dev/null
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 BIN=build/lockstep
 # PyTorch multiplies with the same OpenBLAS kernels as Lockstep: on a CPU this OpenBLAS does not know, Lockstep runs

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Weak scaling on one machine: 2 ranks with one thread each (global batch 2B) against 1 rank with one thread
 # (batch B), alternating A B A B over several rounds; prints the median steady-state samples/s of each and the
-# efficiency sps(2 ranks) / (2 x sps(1 rank)), for four variants: the sharded optimizer step
-# (engine.shard_optimizer), the shared-memory all-reduce with a whole step on every rank (the default on one
-# machine), the same with engine.balance AUTO (the split follows each rank's measured speed), and MPI_Iallreduce.
+# efficiency sps(2 ranks) / (2 x sps(1 rank)), for three variants: the shm backend (gradients summed in shared
+# memory, the default on one machine), the same with engine.balance AUTO (the split follows each rank's measured
+# speed), and the mpi backend (MPI_Iallreduce).
 # Each round also runs two independent single-rank processes at once, one pinned to each of the first two cores:
 # their summed samples/s over 2 x sps(1 rank) is the ceiling that this machine's shared caches, memory and
 # neighbours leave for the ratio. A benchmark, not a test: it measures and prints, never fails.
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 TICKS=${2:-1500}
-launch/build.sh >/dev/null
+launch/build.sh lockstep >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 BIN=build/lockstep
 WORK=$(mktemp -d)
@@ -55,9 +55,8 @@ pair() {  # extra...: two 1-rank runs at once, pinned to cores 0 and 1; their su
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 # the 2-rank variants: column title, then the settings
-VARIANTS=("sharded step|--set engine.shm_allreduce=true --set engine.shard_optimizer=true"
-          "shared-memory all-reduce (default)|--set engine.shm_allreduce=true --set engine.shard_optimizer=false"
-          "shared memory, AUTO balance|--set engine.shm_allreduce=true --set engine.shard_optimizer=false --set engine.balance=AUTO"
+VARIANTS=("shared-memory all-reduce (default)|--set engine.shm_allreduce=true"
+          "shared memory, AUTO balance|--set engine.shm_allreduce=true --set engine.balance=AUTO"
           "MPI_Iallreduce|--set engine.shm_allreduce=false")
 
 REPORT=bench/results/weak_scaling.md
