@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/comm/comm_registry.h"
+#include "common/kernels/fast_paths.h"
 #include "common/model/sgemm.h"
 #include "common/util/blas_info.h"
 #include "common/util/strings.h"
@@ -29,6 +30,7 @@ int cmd_version() {
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
   if (!blas.core_note.empty()) std::printf("         %s\n", blas.core_note.c_str());
   std::printf("MLP step %s\n", sgemm_library());
+  std::printf("kernels  %s (CPU fast paths; engine.cpu_fast_paths switches them)\n", kernel_target().c_str());
   std::printf("backends %s\n", join(built_backends()).c_str());
   return 0;
 }
