@@ -26,7 +26,7 @@ namespace {
 
 class CheckpointSystem : public TickSystem {
  public:
-  explicit CheckpointSystem(Run& run) : run_(run), faults_(run.comm.rank()) {}
+  explicit CheckpointSystem(Run& run) : run_(run) {}
   bool due(const Tick& t) const override {
     return t.summary != nullptr && !run_.stop_next && (t.frame.checkpoint() || (t.summary->signal != 0 && !t.last));
   }
@@ -46,14 +46,13 @@ class CheckpointSystem : public TickSystem {
       state.data_position = consumed % items;
     }
     run_.last_checkpoint = checkpoint_path(run_.run_dir, done);
-    if (faults_.at(FaultPhase::kCheckpoint, t.frame.tick())) crash_during_write(run_.last_checkpoint, checkpoint_bytes(state));
+    if (run_.worker.faults().at(FaultPhase::kCheckpoint, t.frame.tick())) crash_during_write(run_.last_checkpoint, checkpoint_bytes(state));
     save_checkpoint(run_.last_checkpoint, state);
     prune_checkpoints(run_.run_dir, cfg.train().keep_last(), cfg.train().keep_every());
   }
 
  private:
   Run& run_;
-  FaultInjector faults_;
 };
 
 }  // namespace

@@ -39,11 +39,7 @@ class SampleEvalSystem : public TickSystem {
       scored = std::make_unique<ImageScorer>(*classifier_->net);
       on_chunk = [&](uint64_t first, const torch::Tensor& x) { scored->add_samples(spec, first, x); };
     }
-    SampledSet sampled;
-    {
-      const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
-      sampled = sample_distributed(run_.comm, worker.net(), worker.schedule(), spec, num, cfg.sample().chunk(), num, nullptr, false, on_chunk);
-    }
+    const SampledSet sampled = sample_from_run(run_, spec, num, on_chunk);
     if (scored) scored->reduce(run_.comm);
     const torch::Tensor data = fresh_data(worker.data(), num, cfg.sample().seed() ^ 0xE7A1DA7Aull);
     const PairSums sums = compare_distributed(run_.comm, sampled.first, data);

@@ -9,6 +9,13 @@
 namespace lockstep {
 namespace {
 
+// Asks the loop to send a stop frame next instead of the next plan.
+Frame& request_stop(Run& run) {
+  run.stop_next = std::make_unique<Frame>();
+  run.stop_next->set_stop(true);
+  return *run.stop_next;
+}
+
 // A skipped tick (the reduced gradient was not finite: no rank updated its weights) is counted and warned about;
 // with train.nonfinite STOP the run ends with exit code 4, before anything of the tick is saved.
 class NonfiniteGuard : public TickSystem {
@@ -24,9 +31,7 @@ class NonfiniteGuard : public TickSystem {
                                             : " (the loss of rank" + std::string(s.nonfinite_ranks.size() > 1 ? "s " : " ") + ranks +
                                                   " is NaN or Inf)");
     if (run_.cfg.train().nonfinite() == TrainConfig::STOP) {
-      run_.stop_next = std::make_unique<Frame>();
-      run_.stop_next->set_stop(true);
-      run_.stop_next->set_error(what + "; stopped (train.nonfinite: STOP). The weights are those before the tick; the last checkpoint is " +
+      request_stop(run_).set_error(what + "; stopped (train.nonfinite: STOP). The weights are those before the tick; the last checkpoint is " +
                                 (run_.last_checkpoint.empty() ? std::string("none") : run_.last_checkpoint));
       return;
     }
@@ -46,9 +51,7 @@ class Preemption : public TickSystem {
   bool due(const Tick& t) const override { return t.summary != nullptr && t.summary->signal != 0 && !t.last && !run_.stop_next; }
   void run(const Tick& t) override {
     const int signal = t.summary->signal;
-    run_.stop_next = std::make_unique<Frame>();
-    run_.stop_next->set_stop(true);
-    run_.stop_next->set_preempted_by(static_cast<uint32_t>(signal));
+    request_stop(run_).set_preempted_by(static_cast<uint32_t>(signal));
     std::fprintf(stderr, "\nlockstep: %s received: stopped after tick %llu; checkpoint %s\n  continue with: lockstep train --resume %s\n",
                  signal == SIGTERM ? "SIGTERM" : "SIGUSR1", static_cast<unsigned long long>(t.frame.tick() + 1), run_.last_checkpoint.c_str(),
                  run_.run_dir.c_str());

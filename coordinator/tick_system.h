@@ -5,17 +5,20 @@
 // due() of a collective system depends on the frame alone, so that every rank decides alike and enters its
 // collectives together; a rank-0 system is due only where the summary exists (rank 0). run() may ask for a stop
 // (rank 0: Run::stop_next), which the loop sends instead of the next plan. The order of the list is the contract:
-//   1. progress       rank 0: the live line and metrics.jsonl (logging.cpp)
-//   2. trace          rank 0: the Chrome trace of ticks [engine.trace_begin, trace_end) (logging.cpp)
-//   3. desync probe   collective, on check_hash ticks: replicas that diverged stop the run, exit 3 (desync_probe.cpp)
-//   4. non-finite     rank 0: a skipped tick is counted and warned about, or stops the run (train.nonfinite STOP, exit
+//   1. sample eval    collective, on sample_eval ticks: samples against fresh data (sample_eval_system.cpp); first,
+//                     so that its line precedes the tick's log line in metrics.jsonl and its time counts in that
+//                     tick's logging window
+//   2. progress       rank 0: the live line and metrics.jsonl (logging.cpp)
+//   3. trace          rank 0: the Chrome trace of ticks [engine.trace_begin, trace_end) (logging.cpp)
+//   4. desync probe   collective, on check_hash ticks: replicas that diverged stop the run, exit 3 (desync_probe.cpp)
+//   5. non-finite     rank 0: a skipped tick is counted and warned about, or stops the run (train.nonfinite STOP, exit
 //                     4) before anything is saved (stop_systems.cpp)
-//   5. sample eval    collective, on sample_eval ticks: samples against fresh data (sample_eval_system.cpp)
 //   6. checkpoint     rank 0: on checkpoint ticks and when a stop signal arrived (checkpoint_system.cpp)
 //   7. preemption     rank 0: after a stop signal, the checkpoint is written and every rank stops, exit 75
 //                     (stop_systems.cpp)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +28,7 @@
 #include "common/proto/engine.pb.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/progress.h"
+#include "evaluation/sample_run.h"
 #include "worker/worker.h"
 
 namespace lockstep {
@@ -57,15 +61,20 @@ class TickSystem {
   virtual void run(const Tick& t) = 0;
 };
 
+// Collective: num samples of the run's model, made by all ranks together (evaluation/sample_run.h), from the EMA
+// weights when sample.use_ema (the raw weights are back afterwards); every chunk a rank makes goes to on_chunk.
+SampledSet sample_from_run(Run& run, const SampleSpec& spec, uint64_t num,
+                           const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = nullptr);
+
 // The systems in the order above.
 std::vector<std::unique_ptr<TickSystem>> make_tick_systems(Run& run);
 
 // The systems themselves (each in its own file).
+std::unique_ptr<TickSystem> make_sample_eval_system(Run& run);
 std::unique_ptr<TickSystem> make_progress_system(Run& run);
 std::unique_ptr<TickSystem> make_trace_system(Run& run);
 std::unique_ptr<TickSystem> make_desync_probe(Run& run);
 std::unique_ptr<TickSystem> make_nonfinite_guard(Run& run);
-std::unique_ptr<TickSystem> make_sample_eval_system(Run& run);
 std::unique_ptr<TickSystem> make_checkpoint_system(Run& run);
 std::unique_ptr<TickSystem> make_preemption_system(Run& run);
 

@@ -56,12 +56,7 @@ void finish_samples(Run& run, TrainResult* result) {
   Worker& worker = run.worker;
   const auto t0 = std::chrono::steady_clock::now();
   const SampleSpec spec = sample_spec(cfg, worker.data(), worker.source());
-  SampledSet sampled;
-  {
-    const Worker::EmaSwap ema(worker, cfg.sample().use_ema());
-    sampled = sample_distributed(run.comm, worker.net(), worker.schedule(), spec, cfg.sample().num(), cfg.sample().chunk(), cfg.sample().num(),
-                                 nullptr, false);
-  }
+  const SampledSet sampled = sample_from_run(run, spec, cfg.sample().num());
   if (!run.root) return;
   const torch::Tensor& samples = sampled.first;
   const torch::Tensor data = fresh_data(worker.data(), cfg.sample().num(), cfg.sample().seed());

@@ -45,21 +45,22 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   const uint64_t start_tick = resume ? resume->state.tick : 0;
   TrainResult result;
 
-  // 1. set-up: threads, fast paths, rank 0's run directory name; the ranks agree on the config before anything else
+  // 1. set-up: threads, fast paths, rank 0's run directory name; the first frame carries rank 0's config hash, and
+  // the ranks agree on the config before anything is built or written
   const ThreadSetting threads = configure_threads(cfg.engine().threads(), comm.local_size());
   set_cpu_fast_paths(cfg.engine().cpu_fast_paths());
   comm.set_timeout(cfg.engine().collective_timeout_s());
   result.run_dir = out_dir.empty() ? "runs/" + cfg.name() + "-" + timestamp_now() : out_dir;
   comm.broadcast(&result.run_dir, 0);  // rank 0's clock names the directory
   const std::string config_text = effective_config_text(cfg);
-  Coordinator coordinator(cfg, comm.size());
   std::unique_ptr<Frame> planned;
-  if (root) {
-    planned = std::make_unique<Frame>(coordinator.plan(start_tick));
+  if (root) {  // the first frame: rank 0's config hash
+    planned = std::make_unique<Frame>();
+    planned->set_tick(start_tick);
     planned->set_config_hash(config_hash(config_text));
   }
-  Frame frame = exchange_frame(comm, planned.get(), start_tick);
-  check_config_agreement(comm, frame, config_text);
+  check_config_agreement(comm, exchange_frame(comm, planned.get(), start_tick), config_text);
+  Coordinator coordinator(cfg, comm.size());
   prepare_run_dir(comm, result.run_dir, config_text, resume ? &start_tick : nullptr);
   const std::string hosts = describe_hosts(comm);
   if (root) print_run_banner(loaded, result.run_dir, config_text, comm, hosts, threads.description, resume);
@@ -77,10 +78,8 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
 
   // 3. the tick loop: plan and send, play, collect, then the systems in order (tick_system.h)
   for (uint64_t tick = start_tick;; ++tick) {
-    if (tick > start_tick) {  // the first frame was exchanged above
-      if (root) planned = run.stop_next ? std::move(run.stop_next) : std::make_unique<Frame>(coordinator.plan(tick));
-      frame = exchange_frame(comm, planned.get(), tick);
-    }
+    if (root) planned = run.stop_next ? std::move(run.stop_next) : std::make_unique<Frame>(coordinator.plan(tick));
+    const Frame frame = exchange_frame(comm, planned.get(), tick);
     if (frame.stop()) {
       if (!frame.error().empty()) throw TrainingStopped(frame.error());
       result.preempted = frame.preempted_by() != 0;

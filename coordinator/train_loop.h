@@ -7,7 +7,7 @@
 //                  banner (banner.h)
 //   2. build       worker (data, path, model, flat parameters, Adam) and the systems of the tick loop
 //   3. tick loop   plan -> send frame -> play -> gather reports -> collect -> systems in order (tick_system.h:
-//                  progress, trace, desync probe, non-finite, sample evaluation, checkpoint, preemption)
+//                  sample evaluation, progress, trace, desync probe, non-finite, checkpoint, preemption)
 //   4. finish      samples.npy, data.npy, samples.png and the energy distance, or a classifier's test accuracy
 //                  (train_finish.h)
 // Stop signals (SIGTERM, SIGUSR1) reach rank 0 through the reports: the tick in flight finishes, rank 0 writes

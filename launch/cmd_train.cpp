@@ -1,7 +1,6 @@
 // `lockstep train [CONFIG] [--out DIR] [--steps N] [--seed S] [--set field=value]... [--resume CHECKPOINT_OR_RUN]`
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm_registry.h"
-#include "common/comm/mpi_session.h"
 #include "common/config/config.h"
 #include "common/config/config_diff.h"
 #include "common/util/error.h"
@@ -56,10 +55,7 @@ int cmd_train(const TrainArgs& args) {
   }
   LS_CHECK_INPUT(cfg.config.model().name() != "oracle",
                  cfg.source << ": model 'oracle' has no parameters to train; sample it with `lockstep sample CONFIG`");
-  const std::string backend = resolve_backend(cfg.config.engine().backend());
-  LS_CHECK_INPUT(backend != "self" || MpiSession::world_size() == 1,
-                 "started as " << MpiSession::world_size() << " MPI ranks, but engine.backend is 'self' (use auto or mpi)");
-  std::unique_ptr<Comm> comm = make_comm(backend, cfg.config.engine().shm_allreduce());
+  std::unique_ptr<Comm> comm = make_comm(cfg.config.engine().backend(), cfg.config.engine().shm_allreduce());
   const TrainResult result = run_training(cfg, out, *comm, resume.get());
   return result.preempted ? kExitPreempted : kExitOk;
 }

@@ -52,6 +52,8 @@ class Worker {
   const std::shared_ptr<const DataSource>& source() const { return source_; }
   FlatParams& params() { return *params_; }
   const GradReducer& reducer() const { return *reducer_; }
+  // This rank's fault injector (LOCKSTEP_FAULT), also asked by the checkpoint system.
+  const FaultInjector& faults() const { return faults_; }
   // Where the gradient buffer lives, for the start-up banner ("" where the backend offers no choice).
   const std::string& grad_buffer_note() const { return grad_buffer_note_; }
   // The CPU fast paths this run takes (common/kernels/fast_paths.h), for the start-up banner.

@@ -35,9 +35,9 @@ class MpiPending : public PendingReduce {
   uint64_t seq_;
 };
 
-class MpiComm : public Comm {
+class MpiComm : public MpiBackend {
  public:
-  explicit MpiComm(const std::string& why_not_shared) {
+  MpiComm() {
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
     LS_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &arrive_comm_));
     LS_CHECK_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
@@ -48,6 +48,9 @@ class MpiComm : public Comm {
     LS_CHECK_MPI(MPI_Comm_size(local_, &local_size_));
     arrived_.assign(size_, 0);
     spin_s_ = poll_spin_s(local_size_);
+    set_allreduce_note("");
+  }
+  void set_allreduce_note(const std::string& why_not_shared) override {
     if (size_ == 1) path_ = "none (one rank)";
     else if (local_size_ < size_) path_ = "MPI_Iallreduce (ranks on several machines)";
     else path_ = "MPI_Iallreduce" + (why_not_shared.empty() ? std::string() : " (" + why_not_shared + ")");
@@ -194,6 +197,6 @@ void MpiPending::wait() { comm_->wait(&req_, 1, "allreduce", seq_); }
 
 }  // namespace
 
-std::unique_ptr<Comm> make_mpi_comm(const std::string& why_not_shared) { return std::make_unique<MpiComm>(why_not_shared); }
+std::unique_ptr<MpiBackend> make_mpi_comm() { return std::make_unique<MpiComm>(); }
 
 }  // namespace lockstep

@@ -8,8 +8,14 @@
 
 namespace lockstep {
 
-// why_not_shared: when every rank runs on this machine, why the gradients are not summed in shared memory instead
-// (comm_shm.h), for allreduce_path(); "" when nobody asked for that.
-std::unique_ptr<Comm> make_mpi_comm(const std::string& why_not_shared = "");
+class MpiBackend : public Comm {
+ public:
+  // When every rank runs on this machine, why the gradients are not summed in shared memory instead (comm_shm.h),
+  // for allreduce_path().
+  virtual void set_allreduce_note(const std::string& why_not_shared) = 0;
+};
+
+// Collective over MPI_COMM_WORLD (it duplicates it).
+std::unique_ptr<MpiBackend> make_mpi_comm();
 
 }  // namespace lockstep

@@ -5,8 +5,10 @@
 // process was started by mpirun or srun, the MPI ranks, summing gradients in shared memory (backend shm) when
 // every rank runs on this machine and shm_allreduce is true, else over MPI (mpi); started alone, a world of one
 // (self). "mpi" makes the same choice among MPI ranks; "shm" insists on shared memory (BadInput when impossible);
-// "self", "nccl" as named. The choice is made collectively (every rank learns the same answer). MPI-based
-// backends need an active MpiSession. Asking for a backend that was not built throws BadInput naming the ones that
+// "self", "nccl" as named. Among MPI ranks the choice is collective: every rank takes rank 0's backend and
+// shm_allreduce (so that all build the same communicator; the config check of the first frame then names a rank whose
+// config differs), and "self" on several ranks is refused on every rank. MPI-based backends need an active
+// MpiSession. Asking for a backend that was not built throws BadInput naming the ones that
 // were.
 #pragma once
 

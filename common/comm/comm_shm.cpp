@@ -1,8 +1,6 @@
 // The shared-memory backend: MPI ranks of one machine whose gradient all-reduce runs through shared memory.
 #include "common/comm/comm_shm.h"
 
-#include <algorithm>
-#include <climits>
 #include <cstdio>
 
 #include "common/comm/shm_allreduce.h"
@@ -13,6 +11,7 @@ namespace {
 class ShmComm : public Comm {
  public:
   ShmComm(std::unique_ptr<Comm> mpi, std::unique_ptr<ShmAllreduce> shm) : mpi_(std::move(mpi)), shm_(std::move(shm)) {}
+  ~ShmComm() override { shm_.reset(); }  // the shared memory goes before the communicator it was made over
   int rank() const override { return mpi_->rank(); }
   int size() const override { return mpi_->size(); }
   int local_rank() const override { return mpi_->local_rank(); }
@@ -28,11 +27,7 @@ class ShmComm : public Comm {
     mpi_->set_timeout(seconds);
     shm_->set_timeout(seconds);
   }
-  void allreduce_sum(float* data, size_t count) override {
-    for (size_t done = 0; done < count; done += INT_MAX / 2) {
-      allreduce_start(data + done, std::min<size_t>(count - done, INT_MAX / 2))->wait();
-    }
-  }
+  void allreduce_sum(float* data, size_t count) override { allreduce_start(data, count)->wait(); }
   std::unique_ptr<PendingReduce> allreduce_start(float* data, size_t count) override { return shm_->start(data, count); }
 
   float* reduce_buffer(size_t count, std::string* note) override {
@@ -52,20 +47,7 @@ class ShmComm : public Comm {
 
 }  // namespace
 
-std::unique_ptr<Comm> make_shm_comm(std::unique_ptr<Comm>& mpi, std::string* why_not) {
-  if (mpi->size() < 2) {
-    *why_not = "one rank";
-    return nullptr;
-  }
-  if (mpi->local_size() < mpi->size()) {
-    *why_not = "ranks on several machines";
-    return nullptr;
-  }
-  std::unique_ptr<ShmAllreduce> shm = ShmAllreduce::create(*mpi, why_not);
-  if (!shm) {
-    *why_not = "shared memory failed: " + *why_not;
-    return nullptr;
-  }
+std::unique_ptr<Comm> make_shm_comm(std::unique_ptr<Comm> mpi, std::unique_ptr<ShmAllreduce> shm) {
   return std::make_unique<ShmComm>(std::move(mpi), std::move(shm));
 }
 

@@ -29,7 +29,7 @@ namespace lockstep::vec {
 // Flush-to-zero and denormals-are-zero (MXCSR) on the calling thread for the guard's scope, the previous mode
 // restored after (x86-64 builds; elsewhere a no-op). Why: GCC if-converts the clamps of exp_poly by computing every
 // branch for every lane, and one branch of the SiLU (z times the sigmoid of -88) is a denormal for every ordinary z;
-// Intel cores take a microcode assist for each denormal result (docs/performance.md, "Denormals").
+// Intel cores take a microcode assist for each denormal result (docs/performance.md, "Denormal flushing").
 class FlushDenormals {
  public:
 #if LOCKSTEP_X86_KERNELS
