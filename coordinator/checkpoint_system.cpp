@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "common/checkpoint/checkpoint.h"
 #include "common/util/fault.h"
@@ -19,7 +18,9 @@ namespace {
 // LOCKSTEP_FAULT ckpt_kill: a crash half-way through a checkpoint write (the temporary file is left behind).
 [[noreturn]] void crash_during_write(const std::string& path, const std::string& bytes) {
   make_dirs(std::filesystem::path(path).parent_path().string());
-  std::ofstream(path + ".tmp-" + std::to_string(::getpid()), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  std::string tmp;
+  const int fd = create_temp_beside(path, &tmp);
+  if (::write(fd, bytes.data(), bytes.size() / 2) < 0) std::abort();
   ::kill(::getpid(), SIGKILL);
   std::abort();
 }
@@ -35,6 +36,7 @@ class CheckpointSystem : public TickSystem {
     const uint64_t done = t.frame.tick() + 1;
     CheckpointData state = run_.worker.state();
     state.config_text = run_.config_text;
+    state.run_id = run_.run_id;
     state.tick = done;
     state.world_size = static_cast<uint32_t>(run_.comm.size());
     state.seed = cfg.seed();
@@ -48,7 +50,7 @@ class CheckpointSystem : public TickSystem {
     run_.last_checkpoint = checkpoint_path(run_.run_dir, done);
     if (run_.worker.faults().at(FaultPhase::kCheckpoint, t.frame.tick())) crash_during_write(run_.last_checkpoint, checkpoint_bytes(state));
     save_checkpoint(run_.last_checkpoint, state);
-    prune_checkpoints(run_.run_dir, cfg.train().keep_last(), cfg.train().keep_every());
+    prune_checkpoints(run_.run_dir, run_.run_id, cfg.train().keep_last(), cfg.train().keep_every());
   }
 
  private:

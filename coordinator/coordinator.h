@@ -61,6 +61,7 @@ class Coordinator {
   void set_state_tensor_names(std::vector<std::string> names) { state_names_ = std::move(names); }
   // Resume: ticks skipped before the checkpoint.
   void set_skipped_total(uint64_t n) { skipped_total_ = n; }
+  uint64_t skipped_total() const { return skipped_total_; }
 
  private:
   Config cfg_;

@@ -2,10 +2,11 @@
 
 namespace lockstep {
 
-SampledSet sample_from_run(Run& run, const SampleSpec& spec, uint64_t num, const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk) {
+SampledSet sample_from_run(Run& run, const SampleSpec& spec, uint64_t num, const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk,
+                           bool stop_on_signal) {
   const Worker::EmaSwap ema(run.worker, run.cfg.sample().use_ema());
   return sample_distributed(run.comm, run.worker.net(), run.worker.schedule(), spec, num, run.cfg.sample().chunk(), num, nullptr, false,
-                            on_chunk);
+                            on_chunk, stop_on_signal);
 }
 
 std::vector<std::unique_ptr<TickSystem>> make_tick_systems(Run& run) {

@@ -41,7 +41,10 @@ struct Run {
   Coordinator& coordinator;  // rank 0's is the one that plans
   std::string run_dir;
   std::string config_text;   // the effective config, stored in every checkpoint
+  std::string run_id;        // the run's identity, stored in every checkpoint (run_dir.h)
   bool root = false;
+  uint64_t start_tick = 0;             // where this session began (a resumed run: the checkpoint's tick)
+  uint64_t skipped_before = 0;         // ticks skipped before this session
   std::unique_ptr<Progress> progress;  // rank 0
   std::string last_checkpoint;         // rank 0: the newest checkpoint written ("" before the first)
   std::unique_ptr<Frame> stop_next;    // rank 0: a stop frame to send instead of the next plan
@@ -63,8 +66,9 @@ class TickSystem {
 
 // Collective: num samples of the run's model, made by all ranks together (evaluation/sample_run.h), from the EMA
 // weights when sample.use_ema (the raw weights are back afterwards); every chunk a rank makes goes to on_chunk.
+// With stop_on_signal, a stop signal ends it on every rank with Preempted (sample_run.h).
 SampledSet sample_from_run(Run& run, const SampleSpec& spec, uint64_t num,
-                           const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = nullptr);
+                           const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = nullptr, bool stop_on_signal = false);
 
 // The systems in the order above.
 std::vector<std::unique_ptr<TickSystem>> make_tick_systems(Run& run);

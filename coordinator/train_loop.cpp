@@ -60,21 +60,27 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
     planned->set_config_hash(config_hash(config_text));
   }
   check_config_agreement(comm, exchange_frame(comm, planned.get(), start_tick), config_text);
+  ResumeInfo resumed;
+  if (resume) resumed = ResumeInfo{resume->path, resume->state.run_id, start_tick};
+  check_run_dir(comm, result.run_dir, resume ? &resumed : nullptr);
   Coordinator coordinator(cfg, comm.size());
-  prepare_run_dir(comm, result.run_dir, config_text, resume ? &start_tick : nullptr);
   const std::string hosts = describe_hosts(comm);
   if (root) print_run_banner(loaded, result.run_dir, config_text, comm, hosts, threads.description, resume);
 
-  // 2. build: the worker (data, path, model, flat parameters, Adam), then the systems of the tick loop
+  // 2. build: the worker (data, path, model, flat parameters, Adam) and the systems of the tick loop; then, every
+  // check passed, the run directory is written
   Worker worker(cfg, comm);
   if (resume) worker.restore(resume->state, resume->path);
   coordinator.set_state_tensor_names(worker.state_tensor_names());
   if (resume) coordinator.set_skipped_total(resume->state.skipped_ticks);
+  Run run{cfg, comm, worker, coordinator, result.run_dir, config_text, run_identity(comm, result.run_dir, resume ? &resumed : nullptr), root};
+  run.start_tick = start_tick;
+  run.skipped_before = resume ? resume->state.skipped_ticks : 0;
+  const std::vector<std::unique_ptr<TickSystem>> systems = make_tick_systems(run);
+  prepare_run_dir(comm, result.run_dir, config_text, run.run_id, resume ? &resumed : nullptr);
   install_stop_signal_handlers();
   if (root) print_model_banner(cfg, worker);
-  Run run{cfg, comm, worker, coordinator, result.run_dir, config_text, root};
   if (root) run.progress = std::make_unique<Progress>(result.run_dir + "/metrics.jsonl", cfg.train().steps(), start_tick);
-  const std::vector<std::unique_ptr<TickSystem>> systems = make_tick_systems(run);
 
   // 3. the tick loop: plan and send, play, collect, then the systems in order (tick_system.h)
   for (uint64_t tick = start_tick;; ++tick) {

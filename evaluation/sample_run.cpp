@@ -1,5 +1,7 @@
 #include "evaluation/sample_run.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include "common/plot/image_grid.h"
 #include "common/plot/scatter.h"
 #include "common/util/error.h"
+#include "common/util/stop_signal.h"
 
 namespace lockstep {
 
@@ -42,7 +45,7 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_pt
 
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                               uint64_t keep, NpyStreamWriter* out, bool progress,
-                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk) {
+                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk, bool stop_on_signal) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   auto last_print = t0;
@@ -68,6 +71,18 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
       mine.append(static_cast<const char*>(x.data_ptr()), static_cast<size_t>(x.numel()) * sizeof(float));
     }
     const std::vector<std::string> parts = comm.gather(mine, 0);
+    if (stop_on_signal) {  // every rank learns whether any rank was asked to stop
+      const std::vector<std::string> signals = comm.gather(std::to_string(stop_signal()), 0);
+      std::string first;
+      for (const std::string& sig : signals) {
+        if (first.empty() && sig != "0") first = sig;
+      }
+      comm.broadcast(&first, 0);
+      if (!first.empty()) {
+        throw Preempted(std::string(first == std::to_string(SIGTERM) ? "SIGTERM" : "SIGUSR1") + " received during the final sampling (" +
+                        std::to_string(done) + " of " + std::to_string(num) + " samples): stopped; the last checkpoint holds the trained run");
+      }
+    }
     if (rank != 0) continue;
     for (uint64_t k = 0; k < world && round * world + k < chunks; ++k) {
       const std::string& p = parts[k];
@@ -152,10 +167,15 @@ torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed) {
   return out;
 }
 
-SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, const torch::Tensor& fit, uint64_t seed) {
+SampleQuality sample_quality(const torch::Tensor& samples_in, const torch::Tensor& data_in, const torch::Tensor& fit_in, uint64_t seed) {
+  // the pair sums take n^2 time: at most kQualitySamples of each set
+  const int64_t n = std::min<int64_t>({samples_in.size(0), data_in.size(0), kQualitySamples});
+  const torch::Tensor samples = samples_in.narrow(0, 0, n), data = data_in.narrow(0, 0, n);
+  const torch::Tensor fit = fit_in.narrow(0, 0, std::min<int64_t>(fit_in.size(0), kQualitySamples));
   SampleQuality q;
+  q.points = n;
   q.energy_distance = energy_distance(samples, data);
-  q.gaussian_energy_distance = energy_distance(matched_gaussian(fit, data.size(0), seed), data);
+  q.gaussian_energy_distance = energy_distance(matched_gaussian(fit, n, seed), data);
   return q;
 }
 

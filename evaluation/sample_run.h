@@ -38,6 +38,8 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_pt
 // given: streamed, never all in memory) and keeps the first `keep` samples; with `progress` it prints
 // samples/s and an ETA on stderr. `on_chunk`, when given, sees every chunk on the rank that computed it (its first
 // sample's index and the samples [n, d]), before the gather: per-rank metrics of the samples cost no transfer.
+// With `stop_on_signal` (the end of training, where stop signals are caught: common/util/stop_signal.h) the ranks
+// agree after every round whether one of them received SIGTERM or SIGUSR1, and then all throw Preempted.
 struct SampledSet {
   torch::Tensor first;  // rank 0: samples [0, min(keep, num)) as [n, d]; undefined elsewhere
   double nfe = 0.0;     // network evaluations per sample (mean)
@@ -45,7 +47,7 @@ struct SampledSet {
 };
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
                               uint64_t keep, NpyStreamWriter* out, bool progress,
-                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = {});
+                              const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = {}, bool stop_on_signal = false);
 // All ranks together: rank 0's `samples` [n, d] against `data` [n, d] (the same on every rank): each rank adds the
 // pair sums of its rows, rank 0 merges them (the result is meaningful on rank 0 only). Bandwidths follow the data.
 PairSums compare_distributed(Comm& comm, const torch::Tensor& samples, const torch::Tensor& data);
@@ -61,9 +63,12 @@ torch::Tensor fresh_data(const DataSource& data, uint64_t num, uint64_t seed);
 struct SampleQuality {
   double energy_distance = 0.0;           // samples vs data
   double gaussian_energy_distance = 0.0;  // N(mean(fit), cov(fit)) vs data: the baseline to beat
+  int64_t points = 0;                     // the points of each set compared
 };
 // The Gaussian baseline is fitted to `fit`, points of the data distribution apart from `data` (a Gaussian
-// fitted to `data` itself lies in the span of those very points, which flatters it in high dimensions).
+// fitted to `data` itself lies in the span of those very points, which flatters it in high dimensions). Both
+// distances use the first min(n, kQualitySamples) points of each set: their pair sums take n^2 time.
+constexpr int64_t kQualitySamples = 50000;
 SampleQuality sample_quality(const torch::Tensor& samples, const torch::Tensor& data, const torch::Tensor& fit, uint64_t seed);
 
 // The shape of an array of n items of `source` as written to .npy: [n, d] for points, [n, C, H, W] for images.

@@ -1,5 +1,6 @@
 // `lockstep sample CHECKPOINT [--num N] [--steps K] [--seed S] [--threads T] [--out FILE.npy] ...`, on one process or under mpirun/srun
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -43,6 +44,9 @@ int cmd_sample(const SampleArgs& args) {
   }
   if (args.no_fast_paths) cfg.mutable_engine()->set_cpu_fast_paths(false);
   set_cpu_fast_paths(cfg.engine().cpu_fast_paths());
+  LS_CHECK_INPUT(!args.class_given || args.class_label >= 0, "--class must be a class index >= 0, got " << args.class_label);
+  LS_CHECK_INPUT(!args.guidance_given || (std::isfinite(args.guidance) && std::fabs(args.guidance) <= 1000),
+                 "--guidance must be a finite number in [-1000, 1000], got " << args.guidance);
   if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
   if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
   if (args.threads_given) {
@@ -52,9 +56,15 @@ int cmd_sample(const SampleArgs& args) {
   const SampleSpec spec = sample_spec(cfg, *src.data);
   const std::string out = !args.out.empty() ? args.out
                                             : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
-  LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << out << ": expected a .npy file name");
+  LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << clip(out, 300) << ": expected a .npy file name");
   const std::string out_dir = fs::path(out).parent_path().string();
-  LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << out << ": no such directory " << out_dir);
+  LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << clip(out, 300) << ": no such directory " << clip(out_dir, 300));
+  const std::string png = fs::path(out).replace_extension(".png").string();
+  for (const std::string& file : {out, png}) {
+    LS_CHECK_INPUT(args.force || !exists_nofollow(file), clip(file, 300) << ": exists; give another --out, or --force to replace it (and "
+                                                                          << (file == out ? "the picture beside it" : "the samples") << ")");
+    LS_CHECK_INPUT(!is_dir(file), clip(file, 300) << ": is a directory");
+  }
 
   // Under mpirun or srun every rank samples its share of the chunks; rank 0 streams them to the file.
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
@@ -69,7 +79,6 @@ int cmd_sample(const SampleArgs& args) {
                                                 root && num > 4 * cfg.sample().chunk());
   if (!root) return kExitOk;
   writer->finish();
-  const std::string png = fs::path(out).replace_extension(".png").string();
   const bool pictured = plot_samples(png, sampled.first, nullptr, *src.data, spec);
   std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.3f s\n",
                static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,

@@ -30,6 +30,7 @@ struct SampleArgs {
   bool threads_given = false;
   int64_t threads = 0;  // per rank; 0: the machine's cores shared among its ranks
   bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
+  bool force = false;          // replace an existing --out file (and its picture)
 };
 
 int cmd_train(const TrainArgs& args);

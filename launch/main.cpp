@@ -8,13 +8,16 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <new>
 
 #include "common/comm/comm.h"
 #include "common/comm/mpi_session.h"
 #include "common/util/blas_core.h"
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
+#include "common/util/strings.h"
 #include "launch/commands.h"
 
 namespace {
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
   sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
   sa->add_option("--threads", sample.threads, "Threads per rank (default: the checkpoint's engine.threads; 0: the machine's cores shared among the ranks on it)");
+  sa->add_flag("--force", sample.force, "Replace the --out file (and the picture beside it) when it exists; without it, an existing file is refused");
   sa->add_flag("--no-fast-paths", sample.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
 
   std::string path_name;
@@ -135,6 +139,9 @@ int main(int argc, char** argv) {
     // Every rank got the stop frame: rank 0 speaks, all exit alike.
     if (rank == 0) std::fprintf(stderr, "lockstep: error: %s\n", e.what());
     return kExitNonFinite;
+  } catch (const Preempted& e) {
+    if (rank == 0) std::fprintf(stderr, "\nlockstep: %s\n", e.what());
+    return kExitPreempted;
   } catch (const DistributedError& e) {
     if (!e.reported()) std::fprintf(stderr, "lockstep: rank %d: error: %s\n", rank, e.what());
     if (world > 1) MpiSession::abort_job(kExitDistributed);
@@ -144,8 +151,17 @@ int main(int argc, char** argv) {
     if (world > 1) MpiSession::abort_job(kExitDistributed);
     return kExitDistributed;
   } catch (const std::exception& e) {
-    if (world > 1) std::fprintf(stderr, "lockstep: rank %d: %s\n", rank, e.what());
-    else std::fprintf(stderr, "lockstep: %s\n", e.what());
+    // An allocation the memory could not hold (LibTorch's allocator, or operator new): the input asked too much
+    if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr || std::strstr(e.what(), "can't allocate memory") != nullptr) {
+      std::fprintf(stderr, "lockstep: %serror: out of memory: the config asks for more than this machine holds (reduce train.batch_size, "
+                           "the model's width or channels, sample.chunk or sample.num); %s\n",
+                   world > 1 ? ("rank " + std::to_string(rank) + ": ").c_str() : "", clip(first_line(e.what()), 200).c_str());
+      if (world > 1) MpiSession::abort_job(kExitBadInput);
+      return kExitBadInput;
+    }
+    // (the first line: LibTorch's errors go on with a stack trace)
+    if (world > 1) std::fprintf(stderr, "lockstep: rank %d: internal error: %s\n", rank, clip(first_line(e.what()), 1000).c_str());
+    else std::fprintf(stderr, "lockstep: internal error: %s\n", clip(first_line(e.what()), 1000).c_str());
     if (world > 1) MpiSession::abort_job(kExitInternal);
     return kExitInternal;
   }

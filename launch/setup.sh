@@ -12,6 +12,7 @@ PACKAGES=(
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev
   dataset-fashion-mnist
   slurm-wlm munge iproute2 util-linux
+  clang libclang-rt-14-dev
 )
 
 SUDO=""

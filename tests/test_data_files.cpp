@@ -97,7 +97,7 @@ TEST_CASE("bad data files are refused naming the file and what is wrong", "[data
   write_bytes(dir + "/float.idx", idx_bytes(0x0D, {4, 3}, std::vector<uint8_t>(48, 0)));
   CHECK_THAT(error_of("idx", dir + "/float.idx"), Catch::Contains("float.idx: unsupported IDX data type 0xd"));
   write_bytes(dir + "/short.idx", idx_bytes(0x08, {4, 3}, std::vector<uint8_t>(10, 0)));
-  CHECK_THAT(error_of("idx", dir + "/short.idx"), Catch::Contains("short.idx: the header says 12 bytes of data, the file has 10 (truncated)"));
+  CHECK_THAT(error_of("idx", dir + "/short.idx"), Catch::Contains("short.idx: the header's shape [4, 3] needs 12 bytes of data, the file has 10 (truncated)"));
   std::string gz;
   write_gzip(dir + "/whole.gz", idx_bytes(0x08, {4, 3}, four));
   gz = read_file(dir + "/whole.gz");
@@ -108,12 +108,12 @@ TEST_CASE("bad data files are refused naming the file and what is wrong", "[data
   CHECK_THAT(error_of("idx", dir + "/x.idx", dir + "/y3.idx"), Catch::Contains("y3.idx has 3 labels") && Catch::Contains("x.idx has 4 items"));
   std::vector<float> half = {0.5f, 1.0f, 2.0f, 0.0f};
   write_npy(dir + "/half.npy", half.data(), {4});
-  CHECK_THAT(error_of("idx", dir + "/x.idx", dir + "/half.npy"), Catch::Contains("half.npy: labels must be integers >= 0, found 0.5"));
+  CHECK_THAT(error_of("idx", dir + "/x.idx", dir + "/half.npy"), Catch::Contains("half.npy: labels must be integers in [0, 65535], found 0.5"));
   CHECK_THAT(error_of("idx", dir + "/none.idx"), Catch::Contains("none.idx: no such file"));
   // through the binary: exit code 2 and the file named, before any training
   const test::ProcResult r = test::run_lockstep("train --set data.name=idx --set data.images=" + dir + "/short.idx --out " + dir + "/run");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("short.idx: the header says 12 bytes"));
+  CHECK_THAT(r.output, Catch::Contains("short.idx: the header's shape [4, 3] needs 12 bytes"));
   CHECK_THAT(test::run_lockstep("train --set data.name=idx --out " + dir + "/run").output,
              Catch::Contains("field 'data.images': data \"idx\" needs the file of items"));
 }

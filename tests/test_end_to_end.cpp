@@ -122,7 +122,7 @@ TEST_CASE("a short training run learns the checkerboard and sample reproduces it
   const std::string before = read_file(dir + "/metrics.jsonl");
   r = run_lockstep("train --steps 5 --out " + dir);
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("already holds a run"));
+  CHECK_THAT(r.output, Catch::Contains("already holds files of a run"));
   CHECK(read_file(dir + "/metrics.jsonl") == before);
 
   // A damaged checkpoint is refused, naming the payload.

@@ -46,10 +46,12 @@ const std::string& reference_run() {
   return dir;
 }
 
+// A copy of the reference run as it stood at `tick`: its identity, config and that checkpoint (no metrics).
 std::string fresh_run_from(const std::string& name, uint64_t tick) {
   const std::string run = temp_dir(name) + "/run";
   fs::create_directories(run + "/checkpoints");
   fs::copy_file(checkpoint_path(reference_run(), tick), checkpoint_path(run, tick));
+  for (const char* file : {"run_id", "config.textproto"}) fs::copy_file(reference_run() + "/" + file, run + "/" + file);
   return run;
 }
 
@@ -172,12 +174,12 @@ TEST_CASE("damaged checkpoints are refused naming the damaged payload", "[resume
   const std::string dir = temp_dir("resume-damaged");
   uint64_t len = 0;
   for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(good[8 + i]);
-  Manifest m;
-  REQUIRE(m.ParseFromArray(good.data() + 16, static_cast<int>(len)));
+  Manifest m;  // after the magic (8 bytes), the length (8) and the manifest's CRC (4)
+  REQUIRE(m.ParseFromArray(good.data() + 20, static_cast<int>(len)));
   REQUIRE(m.payloads_size() == 4);  // params, adam.exp_avg, adam.exp_avg_sq, ema
   for (const Payload& p : m.payloads()) {
     std::string bad = good;
-    bad[16 + len + p.offset() + p.size() / 2] ^= 0x10;  // one bit in the middle of the payload
+    bad[20 + len + p.offset() + p.size() / 2] ^= 0x10;  // one bit in the middle of the payload
     const std::string path = dir + "/" + p.name() + ".ckpt";
     std::ofstream(path, std::ios::binary) << bad;
     const ProcResult r = run_lockstep("train --resume " + path);
@@ -203,7 +205,7 @@ TEST_CASE("resume refuses config changes that leave the run's trajectory and lis
              Catch::Contains("already at tick 20; --steps is the total number of ticks"));
   CHECK_THAT(run_lockstep("train configs/checkerboard.textproto --resume " + run).output, Catch::Contains("--resume takes the config stored"));
   CHECK_THAT(run_lockstep("train --resume " + run + "/nothing").output, Catch::Contains("no such checkpoint file or run directory"));
-  CHECK(!is_file(run + "/metrics.jsonl"));  // nothing was started
+  CHECK(!exists_nofollow(run + "/metrics.jsonl"));  // nothing was started
 }
 
 TEST_CASE("a NaN loss skips the tick and counts it or stops the run naming tick and rank", "[resume]") {

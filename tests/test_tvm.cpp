@@ -310,6 +310,7 @@ TEST_CASE("a resumed TVM run ends bitwise identical to the run that never stoppe
   REQUIRE(r.exit_code == 0);
   std::filesystem::create_directories(dir + "/re/checkpoints");
   std::filesystem::copy_file(checkpoint_path(dir + "/ref", 15), checkpoint_path(dir + "/re", 15));
+  for (const char* file : {"run_id", "config.textproto"}) std::filesystem::copy_file(dir + "/ref/" + file, dir + "/re/" + file);  // the run, copied
   r = run_lockstep("train --resume " + dir + "/re");
   REQUIRE(r.exit_code == 0);
   const CheckpointData a = load_checkpoint(checkpoint_path(dir + "/ref", 30)), b = load_checkpoint(checkpoint_path(dir + "/re", 30));

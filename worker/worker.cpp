@@ -8,6 +8,8 @@
 #include "common/kernels/fast_paths.h"
 #include "common/loss/losses.h"
 #include "common/loss/tvm.h"
+#include "common/model/model_size.h"
+#include "common/util/memory.h"
 #include "common/util/error.h"
 #include "common/util/hash.h"
 #include "common/util/stop_signal.h"
@@ -27,6 +29,21 @@ constexpr uint64_t kHeldOutSeedSalt = 0x4E1D0C7A5EEDull;
 Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(comm.rank()) {
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
+  // sizes checked before anything large is allocated: the model and one rank's slice of the batch
+  const uint64_t slice = (cfg.train().batch_size() + static_cast<uint64_t>(comm.size()) - 1) / static_cast<uint64_t>(comm.size());
+  check_training_memory(cfg, data_->item_shape(), cfg.model().class_conditional() || cfg.model().name() == "classifier" ? data_->num_classes() : 0,
+                        slice);
+  // the end of training holds sample.num samples and as many data points twice (data.npy, the Gaussian's fit) on rank 0;
+  // the periodic sample evaluation train.sample_eval_num samples and data points
+  const uint64_t item_bytes = static_cast<uint64_t>(data_->dim()) * sizeof(float);
+  if (cfg.train().loss() != TrainConfig::CLASSIFY) {
+    check_fits_in_memory(3 * cfg.sample().num() * item_bytes, "sample.num = " + std::to_string(cfg.sample().num()) + " samples at the end of training",
+                         "reduce sample.num; lockstep sample streams any number to a file");
+  }
+  if (cfg.train().sample_eval_every() > 0) {
+    check_fits_in_memory(2 * cfg.train().sample_eval_num() * item_bytes, "train.sample_eval_num = " + std::to_string(cfg.train().sample_eval_num()),
+                         "reduce train.sample_eval_num");
+  }
   net_ = make_model(cfg, *data_, init_seed_of(cfg));
   if (comm.device_buffers()) {  // nccl: this rank's GPU (the backend chose it by local rank and made it current)
     device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));

@@ -1,36 +1,16 @@
 #include "common/checkpoint/checkpoint.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
-#include "common/proto/checkpoint.pb.h"
+#include "common/checkpoint/checkpoint_file.h"
 #include "common/util/error.h"
 #include "common/util/strings.h"
 #include "common/util/fs.h"
 
 namespace lockstep {
-namespace {
-
-constexpr char kMagic[] = "LSCKPT01";
-constexpr size_t kMagicLen = 8;
-
-uint32_t crc_of(const char* data, size_t n) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  while (n > 0) {  // zlib takes uInt lengths
-    const uInt chunk = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
-    data += chunk;
-    n -= chunk;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
-}  // namespace
 
 const torch::Tensor& CheckpointData::tensor(const std::string& name, const std::string& origin) const {
   for (const auto& t : tensors) if (t.first == name) return t.second;
@@ -48,32 +28,21 @@ std::string checkpoint_bytes(const CheckpointData& data) {
   m.set_data_epoch(data.data_epoch);
   m.set_data_position(data.data_position);
   m.set_skipped_ticks(data.skipped_ticks);
+  m.set_run_id(data.run_id);
   m.set_created_unix_s(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   for (const ParamSpan& s : data.params) {
     ParamInfo* p = m.add_params();
     p->set_name(s.name);
     for (int64_t d : s.shape) p->add_shape(d);
   }
-  std::string body;
+  std::vector<torch::Tensor> held;  // contiguous float32 copies, alive while encoding
+  std::vector<PayloadBytes> payloads;
   for (const auto& [name, tensor] : data.tensors) {
-    const torch::Tensor t = tensor.to(torch::kFloat32).contiguous();
-    const size_t bytes = static_cast<size_t>(t.numel()) * sizeof(float);
-    Payload* p = m.add_payloads();
-    p->set_name(name);
-    for (int64_t d : t.sizes()) p->add_shape(d);
-    p->set_offset(body.size());
-    p->set_size(bytes);
-    p->set_crc32(crc_of(static_cast<const char*>(t.data_ptr()), bytes));
-    body.append(static_cast<const char*>(t.data_ptr()), bytes);
+    held.push_back(tensor.to(torch::kFloat32).contiguous());
+    const torch::Tensor& t = held.back();
+    payloads.push_back({name, t.sizes().vec(), t.data_ptr(), static_cast<uint64_t>(t.numel()) * sizeof(float)});
   }
-  std::string manifest;
-  LS_CHECK(m.SerializeToString(&manifest), "serializing the checkpoint manifest");
-  std::string file(kMagic, kMagicLen);
-  uint64_t len = manifest.size();
-  for (int i = 0; i < 8; ++i) file += static_cast<char>((len >> (8 * i)) & 0xff);
-  file += manifest;
-  file += body;
-  return file;
+  return encode_checkpoint(std::move(m), payloads);
 }
 
 void save_checkpoint(const std::string& path, const CheckpointData& data) {
@@ -82,17 +51,40 @@ void save_checkpoint(const std::string& path, const CheckpointData& data) {
   write_file_atomic(path, file);
 }
 
-std::vector<uint64_t> prune_checkpoints(const std::string& run_dir, uint32_t keep_last, uint64_t keep_every) {
+bool checkpoint_tick_of(const std::string& name, uint64_t* tick) {
+  const std::string head = "tick-", tail = ".ckpt";
+  if (name.size() <= head.size() + tail.size() || name.compare(0, head.size(), head) != 0 ||
+      name.compare(name.size() - tail.size(), tail.size(), tail) != 0)
+    return false;
+  return parse_decimal(name.substr(head.size(), name.size() - head.size() - tail.size()), tick);
+}
+
+std::vector<uint64_t> prune_checkpoints(const std::string& run_dir, const std::string& run_id, uint32_t keep_last, uint64_t keep_every) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(run_dir) / "checkpoints";
-  if (!is_dir(dir.string())) return {};
-  const std::regex pattern(R"(tick-(\d+)\.ckpt)"), leftover(R"(tick-\d+\.ckpt\.tmp-\d+)");
+  if (is_symlink(dir.string()) || !is_dir(dir.string())) return {};
   std::vector<uint64_t> ticks;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
     const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, m, pattern)) ticks.push_back(std::stoull(m[1]));
-    else if (std::regex_match(name, leftover)) fs::remove(entry.path());  // a write that crashed half-way
+    std::error_code ec;
+    if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;  // only plain files, never through a link
+    uint64_t tick = 0;
+    if (checkpoint_tick_of(name, &tick)) {
+      std::string owner;
+      try {
+        owner = peek_checkpoint(entry.path().string()).run_id();
+      } catch (const BadInput&) {
+        continue;  // not a checkpoint Lockstep can read: not ours to delete
+      }
+      if (owner == run_id && !run_id.empty()) ticks.push_back(tick);
+    } else if (name.size() > 1 && name[0] == '.') {
+      // a write of ours that crashed half-way: ".tick-NNNNNNNN.ckpt.tmp-<16 hex digits>"
+      const size_t at = name.find(".tmp-");
+      uint64_t t = 0;
+      if (at != std::string::npos && checkpoint_tick_of(name.substr(1, at - 1), &t) && is_temp_of(name, name.substr(1, at - 1))) {
+        fs::remove(entry.path(), ec);
+      }
+    }
   }
   std::sort(ticks.begin(), ticks.end());
   std::vector<uint64_t> kept;
@@ -112,16 +104,8 @@ std::vector<uint64_t> prune_checkpoints(const std::string& run_dir, uint32_t kee
 
 CheckpointData load_checkpoint(const std::string& path) {
   const std::string file = read_file(path);
-  LS_CHECK_INPUT(file.size() >= kMagicLen + 8 && file.compare(0, kMagicLen, kMagic) == 0,
-                 path << ": not a Lockstep checkpoint (bad magic)");
-  uint64_t len = 0;
-  for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(file[kMagicLen + i]);
-  const size_t start = kMagicLen + 8;
-  LS_CHECK_INPUT(len <= file.size() - start, path << ": truncated checkpoint: the manifest needs " << len
-                                                  << " bytes, the file has " << file.size() - start);
-  Manifest m;
-  LS_CHECK_INPUT(m.ParseFromArray(file.data() + start, static_cast<int>(len)), path << ": damaged checkpoint manifest");
-  const size_t body = start + len;
+  const ParsedCheckpoint parsed = parse_checkpoint(file, path);
+  const Manifest& m = parsed.manifest;
   CheckpointData out;
   out.config_text = m.config();
   out.tick = m.tick();
@@ -131,25 +115,19 @@ CheckpointData load_checkpoint(const std::string& path) {
   out.data_epoch = m.data_epoch();
   out.data_position = m.data_position();
   out.skipped_ticks = m.skipped_ticks();
+  out.run_id = m.run_id();
   out.version = m.lockstep_version();
+  out.sealed = parsed.format >= 2;
   int64_t offset = 0;
   for (const ParamInfo& p : m.params()) {
     ParamSpan s{p.name(), {p.shape().begin(), p.shape().end()}, offset, 1};
-    for (int64_t d : s.shape) s.numel *= d;
+    for (int64_t d : s.shape) s.numel *= d;  // checked by parse_checkpoint: no overflow
     offset += s.numel;
     out.params.push_back(s);
   }
   for (const Payload& p : m.payloads()) {
-    const size_t end = body + p.offset() + p.size();
-    LS_CHECK_INPUT(end <= file.size() && end >= body, path << ": truncated checkpoint: payload '" << p.name() << "' needs bytes up to "
-                                                           << end << ", the file has " << file.size());
-    int64_t numel = 1;
-    for (int64_t d : p.shape()) numel *= d;
-    LS_CHECK_INPUT(static_cast<uint64_t>(numel) * sizeof(float) == p.size(), path << ": payload '" << p.name() << "' has a size that does not match its shape");
-    const char* src = file.data() + body + p.offset();
-    LS_CHECK_INPUT(crc_of(src, p.size()) == p.crc32(), path << ": payload '" << p.name() << "' is damaged (CRC-32 mismatch)");
     torch::Tensor t = torch::empty(std::vector<int64_t>(p.shape().begin(), p.shape().end()), torch::kFloat32);
-    std::memcpy(t.data_ptr(), src, p.size());
+    std::memcpy(t.data_ptr(), parsed.body + p.offset(), p.size());
     out.tensors.emplace_back(p.name(), t);
   }
   return out;
@@ -193,14 +171,11 @@ std::string resolve_checkpoint(const std::string& file_or_dir) {
   LS_CHECK_INPUT(is_dir(file_or_dir), file_or_dir << ": no such checkpoint file or run directory");
   fs::path dir = fs::path(file_or_dir);
   if (is_dir((dir / "checkpoints").string())) dir /= "checkpoints";
-  const std::regex pattern(R"(tick-(\d+)\.ckpt)");
   std::string best;
-  unsigned long long best_tick = 0;
+  uint64_t best_tick = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (!std::regex_match(name, m, pattern)) continue;
-    const unsigned long long tick = std::stoull(m[1]);
+    uint64_t tick = 0;
+    if (!checkpoint_tick_of(entry.path().filename().string(), &tick)) continue;
     if (best.empty() || tick > best_tick) best = entry.path().string(), best_tick = tick;
   }
   LS_CHECK_INPUT(!best.empty(), file_or_dir << ": no checkpoint (tick-*.ckpt) in " << dir.string());

@@ -22,11 +22,6 @@ std::vector<std::string> built_backends() {
   return out;
 }
 
-const std::vector<std::string>& known_backends() {
-  static const std::vector<std::string> names = {"auto", "self", "mpi", "shm", "nccl"};
-  return names;
-}
-
 std::string resolve_backend(const std::string& name) {
   if (name == "auto") return launched_by_mpi() ? "mpi" : "self";
   return name;

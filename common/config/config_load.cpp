@@ -3,7 +3,6 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -20,19 +19,28 @@ namespace {
 // Rewrites protobuf's parser messages into ones a user can act on. `line_text` is the offending line;
 // `column` (0-based) may be moved to the start of the offending field.
 std::string explain(const std::string& msg, const std::string& line_text, int* column) {
-  static const std::regex unknown_field(R"re(Message type "([\w.]+)" has no field named "(\w+)")re");
-  std::smatch m;
-  if (std::regex_search(msg, m, unknown_field)) {
-    const std::string type = m[1], name = m[2];
+  // protobuf's words: Message type "lockstep.ModelConfig" has no field named "widht".
+  const std::string head = "Message type \"", middle = "\" has no field named \"";
+  const size_t t = msg.find(head), f = t == std::string::npos ? t : msg.find(middle, t + head.size());
+  const size_t name_end = f == std::string::npos ? f : msg.find('"', f + middle.size());
+  if (name_end != std::string::npos) {
+    const std::string type = msg.substr(t + head.size(), f - t - head.size());
+    const std::string name = msg.substr(f + middle.size(), name_end - f - middle.size());
     const size_t at = line_text.rfind(name, static_cast<size_t>(std::max(0, *column)));
     if (at != std::string::npos) *column = static_cast<int>(at);
-    return "unknown field '" + name + "' in " + type.substr(type.rfind('.') + 1) + "; its fields are: " + field_names_of(type);
+    return "unknown field '" + clip(name) + "' in " + type.substr(type.rfind('.') + 1) + "; its fields are: " + field_names_of(type);
   }
-  // A value error: name the field written before the value on this line.
-  static const std::regex field_before(R"((\w+)\s*:\s*$)");
-  const std::string before = line_text.substr(0, static_cast<size_t>(std::max(0, std::min<int>(*column, line_text.size()))));
-  if (std::regex_search(before, m, field_before)) return "field '" + std::string(m[1]) + "': " + msg;
-  return msg;
+  // A value error: name the field written before the value on this line ("name :" then spaces, up to the column).
+  size_t end = static_cast<size_t>(std::max(0, std::min<int>(*column, static_cast<int>(line_text.size()))));
+  while (end > 0 && is_space(line_text[end - 1])) --end;
+  if (end > 0 && line_text[end - 1] == ':') {
+    --end;
+    while (end > 0 && is_space(line_text[end - 1])) --end;
+    size_t begin = end;
+    while (begin > 0 && is_word_char(line_text[begin - 1])) --begin;
+    if (begin < end) return "field '" + clip(line_text.substr(begin, end - begin)) + "': " + clip(msg, 300);
+  }
+  return clip(msg, 300);
 }
 
 class Collector : public pb::io::ErrorCollector {

@@ -1,6 +1,6 @@
 // Range and name checks of every config field, before any work starts.
+#include <algorithm>
 #include <cmath>
-#include <regex>
 #include <set>
 
 #include "common/comm/comm_registry.h"
@@ -9,8 +9,6 @@
 #include "common/path/schedule.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/strings.h"
-
-#include <algorithm>
 
 namespace lockstep {
 namespace {
@@ -41,6 +39,33 @@ class Checker {
   std::vector<ConfigIssue> issues;
 };
 
+// Every floating-point field, at any depth, must be finite: NaN and infinities have no meaning in a config.
+void check_finite(const google::protobuf::Message& msg, const std::string& prefix, Checker* k) {
+  namespace pb = google::protobuf;
+  const pb::Descriptor* d = msg.GetDescriptor();
+  const pb::Reflection* r = msg.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    const std::string name = prefix + f->name();
+    if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int j = 0; j < r->FieldSize(msg, f); ++j) check_finite(r->GetRepeatedMessage(msg, f, j), name + "[" + std::to_string(j) + "].", k);
+      } else if (r->HasField(msg, f)) {
+        check_finite(r->GetMessage(msg, f), name + ".", k);
+      }
+      continue;
+    }
+    const bool dbl = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE, flt = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_FLOAT;
+    if (!dbl && !flt) continue;
+    const int n = f->is_repeated() ? r->FieldSize(msg, f) : 1;
+    for (int j = 0; j < n; ++j) {
+      const double v = f->is_repeated() ? (dbl ? r->GetRepeatedDouble(msg, f, j) : r->GetRepeatedFloat(msg, f, j))
+                                        : (dbl ? r->GetDouble(msg, f) : r->GetFloat(msg, f));
+      k->need(std::isfinite(v), name, "must be a finite number, got " + Checker::fmt(v));
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& allowed_names(const std::string& field) {
@@ -65,8 +90,10 @@ const std::vector<std::string>& allowed_names(const std::string& field) {
 
 std::vector<ConfigIssue> validate_config(const Config& c) {
   Checker k;
-  k.need(std::regex_match(c.name(), std::regex("[A-Za-z0-9_.-]+")), "name",
-         "must be a non-empty run name of letters, digits, '_', '.', '-', got '" + c.name() + "'");
+  check_finite(c, "", &k);
+  const bool name_ok = !c.name().empty() && c.name().size() <= 200 && c.name() != "." && c.name() != ".." &&
+                       std::all_of(c.name().begin(), c.name().end(), [](char ch) { return is_word_char(ch) || ch == '.' || ch == '-'; });
+  k.need(name_ok, "name", "must be a run name of 1 to 200 letters, digits, '_', '.', '-' (not '.' or '..'), got '" + clip(c.name()) + "'");
 
   k.one_of(c.data().name(), allowed_names("data.name"), "data.name");
   const bool mixture = c.data().name() == "gaussian_mixture";
@@ -75,6 +102,11 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(from_files || (c.data().images().empty() && c.data().labels().empty()), "data.images",
          "data.images and data.labels are only used with data.name \"idx\" or \"npy\"");
   k.one_of(c.data().split(), {"train", "test"}, "data.split");
+  k.need(from_files || c.data().name() == "fashion_mnist" || c.data().size() <= (uint64_t{1} << 28), "data.size",
+         "a drawn data set holds at most 2^28 points (268,435,456), got " + std::to_string(c.data().size()));
+  k.need(c.source().data().size() <= (uint64_t{1} << 28) || c.source().data().name() == "idx" || c.source().data().name() == "npy" ||
+             c.source().data().name() == "fashion_mnist",
+         "source.data.size", "a drawn data set holds at most 2^28 points (268,435,456), got " + std::to_string(c.source().data().size()));
   k.need(!c.data().has_eval_labels() || c.data().has_eval_images(), "data.eval_labels", "needs data.eval_images");
   k.need(!c.data().has_eval_images() || c.data().has_labels() == c.data().has_eval_labels(), "data.eval_labels",
          "give labels for both the training and the held-out images, or for neither");
@@ -88,11 +120,15 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
                std::to_string(c.data().mixture(0).mean_size()) + "), got " + std::to_string(mc.mean_size()));
     k.positive(mc.weight(), f + ".weight");
     k.positive(mc.std(), f + ".std");
+    k.need(mc.std() <= 1e6, f + ".std", "must be <= 1e6, got " + Checker::fmt(mc.std()));
+    for (double v : mc.mean()) k.need(std::isfinite(v) && std::fabs(v) <= 1e6, f + ".mean", "entries must be in [-1e6, 1e6], got " + Checker::fmt(v));
   }
 
   const PathConfig& p = c.path();
   k.one_of(p.name(), allowed_names("path.name"), "path.name");
   k.positive(p.beta_min(), "path.beta_min");
+  k.need(p.beta_max() <= 1e4, "path.beta_max", "must be <= 1e4, got " + Checker::fmt(p.beta_max()));
+  k.need(p.sigma_max() <= 1e8, "path.sigma_max", "must be <= 1e8, got " + Checker::fmt(p.sigma_max()));
   k.need(p.beta_max() > p.beta_min(), "path.beta_max", "must be > path.beta_min (" + Checker::fmt(p.beta_min()) + "), got " + Checker::fmt(p.beta_max()));
   k.positive(p.cosine_s(), "path.cosine_s");
   k.positive(p.sigma_min(), "path.sigma_min");
@@ -120,8 +156,8 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   for (uint32_t mult : u.channel_mult())
     k.need(mult >= 1 && mult <= 64, "model.unet.channel_mult", "entries must be in [1, 64], got " + std::to_string(mult));
   k.need(u.res_blocks() >= 1 && u.res_blocks() <= 16, "model.unet.res_blocks", "must be in [1, 16], got " + std::to_string(u.res_blocks()));
-  k.at_least(u.attention_heads(), 1, "model.unet.attention_heads");
-  k.at_least(u.groups(), 1, "model.unet.groups");
+  k.need(u.attention_heads() >= 1 && u.attention_heads() <= 256, "model.unet.attention_heads", "must be in [1, 256], got " + std::to_string(u.attention_heads()));
+  k.need(u.groups() >= 1 && u.groups() <= 4096, "model.unet.groups", "must be in [1, 4096], got " + std::to_string(u.groups()));
   k.need(u.time_embedding() % 2 == 0 && u.time_embedding() <= 4096, "model.unet.time_embedding",
          "must be an even number in [0, 4096] (0: model.unet.channels), got " + std::to_string(u.time_embedding()));
   k.positive(u.time_max_frequency(), "model.unet.time_max_frequency");
@@ -133,6 +169,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   const OptimConfig& o = c.optim();
   k.one_of(o.name(), allowed_names("optim.name"), "optim.name");
   k.positive(o.lr(), "optim.lr");
+  k.need(o.lr() <= 10, "optim.lr", "must be <= 10 (Adam's steps are about lr in size), got " + Checker::fmt(o.lr()));
   k.in_range(o.beta1(), 0.0, 1.0, true, "optim.beta1");
   k.in_range(o.beta2(), 0.0, 1.0, true, "optim.beta2");
   k.positive(o.eps(), "optim.eps");
@@ -144,21 +181,25 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.at_least(t.steps(), 1, "train.steps");
   k.need(t.steps() < (uint64_t{1} << 32), "train.steps", "must be < 2^32, got " + std::to_string(t.steps()));
   k.at_least(t.batch_size(), 1, "train.batch_size");
+  k.need(t.batch_size() <= (uint64_t{1} << 24), "train.batch_size", "must be <= 2^24 (16,777,216), got " + std::to_string(t.batch_size()));
   k.at_least(t.log_every(), 1, "train.log_every");
 
   const SampleConfig& s = c.sample();
   k.at_least(s.num(), 1, "sample.num");
   k.need(s.num() < (uint64_t{1} << 32), "sample.num", "must be < 2^32, got " + std::to_string(s.num()));
   k.at_least(s.steps(), 1, "sample.steps");
+  k.need(s.steps() <= 1000000, "sample.steps", "must be <= 1,000,000, got " + std::to_string(s.steps()));
   k.one_of(s.sampler(), allowed_names("sample.sampler"), "sample.sampler");
   k.at_least(s.chunk(), 1, "sample.chunk");
+  k.need(s.chunk() <= (uint64_t{1} << 20), "sample.chunk", "must be <= 2^20 (1,048,576), got " + std::to_string(s.chunk()));
   k.positive(s.atol(), "sample.atol");
   k.in_range(s.eta(), 0.0, 1.0, false, "sample.eta");
   k.in_range(t.label_dropout(), 0.0, 1.0, false, "train.label_dropout");
   k.positive(t.min_snr_gamma(), "train.min_snr_gamma");
-  k.need(std::isfinite(s.guidance()), "sample.guidance", "must be finite");
+  k.need(std::isfinite(s.guidance()) && std::fabs(s.guidance()) <= 1000, "sample.guidance", "must be in [-1000, 1000], got " + Checker::fmt(s.guidance()));
   k.need(s.class_label() >= -1, "sample.class_label", "must be a class index, or -1 for all classes in turn");
   k.at_least(m.mlp().class_embedding(), 1, "model.mlp.class_embedding");
+  k.need(m.mlp().class_embedding() <= 4096, "model.mlp.class_embedding", "must be <= 4096, got " + std::to_string(m.mlp().class_embedding()));
   k.need(std::isfinite(s.sde_sigma()) && s.sde_sigma() >= 0, "sample.sde_sigma", "must be >= 0, got " + Checker::fmt(s.sde_sigma()));
   k.one_of(s.sde_sigma_schedule(), {"constant", "beta"}, "sample.sde_sigma_schedule");
   k.positive(s.rtol(), "sample.rtol");
@@ -184,6 +225,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   const EngineConfig& e = c.engine();
   k.one_of(e.backend(), allowed_names("engine.backend"), "engine.backend");
   k.at_least(e.bucket_kb(), 1, "engine.bucket_kb");
+  k.need(e.bucket_kb() <= (uint32_t{1} << 20), "engine.bucket_kb", "must be <= 2^20 (1 GiB), got " + std::to_string(e.bucket_kb()));
   k.need(e.balance() != EngineConfig::MANUAL || e.slice_weights_size() > 0, "engine.slice_weights",
          "balance MANUAL needs one weight per rank");
   k.need(e.balance() == EngineConfig::MANUAL || e.slice_weights_size() == 0, "engine.slice_weights",
@@ -194,7 +236,10 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(std::isfinite(e.collective_timeout_s()) && e.collective_timeout_s() >= 0, "engine.collective_timeout_s",
          "must be >= 0 (0 waits forever), got " + Checker::fmt(e.collective_timeout_s()));
   k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
+  k.need(e.trace_end() - e.trace_begin() <= 100000, "engine.trace_end", "traces at most 100,000 ticks, got " + std::to_string(e.trace_end() - e.trace_begin()));
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
+  k.need(t.eval_samples() <= (uint64_t{1} << 24), "train.eval_samples", "must be <= 2^24 (16,777,216), got " + std::to_string(t.eval_samples()));
+  k.need(t.sample_eval_num() <= (uint64_t{1} << 20), "train.sample_eval_num", "must be <= 2^20 (1,048,576), got " + std::to_string(t.sample_eval_num()));
   k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
   k.one_of(t.bf16_convolutions(), {"auto", "native", "float32"}, "train.bf16_convolutions");
   k.need(t.sample_eval_every() == 0 || t.sample_eval_num() >= 2, "train.sample_eval_num", "must be >= 2, got " + std::to_string(t.sample_eval_num()));
@@ -254,6 +299,7 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(cp.kind() == CouplingConfig::INDEPENDENT || !classify, "train.coupling.kind", "a classifier has no source points to couple");
   k.need(std::isfinite(cp.epsilon()) && cp.epsilon() > 0, "train.coupling.epsilon", "must be > 0, got " + Checker::fmt(cp.epsilon()));
   k.at_least(cp.iterations(), 1, "train.coupling.iterations");
+  k.need(cp.iterations() <= 1000000, "train.coupling.iterations", "must be <= 1,000,000, got " + std::to_string(cp.iterations()));
   k.need(!cp.per_rank() || cp.solve_on() == CouplingConfig::EVERY_RANK, "train.coupling.solve_on",
          "COORDINATOR solves the global batch's coupling; with per_rank every rank solves its own slice");
   k.need(t.ema_decay() >= 0.0 && t.ema_decay() < 1.0, "train.ema_decay", "must be in [0, 1) (0: no EMA), got " + Checker::fmt(t.ema_decay()));

@@ -8,9 +8,12 @@
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 namespace {
+
+constexpr int64_t kMaxLabel = 65535;  // a class embedding per label value: more classes than this is a damaged file
 
 class ArraySource : public DataSource {
  public:
@@ -53,11 +56,15 @@ struct Loaded {
   bool bytes = false;  // the file held uint8 values
 };
 
-Loaded load_array(const std::string& path, bool scale_bytes) {
+// A .npy or IDX file (gzip-compressed or not), told apart by its magic number; `format` (data.name: "npy", "idx")
+// names what was expected when it has neither. what: "items" or "labels", for messages.
+Loaded load_array(const std::string& path, const std::string& format, bool scale_bytes, const char* what) {
   Loaded out;
   const std::string& p = path;
   const std::string bytes = read_maybe_gzip(p);
-  if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) {
+  const bool npy = bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0;
+  LS_CHECK_INPUT(npy || format != "npy", p << ": not a .npy file (bad magic; data.name \"npy\" reads NumPy arrays, \"idx\" IDX files)");
+  if (npy) {
     NpyArray a = parse_npy(bytes, p);
     out.shape = a.shape;
     out.values = std::move(a.data);
@@ -70,7 +77,16 @@ Loaded load_array(const std::string& path, bool scale_bytes) {
     out.bytes = true;
     for (size_t i = 0; i < a.data.size(); ++i) out.values[i] = scale_bytes ? a.data[i] / 127.5f - 1.0f : a.data[i];
   }
-  LS_CHECK_INPUT(!out.shape.empty() && out.shape[0] > 0, p << ": holds no items");
+  LS_CHECK_INPUT(!out.shape.empty() && out.shape[0] > 0, p << ": holds no " << what << " (shape " << shape_text(out.shape) << ")");
+  for (size_t d = 1; d < out.shape.size(); ++d) {
+    LS_CHECK_INPUT(out.shape[d] > 0, p << ": its " << what << " are empty (shape " << shape_text(out.shape) << ")");
+  }
+  const size_t per_item = out.values.size() / static_cast<size_t>(out.shape[0]);
+  for (size_t i = 0; i < out.values.size(); ++i) {
+    LS_CHECK_INPUT(std::isfinite(out.values[i]), p << ": " << (what[0] == 'i' ? "item " : "label ") << i / per_item
+                                                   << " holds a non-finite value (NaN or Inf" << (out.bytes ? "" : ", or beyond float32's range")
+                                                   << ") at position " << i % per_item);
+  }
   return out;
 }
 
@@ -88,18 +104,20 @@ std::unique_ptr<DataSource> make_array_dataset(const DataConfig& cfg) {
     labels = fashion_mnist_file(cfg.split(), true);
     LS_CHECK_INPUT(is_file(images), images << ": no such file (Debian's dataset-fashion-mnist package has it; launch/setup.sh installs it)");
   }
-  Loaded x = load_array(images, /*scale_bytes=*/true);
+  const std::string format = cfg.name() == "npy" ? "npy" : "idx";  // fashion_mnist: Debian's IDX files
+  Loaded x = load_array(images, format, /*scale_bytes=*/true, "items");
   std::vector<int64_t> item_shape(x.shape.begin() + 1, x.shape.end());
   if (item_shape.empty()) item_shape = {1};
   if (item_shape.size() == 2) item_shape.insert(item_shape.begin(), 1);  // [H, W] images have one channel
   int64_t n = x.shape[0];
   std::vector<int64_t> y;
   if (!labels.empty()) {
-    Loaded l = load_array(labels, /*scale_bytes=*/false);
+    Loaded l = load_array(labels, format, /*scale_bytes=*/false, "labels");
     LS_CHECK_INPUT(l.shape[0] == n, labels << " has " << l.shape[0] << " labels, " << images << " has " << n << " items");
     LS_CHECK_INPUT(static_cast<int64_t>(l.values.size()) == n, labels << ": expected one label per item, shape has " << l.values.size() << " numbers");
     for (float v : l.values) {
-      LS_CHECK_INPUT(v >= 0 && v == std::floor(v) && v < 1e6, labels << ": labels must be integers >= 0, found " << v);
+      LS_CHECK_INPUT(v >= 0 && v == std::floor(v) && v <= kMaxLabel,
+                     labels << ": labels must be integers in [0, " << kMaxLabel << "], found " << v << " (label " << y.size() << ")");
       y.push_back(static_cast<int64_t>(v));
     }
   }

@@ -19,7 +19,9 @@ struct IdxArray {
 
 IdxArray read_idx(const std::string& path);
 IdxArray parse_idx(const std::string& bytes, const std::string& origin);
-// The bytes of a file, gunzipped when it starts with the gzip magic number.
+// The bytes of a file, gunzipped when it starts with the gzip magic number; no more than the memory available.
 std::string read_maybe_gzip(const std::string& path);
+// The same for bytes in memory (`origin` names them in messages).
+std::string gunzip_if_compressed(const std::string& raw, const std::string& origin);
 
 }  // namespace lockstep

@@ -1,11 +1,14 @@
 #include "common/io/jsonl.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdlib>
 
 #include "common/util/error.h"
+#include "common/util/fs.h"
 
 namespace lockstep {
 namespace {
@@ -94,8 +97,11 @@ std::string JsonObject::dump() const {
   return out;
 }
 
-JsonlWriter::JsonlWriter(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "a")) {
-  LS_CHECK_INPUT(f_ != nullptr, path << ": cannot open for appending");
+JsonlWriter::JsonlWriter(const std::string& path) : path_(path) {
+  const int fd = open_append_nofollow(path);
+  f_ = ::fdopen(fd, "a");
+  if (f_ == nullptr) ::close(fd);
+  LS_CHECK(f_ != nullptr, "fdopen " << path);
 }
 
 JsonlWriter::~JsonlWriter() {

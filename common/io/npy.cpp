@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <regex>
 
 #include "common/util/error.h"
 #include "common/util/fs.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 
@@ -36,6 +36,103 @@ void write_npy(const std::string& path, const float* data, const std::vector<int
   write_file_atomic(path, npy_bytes(data, shape));
 }
 
+namespace {
+
+constexpr size_t kMaxHeader = size_t{1} << 20;  // numpy writes a few hundred bytes; v2/v3 headers may claim 4 GB
+constexpr size_t kMaxDims = 32;                 // numpy's own limit (NPY_MAXDIMS)
+
+// The header dict, a Python literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }. A scanner, not a
+// regular expression: linear in the header's length, whatever it holds.
+class HeaderScanner {
+ public:
+  HeaderScanner(const std::string& text, const std::string& origin) : t_(text), origin_(origin) {}
+
+  void parse(std::string* descr, bool* fortran, std::vector<int64_t>* shape) {
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    expect('{');
+    for (;;) {
+      skip();
+      if (peek() == '}') break;
+      const std::string key = string_literal();
+      skip();
+      expect(':');
+      skip();
+      if (key == "descr") {
+        *descr = string_literal();
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        *fortran = boolean();
+        have_fortran = true;
+      } else if (key == "shape") {
+        *shape = tuple();
+        have_shape = true;
+      } else {
+        fail("unknown header key '" + clip(key, 40) + "'");
+      }
+      skip();
+      if (peek() == ',') ++at_;
+      else if (peek() != '}') fail("expected ',' or '}' after the value of '" + key + "'");
+    }
+    LS_CHECK_INPUT(have_descr, origin_ << ": header has no 'descr'");
+    LS_CHECK_INPUT(have_fortran, origin_ << ": header has no 'fortran_order'");
+    LS_CHECK_INPUT(have_shape, origin_ << ": header has no 'shape'");
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw BadInput(origin_ + ": damaged header at byte " + std::to_string(at_) + ": " + what);
+  }
+  char peek() const { return at_ < t_.size() ? t_[at_] : '\0'; }
+  void skip() {
+    while (at_ < t_.size() && is_space(t_[at_])) ++at_;
+  }
+  void expect(char c) {
+    skip();
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++at_;
+  }
+  std::string string_literal() {
+    const char q = peek();
+    if (q != '\'' && q != '"') fail("expected a quoted string");
+    const size_t end = t_.find(q, at_ + 1);
+    if (end == std::string::npos) fail("unterminated string");
+    const std::string out = t_.substr(at_ + 1, end - at_ - 1);
+    at_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    if (t_.compare(at_, 4, "True") == 0) return at_ += 4, true;
+    if (t_.compare(at_, 5, "False") == 0) return at_ += 5, false;
+    fail("expected True or False");
+  }
+  std::vector<int64_t> tuple() {
+    expect('(');
+    std::vector<int64_t> out;
+    for (;;) {
+      skip();
+      if (peek() == ')') break;
+      if (peek() == '-') fail("negative dimension in 'shape'");
+      const size_t start = at_;
+      while (at_ < t_.size() && t_[at_] >= '0' && t_[at_] <= '9') ++at_;
+      uint64_t v = 0;
+      if (!parse_decimal(t_.substr(start, at_ - start), &v) || v > (uint64_t{1} << 62)) fail("expected a dimension (an integer >= 0) in 'shape'");
+      if (out.size() == kMaxDims) fail("more than " + std::to_string(kMaxDims) + " dimensions");
+      out.push_back(static_cast<int64_t>(v));
+      skip();
+      if (peek() == ',') ++at_;
+      else if (peek() != ')') fail("expected ',' or ')' in 'shape'");
+    }
+    ++at_;
+    return out;
+  }
+
+  const std::string& t_;
+  const std::string& origin_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
 NpyArray parse_npy(const std::string& b, const std::string& origin) {
   LS_CHECK_INPUT(b.size() >= 10 && b.compare(0, 6, "\x93NUMPY") == 0, origin << ": not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(b[6]);
@@ -50,29 +147,27 @@ NpyArray parse_npy(const std::string& b, const std::string& origin) {
     for (int i = 3; i >= 0; --i) hlen = (hlen << 8) | static_cast<unsigned char>(b[8 + i]);
     hstart = 12;
   }
-  LS_CHECK_INPUT(b.size() >= hstart + hlen, origin << ": truncated header");
-  const std::string header = b.substr(hstart, hlen);
-  std::smatch m;
-  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('descr':\s*'([^']*)')")), origin << ": header has no 'descr'");
-  const std::string descr = m[1];
+  LS_CHECK_INPUT(hlen <= kMaxHeader, origin << ": the header claims " << hlen << " bytes, more than " << kMaxHeader << " (damaged file?)");
+  LS_CHECK_INPUT(b.size() - hstart >= hlen, origin << ": truncated header");
+  NpyArray out;
+  std::string descr;
+  bool fortran = false;
+  HeaderScanner(b.substr(hstart, hlen), origin).parse(&descr, &fortran, &out.shape);
   const std::vector<std::string> types = {"<f4", "<f8", "|u1", "<u1", "<i4", "<i8"};
   LS_CHECK_INPUT(std::find(types.begin(), types.end(), descr) != types.end(),
-                 origin << ": unsupported dtype '" << descr << "' (expected float32 '<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8')");
-  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('fortran_order':\s*(True|False))")), origin << ": header has no 'fortran_order'");
-  LS_CHECK_INPUT(m[1] == "False", origin << ": Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
-  LS_CHECK_INPUT(std::regex_search(header, m, std::regex(R"('shape':\s*\(([^)]*)\))")), origin << ": header has no 'shape'");
-  NpyArray out;
-  const std::string dims = m[1];
-  static const std::regex number(R"(\d+)");
-  std::sregex_iterator it(dims.begin(), dims.end(), number), end;
-  int64_t count = 1;
-  for (; it != end; ++it) {
-    out.shape.push_back(std::stoll(it->str()));
-    count *= out.shape.back();
-  }
+                 origin << ": unsupported dtype '" << clip(descr, 40) << "' (expected float32 '<f4', float64 '<f8', uint8 '|u1', int32 '<i4' or int64 '<i8')");
+  LS_CHECK_INPUT(!fortran, origin << ": Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
   const size_t elem = descr == "<f8" || descr == "<i8" ? 8 : descr == "<f4" || descr == "<i4" ? 4 : 1;
-  const size_t need = hstart + hlen + static_cast<size_t>(count) * elem;
-  LS_CHECK_INPUT(b.size() >= need, origin << ": truncated data: " << b.size() << " bytes, the header's shape needs " << need);
+  const uint64_t body = b.size() - hstart - hlen;
+  const bool empty = std::find(out.shape.begin(), out.shape.end(), 0) != out.shape.end();
+  uint64_t count = empty ? 0 : 1;
+  for (int64_t d : out.shape) {
+    LS_CHECK_INPUT(empty || checked_mul(count, static_cast<uint64_t>(d), body / elem, &count),
+                   origin << ": truncated data: the header's shape " << shape_text(out.shape) << " needs more than the file's " << body
+                          << " bytes of data");
+  }
+  LS_CHECK_INPUT(count * elem == body, origin << ": " << (count * elem > body ? "truncated data: " : "trailing bytes: ") << b.size()
+                                              << " bytes, the header's shape " << shape_text(out.shape) << " needs " << hstart + hlen + count * elem);
   out.dtype = descr == "<u1" ? "|u1" : descr;
   out.data.resize(static_cast<size_t>(count));
   const char* src = b.data() + hstart + hlen;

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
 
 #include "common/io/npy.h"
 #include "common/util/error.h"
+#include "common/util/fs.h"
 
 namespace lockstep {
 namespace {
@@ -25,11 +25,11 @@ void write_all(int fd, const char* data, size_t n, const std::string& file) {
 }  // namespace
 
 NpyStreamWriter::NpyStreamWriter(const std::string& path, const std::vector<int64_t>& shape)
-    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
+    : path_(path) {
   LS_CHECK(!shape.empty(), "NpyStreamWriter: an array needs a shape");
   total_ = shape[0];
   for (size_t i = 1; i < shape.size(); ++i) item_numel_ *= shape[i];
-  fd_ = LS_CHECK_SYS(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), "open " << tmp_);
+  fd_ = create_temp_beside(path_, &tmp_);
   const std::string header = npy_header(shape);
   write_all(fd_, header.data(), header.size(), tmp_);
 }
@@ -48,16 +48,9 @@ void NpyStreamWriter::append(const float* data, int64_t items) {
 
 void NpyStreamWriter::finish() {
   LS_CHECK(written_ == total_, "NpyStreamWriter: " << written_ << " of " << total_ << " items written to " << path_);
-  LS_CHECK_SYS(::fsync(fd_), "fsync " << tmp_);
   const int fd = fd_;
   fd_ = -1;
-  LS_CHECK_SYS(::close(fd), "close " << tmp_);
-  LS_CHECK_SYS(::rename(tmp_.c_str(), path_.c_str()), "rename " << tmp_ << " to " << path_);
-  std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-  if (dir.empty()) dir = ".";
-  const int dfd = LS_CHECK_SYS(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory " << dir);
-  LS_CHECK_SYS(::fsync(dfd), "fsync directory " << dir);
-  ::close(dfd);
+  commit_temp(fd, tmp_, path_);
 }
 
 }  // namespace lockstep

@@ -39,13 +39,21 @@ torch::Tensor matched_gaussian(const torch::Tensor& ref_in, int64_t n, uint64_t 
   // x = mean + centred^T g / sqrt(m - 1), g ~ N(0, I_m), has exactly the covariance of the m reference points,
   // also when it is singular (images: fewer points than pixels, constant border pixels).
   const int64_t m = ref.size(0);
-  torch::Tensor g = torch::empty({n, m}, torch::kFloat64);
-  double* p = g.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) {
-    CounterRng rng(seed ^ 0x5DEECE66Dull, 0, static_cast<uint64_t>(i), Stream::kEvalData);  // apart from data.npy
-    for (int64_t k = 0; k < m; ++k) *p++ = rng.normal();
+  // in blocks of rows, so that the draws take O(block x m) memory (n = m = 60,000 would be 28.8 GB at once); a
+  // block of at most 2^25 numbers (256 MB), which holds every n up to 2^25 / m in one product
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 25) / std::max<int64_t>(m, 1));
+  std::vector<torch::Tensor> parts;
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t rows = std::min(block, n - b);
+    torch::Tensor g = torch::empty({rows, m}, torch::kFloat64);
+    double* p = g.data_ptr<double>();
+    for (int64_t i = b; i < b + rows; ++i) {
+      CounterRng rng(seed ^ 0x5DEECE66Dull, 0, static_cast<uint64_t>(i), Stream::kEvalData);  // apart from data.npy
+      for (int64_t k = 0; k < m; ++k) *p++ = rng.normal();
+    }
+    parts.push_back((g.mm(centred) / std::sqrt(static_cast<double>(std::max<int64_t>(m - 1, 1))) + mean).to(torch::kFloat32));
   }
-  return (g.mm(centred) / std::sqrt(static_cast<double>(std::max<int64_t>(m - 1, 1))) + mean).to(torch::kFloat32);
+  return parts.size() == 1 ? parts.front() : torch::cat(parts, 0);
 }
 
 }  // namespace lockstep

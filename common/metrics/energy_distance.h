@@ -11,7 +11,7 @@
 namespace lockstep {
 
 double energy_distance(const torch::Tensor& x, const torch::Tensor& y);
-// n points of N(mean(ref), cov(ref)), drawn from (seed, i) (counter-based).
+// n points of N(mean(ref), cov(ref)), drawn from (seed, i) (counter-based), in blocks of rows (memory O(block x m)).
 torch::Tensor matched_gaussian(const torch::Tensor& ref, int64_t n, uint64_t seed);
 
 }  // namespace lockstep

@@ -6,7 +6,9 @@
 // - InternalError: a failed call or a broken invariant. main() exits with code 1. The message names the
 //   failing call (its source text), the file and the line.
 // - DistributedError (and CommError, comm.h): replicas diverged or a collective failed; exit code 3.
-// - TrainingStopped: every rank stopped on a non-finite loss (train.nonfinite STOP); exit code 4.
+// - TrainingStopped: every rank stopped on non-finite values (train.nonfinite STOP, a run whose every tick was
+//   skipped, samples that are not finite); exit code 4.
+// - Preempted: a stop signal arrived after the last checkpoint was written, and every rank stopped; exit code 75.
 // - No code outside main() calls exit(); everything throws.
 #pragma once
 
@@ -42,6 +44,13 @@ class DistributedError : public std::runtime_error {
 class TrainingStopped : public std::runtime_error {
  public:
   explicit TrainingStopped(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Every rank stopped on a stop signal (SIGTERM, SIGUSR1) outside the tick loop (the final sampling), with the last
+// checkpoint written; exit code 75.
+class Preempted : public std::runtime_error {
+ public:
+  explicit Preempted(const std::string& what) : std::runtime_error(what) {}
 };
 
 // Exit codes of the lockstep binary (documented in the README). 75 is sysexits' EX_TEMPFAIL: "try again" --

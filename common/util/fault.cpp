@@ -9,23 +9,12 @@
 
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 namespace {
 
 constexpr const char* kKinds[] = {"kill", "stall", "term", "slow", "nan", "perturb", "ckpt_kill"};
-
-// digits only, at most 19 of them (no overflow)
-bool parse_number(const std::string& text, uint64_t* out) {
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = v;
-  return true;
-}
 
 }  // namespace
 
@@ -38,9 +27,9 @@ FaultInjector::FaultInjector(int rank) {
   uint64_t fault_rank = 0, tick = 0;
   bool known = false;
   for (const char* k : kKinds) known = known || kind == k;
-  const bool ok = known && b != std::string::npos && parse_number(text.substr(a + 1, b - a - 1), &fault_rank) &&
-                  parse_number(text.substr(b + 1), &tick) && fault_rank < (uint64_t{1} << 31);
-  LS_CHECK_INPUT(ok, "LOCKSTEP_FAULT='" << (text.size() > 80 ? text.substr(0, 80) + "..." : text)
+  const bool ok = known && b != std::string::npos && parse_decimal(text.substr(a + 1, b - a - 1), &fault_rank) &&
+                  parse_decimal(text.substr(b + 1), &tick) && fault_rank < (uint64_t{1} << 31);
+  LS_CHECK_INPUT(ok, "LOCKSTEP_FAULT='" << clip(text, 80)
                                         << "': expected KIND:RANK:TICK with KIND one of kill, stall, term, slow, nan, perturb, ckpt_kill");
   if (static_cast<int>(fault_rank) != rank) return;
   kind_ = kind;

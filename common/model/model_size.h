@@ -1,0 +1,27 @@
+// The size of a config's network before it is built: its parameter count and a rough bound on the activation
+// memory a training sample needs, so that a config too large for this machine is refused naming its fields instead
+// of failing inside LibTorch's allocator. No torch.
+//
+// Contract: estimate_model() mirrors the constructors of common/model/{mlp,unet,classifier}.cpp (the parameter
+// count is theirs, exactly, for these architectures) and sizes the activations autograd keeps per sample (an upper
+// estimate within a small factor). check_training_memory() throws BadInput when the parameters with their gradient,
+// Adam's moments, EMA and TVM target, plus the activations of one rank's slice, exceed the memory available; the
+// message names the fields that size them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace lockstep {
+
+class Config;
+
+struct ModelSize {
+  uint64_t parameters = 0;
+  uint64_t activation_bytes_per_sample = 0;
+};
+
+ModelSize estimate_model(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes);
+void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples);
+
+}  // namespace lockstep
