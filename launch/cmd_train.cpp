@@ -1,4 +1,6 @@
 // `lockstep train [CONFIG] [--out DIR] [--steps N] [--seed S] [--set field=value]... [--resume CHECKPOINT_OR_RUN]`
+#include <cstdio>
+
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm_registry.h"
 #include "common/config/config.h"
@@ -48,6 +50,10 @@ int cmd_train(const TrainArgs& args) {
     resume = std::make_unique<ResumePoint>();
     resume->path = resolve_checkpoint(args.resume);
     resume->state = load_checkpoint(resume->path);
+    if (!resume->state.sealed) {
+      std::fprintf(stderr, "note: %s was written by Lockstep %s in checkpoint format 1, whose manifest carries no CRC (unsealed)\n",
+                   resume->path.c_str(), resume->state.version.c_str());
+    }
     out = run_dir_of(resume->path);
     cfg = resume_config(*resume, overrides);
   } else {

@@ -1,5 +1,6 @@
 #include "launch/model_source.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "common/checkpoint/checkpoint.h"
@@ -28,6 +29,10 @@ ModelSource load_model_source(const std::string& arg, bool raw) {
   } else {
     m.path = resolve_checkpoint(arg);
     ckpt = load_checkpoint(m.path);
+    if (!ckpt.sealed) {
+      std::fprintf(stderr, "note: %s was written by Lockstep %s in checkpoint format 1, whose manifest carries no CRC (unsealed)\n",
+                   m.path.c_str(), ckpt.version.c_str());
+    }
     m.config = parse_config_text(ckpt.config_text, m.path + " (stored config)");
     m.tick = ckpt.tick;
   }

@@ -5,8 +5,11 @@
 #include <cmath>
 #include <fstream>
 
+#include <google/protobuf/text_format.h>
+
 #include "common/io/npy.h"
 #include "common/model/autocast.h"
+#include "common/model/model_size.h"
 #include "common/model/net.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
@@ -184,4 +187,31 @@ TEST_CASE("a short overfit on a handful of images drives the loss down and write
   CHECK(of_class == 6);
   CHECK(is_file(dir + "/c2.png"));
   CHECK(test::run_lockstep("sample " + dir + "/run --class 4 --num 6 --out " + dir + "/c4.npy").exit_code == 2);
+}
+
+// The size estimate that guards memory before a model is built counts exactly the parameters the constructors make.
+TEST_CASE("estimate_model counts the parameters of the MLP, the U-Net and the classifier exactly", "[models]") {
+  struct Case {
+    std::string text;
+    std::vector<int64_t> shape;
+    int64_t classes;
+  };
+  const std::vector<Case> cases = {
+      {"model { name: \"mlp\" mlp { width: 48 depth: 3 } }", {2}, 0},
+      {"model { name: \"mlp\" class_conditional: true mlp { width: 16 depth: 1 class_embedding: 8 } }", {5}, 4},
+      {"model { name: \"mlp\" } train { loss: TVM }", {2}, 0},
+      {"model { name: \"unet\" unet { channels: 16 channel_mult: [1, 2, 2] res_blocks: 1 } }", {1, 28, 28}, 0},
+      {"model { name: \"unet\" class_conditional: true unet { channels: 8 channel_mult: [1, 3] res_blocks: 2 attention: false groups: 4 } }",
+       {3, 16, 16}, 10},
+      {"model { name: \"unet\" unet { channels: 8 channel_mult: [2] res_blocks: 1 time_embedding: 12 } } train { loss: TVM }", {1, 8, 8}, 0},
+      {"model { name: \"classifier\" classifier { channels: 8 features: 32 } } train { loss: CLASSIFY }", {1, 28, 28}, 10},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    Config cfg;
+    REQUIRE(google::protobuf::TextFormat::ParseFromString(c.text, &cfg));
+    const auto net = make_net(cfg.model(), c.shape, 3, c.classes, flow_map_spec(cfg));
+    CHECK(estimate_model(cfg, c.shape, c.classes).parameters == static_cast<uint64_t>(parameter_count(*net)));
+    CHECK(estimate_model(cfg, c.shape, c.classes).activation_bytes_per_sample > 0);
+  }
 }

@@ -240,3 +240,35 @@ TEST_CASE("SIGUSR1 to mpirun reaches every rank: a checkpoint and exit code 75",
   CHECK(s.world_size == 2);
   CHECK(s.tick >= 10);
 }
+
+// Checkpoints of Lockstep before 2026-12-03 (format 1: no manifest CRC, no run id) still load, sample and resume
+// in a run directory of that time (no run_id file).
+TEST_CASE("a checkpoint of format 1 still loads, samples and resumes, said to be unsealed", "[resume]") {
+  const std::string v2 = read_file(checkpoint_path(reference_run(), 20));
+  uint64_t len = 0;
+  for (int i = 7; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(v2[8 + i]);
+  Manifest m;
+  REQUIRE(m.ParseFromArray(v2.data() + 20, static_cast<int>(len)));
+  m.clear_run_id();
+  std::string manifest;
+  REQUIRE(m.SerializeToString(&manifest));
+  std::string v1 = "LSCKPT01";
+  for (int i = 0; i < 8; ++i) v1 += static_cast<char>((manifest.size() >> (8 * i)) & 0xff);
+  v1 += manifest + v2.substr(20 + len);
+  const std::string run = temp_dir("resume-format1") + "/run";
+  fs::create_directories(run + "/checkpoints");
+  std::ofstream(checkpoint_path(run, 20), std::ios::binary) << v1;
+  fs::copy_file(reference_run() + "/config.textproto", run + "/config.textproto");
+  const CheckpointData d = load_checkpoint(checkpoint_path(run, 20));
+  CHECK_FALSE(d.sealed);
+  CHECK(d.run_id.empty());
+  const ProcResult s = run_lockstep("sample " + run + " --num 8 --steps 2 --out " + run + "/s.npy");
+  CHECK(s.exit_code == 0);
+  CHECK_THAT(s.output, Catch::Contains("checkpoint format 1"));
+  const ProcResult r = run_lockstep("train --resume " + run);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  require_bitwise(final_state(run), final_state(reference_run()));
+  CHECK(final_state(run).sealed);
+  CHECK(read_file(run + "/run_id").size() == 33);  // a run id now, for the checkpoints to come
+}
