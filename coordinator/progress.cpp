@@ -5,19 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/util/clock_text.h"
+
 namespace lockstep {
-namespace {
-
-std::string clock_text(double s) {
-  if (!(s >= 0) || s > 1e7) return "--:--";
-  const long v = static_cast<long>(s + 0.5);
-  char buf[32];
-  if (v >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", v / 3600, v / 60 % 60, v % 60);
-  else std::snprintf(buf, sizeof buf, "%02ld:%02ld", v / 60, v % 60);
-  return buf;
-}
-
-}  // namespace
 
 Progress::Progress(const std::string& metrics_path, uint64_t total_ticks, uint64_t start_tick)
     : metrics_(metrics_path), total_(total_ticks), start_tick_(start_tick), tty_(::isatty(STDERR_FILENO) == 1),

@@ -36,6 +36,7 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_pt
   s.guidance = cfg.sample().guidance();
   s.num_classes = cfg.model().class_conditional() ? data.num_classes() : 0;
   s.source = source ? std::move(source) : make_source(cfg, data.item_shape());
+  s.net_batch = data.item_shape().size() == 3 ? kImageNetBatch : 0;
   LS_CHECK_INPUT(s.class_label < 0 || s.num_classes > 0,
                  "sample.class_label (--class) " << s.class_label << ": the model is not class-conditional (model.class_conditional)");
   LS_CHECK_INPUT(s.class_label < s.num_classes || s.num_classes == 0,
@@ -43,16 +44,43 @@ SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_pt
   return s;
 }
 
+namespace {
+
+// Samples [begin, end) through the network in batches [k m, (k + 1) m) of the global order (m = 0: all at once), on
+// the CPU; nfe: the mean network evaluations per sample.
+torch::Tensor sample_batches(Net& net, const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end, uint64_t m, double* nfe) {
+  if (m == 0 || end - begin <= m) return sample_range(net, s, spec, begin, end, nfe).to(torch::kCPU).contiguous();
+  std::vector<torch::Tensor> parts;
+  double total = 0.0;
+  for (uint64_t b = begin; b < end; b = std::min(end, (b / m + 1) * m)) {
+    const uint64_t e = std::min(end, (b / m + 1) * m);
+    double n = 0.0;
+    parts.push_back(sample_range(net, s, spec, b, e, &n).to(torch::kCPU));
+    total += n * static_cast<double>(e - b);
+  }
+  *nfe = total / static_cast<double>(end - begin);
+  return torch::cat(parts).contiguous();
+}
+
+}  // namespace
+
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                              uint64_t keep, NpyStreamWriter* out, bool progress,
+                              uint64_t keep, ArrayStream* out, bool progress,
                               const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk, bool stop_on_signal) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   auto last_print = t0;
   const uint64_t world = static_cast<uint64_t>(comm.size()), rank = static_cast<uint64_t>(comm.rank());
+  // Images pass through the network in batches of m aligned to multiples of m, so chunks are multiples of m too.
+  const uint64_t m = spec.net_batch > 0 ? std::min<uint64_t>(spec.net_batch, std::max<uint64_t>(chunk, 1)) : 0;
+  if (m > 0) chunk = std::max<uint64_t>(m, chunk / m * m);
   // fewer samples than chunk x ranks: the chunk shrinks to an even share, so that every rank has some (256 images on
   // 2 ranks are 2 chunks of 128, not one of 256 and an idle rank); sample i depends only on (seed, i), not on it
-  if (world > 1) chunk = std::min<uint64_t>(chunk, (num + world - 1) / world);
+  if (world > 1) {
+    const uint64_t share = (num + world - 1) / world;
+    chunk = std::min<uint64_t>(chunk, m > 0 ? (share + m - 1) / m * m : share);
+  }
+  chunk = std::max<uint64_t>(chunk, 1);
   const uint64_t chunks = (num + chunk - 1) / chunk;
   SampledSet result;
   std::vector<torch::Tensor> kept;
@@ -64,7 +92,7 @@ SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const Sam
     if (c < chunks) {
       const uint64_t begin = c * chunk, end = std::min(num, begin + chunk);
       double nfe = 0.0;
-      const torch::Tensor x = sample_range(net, s, spec, begin, end, &nfe).to(torch::kCPU).contiguous();
+      const torch::Tensor x = sample_batches(net, s, spec, begin, end, m, &nfe);
       if (on_chunk) on_chunk(begin, x);
       const double nfe_total = nfe * static_cast<double>(end - begin);
       mine.assign(reinterpret_cast<const char*>(&nfe_total), sizeof nfe_total);

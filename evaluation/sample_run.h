@@ -29,12 +29,15 @@ namespace lockstep {
 // model does not have.
 // `source`: the config's source distribution when the caller already holds it (the worker's), else built here.
 SampleSpec sample_spec(const Config& cfg, const DataSource& data, std::shared_ptr<const DataSource> source = nullptr);
+// The network batch of image samples (SampleSpec::net_batch).
+constexpr uint64_t kImageNetBatch = 64;
 
 // All ranks together (collective). Chunk c covers samples [c * chunk, (c + 1) * chunk); in round q, rank k
 // computes chunk q * W + k. On W > 1 ranks the chunk is at most ceil(num / W), so that a small request still
-// reaches every rank. Sample i depends only on (seed, i): the MLP's samples are bitwise the same on 1 or many ranks
-// (tested); a U-Net's convolutions round differently with the batch and thread count, so its samples agree to
-// float rounding. Rank 0 gathers each round and appends the chunks in order to `out` (when
+// reaches every rank. Sample i depends only on (seed, i): the MLP's samples are bitwise the same on 1 or many ranks;
+// images go through the network in batches of spec.net_batch aligned in the global order (chunks are multiples of
+// it), so that each sample's batch is the same on any number of ranks and so are its bits (both tested; a U-Net's
+// convolutions round differently with the batch size). Rank 0 gathers each round and appends the chunks in order to `out` (when
 // given: streamed, never all in memory) and keeps the first `keep` samples; with `progress` it prints
 // samples/s and an ETA on stderr. `on_chunk`, when given, sees every chunk on the rank that computed it (its first
 // sample's index and the samples [n, d]), before the gather: per-rank metrics of the samples cost no transfer.
@@ -46,7 +49,7 @@ struct SampledSet {
   double seconds = 0.0;
 };
 SampledSet sample_distributed(Comm& comm, Net& net, const Schedule& s, const SampleSpec& spec, uint64_t num, uint64_t chunk,
-                              uint64_t keep, NpyStreamWriter* out, bool progress,
+                              uint64_t keep, ArrayStream* out, bool progress,
                               const std::function<void(uint64_t, const torch::Tensor&)>& on_chunk = {}, bool stop_on_signal = false);
 // All ranks together: rank 0's `samples` [n, d] against `data` [n, d] (the same on every rank): each rank adds the
 // pair sums of its rows, rank 0 merges them (the result is meaningful on rank 0 only). Bandwidths follow the data.

@@ -1,4 +1,4 @@
-// Writes the fuzz targets' starting inputs into DIR/{config,npy,idx,checkpoint}/: valid files of each format.
+// Writes the fuzz targets' starting inputs into DIR/{config,npy,idx,checkpoint,packed}/: valid files of each format.
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -6,6 +6,7 @@
 
 #include "common/checkpoint/checkpoint_file.h"
 #include "common/config/config.h"
+#include "common/data/packed_file.h"
 #include "common/io/npy.h"
 
 namespace fs = std::filesystem;
@@ -33,5 +34,10 @@ int main(int argc, char** argv) {
   p->add_shape(3);
   p->add_shape(4);
   put(dir / "checkpoint" / "a.ckpt", lockstep::encode_checkpoint(m, {{"params", {12}, v.data(), 48}, {"ema", {3, 4}, v.data(), 48}}));
+  fs::create_directories(dir / "packed");
+  lockstep::PackedWriter w((dir / "packed" / "a.pack").string(), 3, 2, 3, {"a", "b"}, true, 30, "seed");
+  std::vector<uint8_t> item(18, 7);
+  for (uint32_t i = 0; i < 30; ++i) w.append(item.data(), i % 2);
+  w.finish(0);
   return 0;
 }

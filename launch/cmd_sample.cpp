@@ -3,15 +3,19 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "common/checkpoint/checkpoint.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/npy_stream.h"
 #include "common/config/config.h"
+#include "common/io/image_codec.h"
 #include "common/io/npy.h"
+#include "common/io/npz_stream.h"
 #include "common/kernels/fast_paths.h"
 #include "common/model/flat_params.h"
+#include "common/sampler/ode.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/error.h"
 #include "common/util/strings.h"
@@ -23,6 +27,33 @@
 #include "launch/model_source.h"
 
 namespace lockstep {
+namespace {
+
+// arr_1 of an .npz: the label each sample was drawn with (the sampler's own rule); empty for unconditional models.
+std::vector<int64_t> labels_of_samples(const SampleSpec& spec, uint64_t num) {
+  if (spec.num_classes <= 0) return {};
+  const torch::Tensor y = sample_labels(spec, 0, num).contiguous();
+  return std::vector<int64_t>(y.data_ptr<int64_t>(), y.data_ptr<int64_t>() + y.numel());
+}
+
+// One PNG per sample of a chunk, named by its global index with at least 6 digits.
+void write_pngs(const std::string& dir, uint64_t first, uint64_t num, const torch::Tensor& x, const std::vector<int64_t>& shape) {
+  const int digits = std::max<int>(6, static_cast<int>(std::to_string(num > 0 ? num - 1 : 0).size()));
+  const torch::Tensor c = x.to(torch::kFloat32).contiguous();
+  Image img;
+  img.channels = static_cast<int>(shape[0]);
+  img.height = static_cast<int>(shape[1]);
+  img.width = static_cast<int>(shape[2]);
+  img.pixels.resize(static_cast<size_t>(img.channels * img.height * img.width));
+  for (int64_t i = 0; i < c.size(0); ++i) {
+    to_uint8_hwc(c[i].data_ptr<float>(), shape[0], shape[1], shape[2], img.pixels.data());
+    char name[32];
+    std::snprintf(name, sizeof name, "%0*llu.png", digits, static_cast<unsigned long long>(first + static_cast<uint64_t>(i)));
+    write_file_atomic((std::filesystem::path(dir) / name).string(), encode_png(img));
+  }
+}
+
+}  // namespace
 
 int cmd_sample(const SampleArgs& args) {
   namespace fs = std::filesystem;
@@ -44,46 +75,72 @@ int cmd_sample(const SampleArgs& args) {
   }
   if (args.no_fast_paths) cfg.mutable_engine()->set_cpu_fast_paths(false);
   set_cpu_fast_paths(cfg.engine().cpu_fast_paths());
-  LS_CHECK_INPUT(!args.class_given || args.class_label >= 0, "--class must be a class index >= 0, got " << args.class_label);
   LS_CHECK_INPUT(!args.guidance_given || (std::isfinite(args.guidance) && std::fabs(args.guidance) <= 1000),
                  "--guidance must be a finite number in [-1000, 1000], got " << args.guidance);
-  if (args.class_given) cfg.mutable_sample()->set_class_label(args.class_label);
+  if (args.class_given) {
+    LS_CHECK_INPUT(cfg.model().class_conditional(), "--class " << clip(args.class_name, 100) << ": the model is not class-conditional (model.class_conditional)");
+    cfg.mutable_sample()->set_class_label(find_class(*src.data, args.class_name, "--class"));
+  }
   if (args.guidance_given) cfg.mutable_sample()->set_guidance(args.guidance);
   if (args.threads_given) {
     LS_CHECK_INPUT(args.threads >= 0 && args.threads <= 4096, "--threads must be in [0, 4096], got " << args.threads);
     cfg.mutable_engine()->set_threads(static_cast<uint32_t>(args.threads));
   }
   const SampleSpec spec = sample_spec(cfg, *src.data);
+  const bool images = src.data->item_shape().size() == 3;
+  const bool png_only = !args.png_dir.empty() && args.out.empty() && args.format.empty();
+  std::string format = args.format;
+  if (format.empty()) format = !args.out.empty() && fs::path(args.out).extension() == ".npz" ? "npz" : "npy";
+  LS_CHECK_INPUT(format == "npy" || format == "npz", "--format must be npy or npz, got '" << clip(format, 40) << "'");
+  LS_CHECK_INPUT(format == "npy" || images, "--format npz holds images (uint8 [N, H, W, C]); this model's items are points: use npy");
+  LS_CHECK_INPUT(args.png_dir.empty() || images, "--png-dir writes images; this model's items are points");
   const std::string out = !args.out.empty() ? args.out
-                                            : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + ".npy")).string();
-  LS_CHECK_INPUT(fs::path(out).extension() == ".npy", "--out " << clip(out, 300) << ": expected a .npy file name");
+                                            : (fs::path(src.run_dir) / ("samples-seed" + std::to_string(cfg.sample().seed()) + "." + format)).string();
+  LS_CHECK_INPUT(fs::path(out).extension() == "." + format, "--out " << clip(out, 300) << ": expected a ." << format << " file name");
   const std::string out_dir = fs::path(out).parent_path().string();
-  LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << clip(out, 300) << ": no such directory " << clip(out_dir, 300));
   const std::string png = fs::path(out).replace_extension(".png").string();
-  for (const std::string& file : {out, png}) {
-    LS_CHECK_INPUT(args.force || !exists_nofollow(file), clip(file, 300) << ": exists; give another --out, or --force to replace it (and "
-                                                                          << (file == out ? "the picture beside it" : "the samples") << ")");
-    LS_CHECK_INPUT(!is_dir(file), clip(file, 300) << ": is a directory");
+  if (!png_only) {
+    LS_CHECK_INPUT(out_dir.empty() || is_dir(out_dir), "--out " << clip(out, 300) << ": no such directory " << clip(out_dir, 300));
+    for (const std::string& file : {out, png}) {
+      LS_CHECK_INPUT(args.force || !exists_nofollow(file), clip(file, 300) << ": exists; give another --out, or --force to replace it (and "
+                                                                            << (file == out ? "the picture beside it" : "the samples") << ")");
+      LS_CHECK_INPUT(!is_dir(file), clip(file, 300) << ": is a directory");
+    }
+  }
+  if (!args.png_dir.empty()) {
+    LS_CHECK_INPUT(!is_symlink(args.png_dir), "--png-dir " << clip(args.png_dir, 300) << ": is a symbolic link; give the directory itself");
+    LS_CHECK_INPUT(!exists_nofollow(args.png_dir) || is_dir(args.png_dir), "--png-dir " << clip(args.png_dir, 300) << ": exists and is not a directory");
+    LS_CHECK_INPUT(args.force || !is_dir(args.png_dir) || fs::is_empty(args.png_dir),
+                   "--png-dir " << clip(args.png_dir, 300) << ": holds files already; give an empty or new directory, or --force to write beside them");
   }
 
-  // Under mpirun or srun every rank samples its share of the chunks; rank 0 streams them to the file.
+  // Under mpirun or srun every rank samples its share of the chunks; rank 0 streams them to the file, and every rank
+  // writes the PNG files of its own chunks.
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(cfg.engine().threads(), comm->local_size());
   const bool root = comm->rank() == 0;
   const uint64_t num = cfg.sample().num();
-  std::unique_ptr<NpyStreamWriter> writer;
-  if (root) writer = std::make_unique<NpyStreamWriter>(out, npy_shape(static_cast<int64_t>(num), *src.data));
-  const bool images = src.data->item_shape().size() == 3;
+  if (!args.png_dir.empty() && root) make_dirs(args.png_dir);
+  comm->barrier();
+  std::unique_ptr<ArrayStream> writer;
+  if (root && !png_only) {
+    if (format == "npz") writer = std::make_unique<NpzImageWriter>(out, static_cast<int64_t>(num), src.data->item_shape(), labels_of_samples(spec, num));
+    else writer = std::make_unique<NpyStreamWriter>(out, npy_shape(static_cast<int64_t>(num), *src.data));
+  }
+  std::function<void(uint64_t, const torch::Tensor&)> on_chunk;
+  if (!args.png_dir.empty()) on_chunk = [&](uint64_t first, const torch::Tensor& x) { write_pngs(args.png_dir, first, num, x, src.data->item_shape()); };
   const uint64_t keep = images ? std::max<uint64_t>(256, 16 * static_cast<uint64_t>(std::max<int64_t>(spec.num_classes, 1))) : 20000;
   const SampledSet sampled = sample_distributed(*comm, *src.net, *src.schedule, spec, num, cfg.sample().chunk(), keep, writer.get(),
-                                                root && num > 4 * cfg.sample().chunk());
+                                                root && num > 4 * cfg.sample().chunk(), on_chunk);
+  comm->barrier();  // every rank's PNG files are written
   if (!root) return kExitOk;
-  writer->finish();
-  const bool pictured = plot_samples(png, sampled.first, nullptr, *src.data, spec);
+  if (writer) writer->finish();
+  const bool pictured = !png_only && plot_samples(png, sampled.first, nullptr, *src.data, spec);
   std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.3f s\n",
                static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,
                static_cast<unsigned long long>(cfg.sample().seed()), comm->size(), comm->size() == 1 ? "" : "s", sampled.seconds);
-  std::printf("samples: %s\n", out.c_str());
+  if (!png_only) std::printf("samples: %s\n", out.c_str());
+  if (!args.png_dir.empty()) std::printf("images: %s (%llu PNG files)\n", args.png_dir.c_str(), static_cast<unsigned long long>(num));
   if (pictured) std::printf("picture: %s (the first %lld samples)\n", png.c_str(), static_cast<long long>(sampled.first.size(0)));
   return kExitOk;
 }

@@ -24,13 +24,15 @@ struct SampleArgs {
   std::string out;  // .npy path; empty: <run>/samples-seed<S>.npy
   std::string sampler;  // empty: the config's
   bool class_given = false, guidance_given = false;
-  int64_t class_label = -1;
+  std::string class_name;  // --class: an index or a class name
   double guidance = 1.0;
   bool raw = false;  // the raw weights instead of the EMA weights
   bool threads_given = false;
   int64_t threads = 0;  // per rank; 0: the machine's cores shared among its ranks
   bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
   bool force = false;          // replace an existing --out file (and its picture)
+  std::string format;          // npy or npz (default: the --out file's extension, else npy)
+  std::string png_dir;         // one PNG per sample into this directory
 };
 
 int cmd_train(const TrainArgs& args);
@@ -57,6 +59,9 @@ struct EvalArgs {
 };
 
 int cmd_version();
+struct PackOptions;
+int cmd_data_pack(const PackOptions& opts);
+int cmd_data_info(const std::string& path, bool verify);
 int cmd_eval(const EvalArgs& args);
 // `lockstep eval` of a classifier checkpoint: its accuracy on the held-out split (launch/eval_classifier.cpp).
 struct ModelSource;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The parsers of untrusted bytes under libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer: builds fuzz/ with
-# clang into build-fuzz/ and runs each target (config, npy, idx, checkpoint) for SECONDS (default 30), starting from
+# clang into build-fuzz/ and runs each target (config, npy, idx, checkpoint, packed) for SECONDS (default 30), starting from
 # valid files of each format and the corpus of earlier runs. Any crash, sanitizer report, timeout, or exception
 # other than a clean refusal fails the script, with the input saved in build-fuzz/ (libFuzzer prints its name).
 # Without clang it says so and exits 0. Usage: launch/fuzz.sh [SECONDS]
@@ -18,7 +18,7 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
 fi
 cmake --build "$B" -j"$(nproc)" > "$B.build.log" 2>&1 || { tail -40 "$B.build.log"; exit 1; }
 "$B/write_seeds" "$B/seeds"
-for t in config npy idx checkpoint; do
+for t in config npy idx checkpoint packed; do
   mkdir -p "$B/corpus/$t" "$B/findings/$t"
   echo "fuzz: $t for ${EACH} s"
   (cd "$B/findings/$t" && "../../fuzz_$t" -max_total_time="$EACH" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \

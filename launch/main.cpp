@@ -14,6 +14,7 @@
 
 #include "common/comm/comm.h"
 #include "common/comm/mpi_session.h"
+#include "common/data/packer.h"
 #include "common/util/blas_core.h"
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
@@ -62,13 +63,35 @@ int main(int argc, char** argv) {
   sa->add_option("--num", sample.num, "Number of samples (default: the config's sample.num)");
   sa->add_option("--steps", sample.steps, "Solver steps (default: the config's sample.steps)");
   sa->add_option("--seed", sample.seed, "Seed of the initial noise (default: the config's sample.seed)");
-  sa->add_option("--class", sample.class_label, "Class of every sample (class-conditional models; default: all classes in turn)");
+  sa->add_option("--class", sample.class_name, "Class of every sample, by index or name (class-conditional models; default: all classes in turn)");
+  sa->add_option("--format", sample.format, "npy (float32 [N, ...] in [-1, 1]) or npz (images: uint8 arr_0 [N, H, W, C], labels arr_1) (default: --out's extension)");
+  sa->add_option("--png-dir", sample.png_dir, "Also (or, without --out, only) one PNG per sample in this directory, named by the sample's index");
   sa->add_option("--guidance", sample.guidance, "Classifier-free guidance scale w: (1 - w) u(x|null) + w u(x|class) (default 1)");
   sa->add_option("--out", sample.out, "Output .npy file (default <run>/samples-seed<S>.npy); a PNG is written beside it");
   sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
   sa->add_option("--threads", sample.threads, "Threads per rank (default: the checkpoint's engine.threads; 0: the machine's cores shared among the ranks on it)");
   sa->add_flag("--force", sample.force, "Replace the --out file (and the picture beside it) when it exists; without it, an existing file is refused");
   sa->add_flag("--no-fast-paths", sample.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
+
+  PackOptions pack;
+  CLI::App* da = app.add_subcommand("data", "Pack a data set into one memory-mapped file, or describe one");
+  da->require_subcommand(1);
+  CLI::App* dp = da->add_subcommand("pack", "Pack image folders, CIFAR batches, IDX or .npy files into one file of uint8 items");
+  dp->add_option("sources", pack.sources, "Folders of images (one subfolder per class), CIFAR-10/100 binary batches, IDX or .npy files")->required();
+  dp->add_option("--out", pack.out, "The packed file to write")->required();
+  dp->add_option("--resolution", pack.resolution, "Resize every image to R x R (default: keep; every image must then have one size)");
+  dp->add_option("--crop", pack.crop, "With --resolution: center (cut the centred square first; default) or none (stretch)");
+  dp->add_option("--channels", pack.channels, "1 (grey) or 3 (RGB) (default: 3 for images and CIFAR, the array's own for IDX and .npy)");
+  dp->add_option("--labels", pack.labels, "folders (one class per subfolder; CIFAR: its labels; default) or none");
+  dp->add_option("--label-file", pack.label_file, "IDX or .npy sources: a file of one integer label per image");
+  dp->add_flag("--skip-bad", pack.skip_bad, "Skip damaged images and count them (default: refuse them)");
+  dp->add_flag("--force", pack.force, "Replace --out when it exists");
+  dp->add_option("--threads", pack.threads, "Decoding threads (default: every core)");
+  std::string info_path;
+  bool info_verify = false;
+  CLI::App* di = da->add_subcommand("info", "Describe a packed data set");
+  di->add_option("file", info_path, "The packed file")->required();
+  di->add_flag("--verify", info_verify, "Check every chunk's CRC-32");
 
   std::string path_name;
   int64_t path_num = 11;
@@ -128,8 +151,10 @@ int main(int argc, char** argv) {
     if (*tr) return cmd_train(train);
     if (*sa) return cmd_sample(sample);
     if (*pa) return cmd_path(path_name, path_num);
+    if (*dp) return cmd_data_pack(pack);
+    if (*di) return cmd_data_info(info_path, info_verify);
     if (*ev) return cmd_eval(eval);
-    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, eval, path) or --version\n", app.help().c_str());
+    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, eval, data, path) or --version\n", app.help().c_str());
     return kExitBadInput;
   } catch (const BadInput& e) {
     // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.

@@ -9,7 +9,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread libopenblas0-openmp libdnnl-dev
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
-  catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev
+  catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev libstb-dev libwebp-dev
+  python3-numpy python3-pil
   dataset-fashion-mnist
   slurm-wlm munge iproute2 util-linux
   clang libclang-rt-14-dev

@@ -412,5 +412,5 @@ TEST_CASE("a class-conditional MLP trains with label dropout and samples the ask
   }
   r = test::run_lockstep("sample " + dir + "/run --class 2");
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.output, Catch::Contains("the data has classes 0 to 1"));
+  CHECK_THAT(r.output, Catch::Contains("--class 2: gaussian_mixture has classes 0 to 1"));
 }

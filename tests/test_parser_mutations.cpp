@@ -1,6 +1,6 @@
 // Every parser of untrusted bytes on thousands of mutated inputs (deterministic): config text, .npy, IDX (and gzip),
-// and checkpoint files. Each mutated input must give a clean refusal (BadInput) or a valid result; any other
-// exception fails the test, and a crash or hang fails the run. The same mutations as the libFuzzer targets start
+// checkpoint files and packed data sets' headers. Each mutated input must give a clean refusal (BadInput) or a valid
+// result; any other exception fails the test, and a crash or hang fails the run. The same mutations as the libFuzzer targets start
 // from (fuzz/), without needing clang.
 #include <catch2/catch.hpp>
 
@@ -13,9 +13,12 @@
 
 #include "common/checkpoint/checkpoint_file.h"
 #include "common/config/config.h"
+#include "common/data/packed_file.h"
 #include "common/io/idx.h"
 #include "common/io/npy.h"
 #include "common/util/error.h"
+#include "common/util/fs.h"
+#include "tests/proc.h"
 
 using namespace lockstep;
 
@@ -182,5 +185,33 @@ TEST_CASE("the checkpoint parser refuses mutated checkpoints cleanly, and every 
     std::string changed = file;
     changed[i] ^= 0x20;
     CHECK_THROWS_AS(parse_checkpoint(changed, "flipped.ckpt"), BadInput);
+  }
+}
+
+TEST_CASE("the packed data set's header parser refuses mutated files cleanly, and every change to the header", "[parsers]") {
+  const std::string path = test::temp_dir("mutations-packed") + "/a.pack";
+  {
+    PackedWriter w(path, 3, 2, 5, {"cat", "dog"}, true, 40, "test");
+    std::vector<uint8_t> item(30);
+    for (uint32_t i = 0; i < 40; ++i) {
+      for (size_t k = 0; k < item.size(); ++k) item[k] = static_cast<uint8_t>(i * 7 + k);
+      w.append(item.data(), i % 2);
+    }
+    w.finish(1);
+  }
+  const std::string file = read_file(path);
+  const PackedHeader good = parse_packed_header(file.data(), file.size(), file.size(), "ok.pack");
+  REQUIRE(good.count() == 40);
+  hammer({file}, 3000, 15, [&](const std::string& bytes) {
+    const PackedHeader h = parse_packed_header(bytes.data(), bytes.size(), bytes.size(), "mutated.pack");
+    CHECK(h.data_offset() + h.count() * h.channels() * h.height() * h.width() == bytes.size());
+    CHECK(static_cast<uint64_t>(h.chunk_crc32_size()) * h.chunk_items() >= h.count());
+    for (uint32_t y : h.labels()) CHECK((h.class_names_size() == 0 || static_cast<int>(y) < h.class_names_size()));
+  });
+  // every single-byte change of the fixed header and the PackedHeader is caught (the magic, the length, the CRC)
+  for (size_t i = 0; i < 20 + good.ByteSizeLong(); ++i) {
+    std::string changed = file;
+    changed[i] ^= 0x20;
+    CHECK_THROWS_AS(parse_packed_header(changed.data(), changed.size(), changed.size(), "flipped.pack"), BadInput);
   }
 }

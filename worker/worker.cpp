@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "common/util/error.h"
 #include "common/util/hash.h"
 #include "common/util/stop_signal.h"
+#include "common/util/strings.h"
 
 namespace lockstep {
 namespace {
@@ -85,6 +87,9 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   times.gap_mean = tc.gap_mean();
   times.gap_std = tc.gap_std();
   times.guidance_max = cfg.model().class_conditional() ? tc.guidance_max() : 1.0;
+  times.xflip = cfg.data().xflip();
+  LS_CHECK_INPUT(!times.xflip || data_->item_shape().size() == 3,
+                 "data.xflip: flips images [C, H, W]; the items of " << data_->name() << " have shape " << shape_text(data_->item_shape()));
   source_ = make_source(cfg, data_->item_shape());
   const CouplingConfig& cc = cfg.train().coupling();
   const CouplingSpec coupling{cc.kind(), cc.epsilon(), static_cast<int>(cc.iterations()), cc.per_rank(),
@@ -98,16 +103,24 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   // with stratified times so that every part of the path is weighted alike.
   eval_data_ = make_eval_dataset(cfg.data(), cfg.seed());
   if (eval_data_) {
-    LS_CHECK_INPUT(eval_data_->item_shape() == data_->item_shape(),
-                   "data.eval_images " << cfg.data().eval_images() << ": its items have another shape than the training items");
+    const std::string eval_file = cfg.data().eval_path().empty() ? "data.eval_images " + clip(cfg.data().eval_images(), 300)
+                                                                  : "data.eval_path " + clip(cfg.data().eval_path(), 300);
+    LS_CHECK_INPUT(eval_data_->item_shape() == data_->item_shape(), eval_file << ": its items have shape " << shape_text(eval_data_->item_shape())
+                                                                              << ", the training items " << shape_text(data_->item_shape()));
     LS_CHECK_INPUT(eval_data_->num_classes() <= data_->num_classes() || !cfg.model().class_conditional(),
-                   "data.eval_labels " << cfg.data().eval_labels() << ": has labels up to " << eval_data_->num_classes() - 1
-                                       << ", the training labels only up to " << data_->num_classes() - 1);
+                   (cfg.data().eval_path().empty() ? "data.eval_labels " + clip(cfg.data().eval_labels(), 300) : eval_file)
+                       << ": has labels up to " << eval_data_->num_classes() - 1 << ", the training labels only up to " << data_->num_classes() - 1);
+    for (int64_t k = 0; k < std::min(eval_data_->num_classes(), data_->num_classes()) && cfg.model().class_conditional(); ++k) {
+      LS_CHECK_INPUT(eval_data_->class_name(k) == data_->class_name(k), eval_file << ": its class " << k << " is '" << clip(eval_data_->class_name(k), 100)
+                                                                                   << "', the training data's '" << clip(data_->class_name(k), 100)
+                                                                                   << "' (pack both with the same class folders)");
+    }
   }
   TimeSpec held_out_times{cfg.path().t_min(), cfg.path().t_max()};
   if (tvm_) {  // the TVM loss on held-out data: its own times, no label dropout
     held_out_times = times;
     held_out_times.label_dropout = 0.0;
+    held_out_times.xflip = false;
   }
   // (pairs drawn independently: a coupling of the whole held-out set would cost O(N^3))
   held_out_ = std::make_unique<BatchMaker>(eval_data_ ? *eval_data_ : *data_, cfg.seed() ^ kHeldOutSeedSalt, held_out_times,
@@ -166,6 +179,7 @@ Report Worker::play(const Frame& frame) {
 void Worker::draw_slice(const Frame& frame, uint64_t n, Timings* tm) {
   const auto t0 = Clock::now();
   const Slice& slice = frame.slices(comm_.rank());
+  data_->check_unchanged();  // a packed file replaced or cut under the run: refused before it is read
   if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
   if (faults_.at(FaultPhase::kData, frame.tick(), n) && n > 0) batch_.z.fill_(std::numeric_limits<float>::quiet_NaN());
   if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);

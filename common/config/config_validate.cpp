@@ -78,7 +78,7 @@ const std::vector<std::string>& allowed_names(const std::string& field) {
     static const std::vector<std::string> data = [] {
       std::vector<std::string> v = toy_dataset_names();
       v.push_back("gaussian_mixture");
-      for (const char* files : {"fashion_mnist", "idx", "npy"}) v.push_back(files);
+      for (const char* files : {"fashion_mnist", "idx", "npy", "packed"}) v.push_back(files);
       return v;
     }();
     return data;
@@ -102,10 +102,16 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(from_files || (c.data().images().empty() && c.data().labels().empty()), "data.images",
          "data.images and data.labels are only used with data.name \"idx\" or \"npy\"");
   k.one_of(c.data().split(), {"train", "test"}, "data.split");
-  k.need(from_files || c.data().name() == "fashion_mnist" || c.data().size() <= (uint64_t{1} << 28), "data.size",
+  const bool packed = c.data().name() == "packed";
+  k.need(!packed || !c.data().path().empty(), "data.path", "data \"packed\" needs the packed file (make one with `lockstep data pack`)");
+  k.need(packed || (c.data().path().empty() && c.data().eval_path().empty() && c.data().holdout() == 0), "data.path",
+         "data.path, data.eval_path and data.holdout are only used with data.name \"packed\"");
+  k.in_range(c.data().holdout(), 0.0, 0.5, false, "data.holdout");
+  k.need(c.data().eval_path().empty() || c.data().holdout() == 0, "data.holdout", "give data.eval_path or data.holdout, not both");
+  k.need(from_files || c.data().name() == "fashion_mnist" || c.data().name() == "packed" || c.data().size() <= (uint64_t{1} << 28), "data.size",
          "a drawn data set holds at most 2^28 points (268,435,456), got " + std::to_string(c.data().size()));
   k.need(c.source().data().size() <= (uint64_t{1} << 28) || c.source().data().name() == "idx" || c.source().data().name() == "npy" ||
-             c.source().data().name() == "fashion_mnist",
+             c.source().data().name() == "fashion_mnist" || c.source().data().name() == "packed",
          "source.data.size", "a drawn data set holds at most 2^28 points (268,435,456), got " + std::to_string(c.source().data().size()));
   k.need(!c.data().has_eval_labels() || c.data().has_eval_images(), "data.eval_labels", "needs data.eval_images");
   k.need(!c.data().has_eval_images() || c.data().has_labels() == c.data().has_eval_labels(), "data.eval_labels",

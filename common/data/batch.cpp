@@ -97,6 +97,12 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   for (int64_t i = 0; i < n; ++i) std::copy(src + partner[first + i] * d, src + (partner[first + i] + 1) * d, eps + i * d);
 }
 
+// An image item [C, H, W] mirrored left to right, in place.
+static void mirror_rows(float* item, const std::vector<int64_t>& shape) {
+  const int64_t w = shape.back(), rows = shape.size() == 3 ? shape[0] * shape[1] : 1;
+  for (int64_t r = 0; r < rows; ++r) std::reverse(item + r * w, item + (r + 1) * w);
+}
+
 void BatchMaker::share_coupling(bool root, Broadcast broadcast) {
   root_ = root;
   broadcast_ = std::move(broadcast);
@@ -125,6 +131,7 @@ void BatchMaker::draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   float* eps = out->eps.data_ptr<float>();
   float* t = out->t.data_ptr<float>();
   const double width = times_.t_max - times_.t_min;
+  const std::vector<int64_t> shape = data_.item_shape();
   for (uint64_t j = begin; j < end; ++j) {
     const int64_t r = static_cast<int64_t>(j - begin);
     if (order_) {
@@ -132,6 +139,10 @@ void BatchMaker::draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
     } else {
       CounterRng rng(seed_, tick, j, Stream::kDataIndex);
       y[r] = data_.fresh(rng, z + r * d);
+    }
+    if (times_.xflip) {
+      CounterRng flip(seed_, tick, j, Stream::kFlip);
+      if (flip.uniform() < 0.5) mirror_rows(z + r * d, shape);
     }
     if (times_.label_dropout > 0) {
       CounterRng drop(seed_, tick, j, Stream::kLabelDrop);

@@ -10,6 +10,7 @@
 //     the whole global batch (every rank draws all B pairs and solves the same problem, or rank 0 solves and
 //     broadcasts the pairs: share_coupling), or with per_rank the slice;
 //   - the label is the item's class, or the null class with probability label_dropout (from (seed, s, j));
+//   - with xflip (image items) the item is mirrored left to right with probability 1/2 (from (seed, s, j));
 //   - train.loss TVM (TimeSpec.tvm): a jump t -> s and a flow-matching time r instead of the one time: the gap
 //     g = sigmoid(gap_mean + gap_std n'), logit(s) ~ N(s_mean, s_std^2) truncated to s > g (inverse CDF), t = s - g,
 //     logit(r) ~ N(s_mean, s_std^2), all mapped into [t_min, t_max]; the guidance scale w uniform in
@@ -37,6 +38,7 @@ struct TimeSpec {
   double label_dropout = 0.0;  // probability that a sample's label becomes the null class
   bool tvm = false;            // train.loss TVM: draw (t, s, r, w) as above
   double s_mean = 0.4, s_std = 1.0, gap_mean = -0.8, gap_std = 1.0, guidance_max = 1.0;
+  bool xflip = false;          // data.xflip: image items [C, H, W] flipped along W with probability 1/2
 };
 
 struct TrainBatch {

@@ -19,9 +19,8 @@ std::string list_text(const std::vector<int64_t>& v) {
 class ClassFilter : public DataSource {
  public:
   ClassFilter(std::unique_ptr<DataSource> inner, std::vector<int64_t> classes) : inner_(std::move(inner)), classes_(std::move(classes)) {
-    std::vector<float> buf(static_cast<size_t>(inner_->dim()));
     for (uint64_t i = 0; i < inner_->size(); ++i)
-      if (wanted(inner_->item(i, buf.data()))) index_.push_back(i);
+      if (wanted(inner_->label(i))) index_.push_back(i);
   }
   std::string name() const override { return inner_->name(); }
   int64_t dim() const override { return inner_->dim(); }
@@ -30,6 +29,8 @@ class ClassFilter : public DataSource {
   int64_t num_classes() const override { return inner_->num_classes(); }
   std::string class_name(int64_t k) const override { return inner_->class_name(k); }
   double quantization_step() const override { return inner_->quantization_step(); }
+  int64_t label(uint64_t index) const override { return inner_->label(index_.at(index)); }
+  void check_unchanged() const override { inner_->check_unchanged(); }
   int64_t item(uint64_t index, float* out) const override {
     LS_CHECK(index < index_.size(), "ClassFilter::item: " << index << " of " << index_.size());
     return inner_->item(index_[index], out);

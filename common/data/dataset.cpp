@@ -2,8 +2,11 @@
 
 #include "common/data/array_dataset.h"
 #include "common/data/class_filter.h"
+#include "common/data/packed_dataset.h"
 #include "common/data/toy2d.h"
 #include "common/proto/config.pb.h"
+#include "common/util/error.h"
+#include "common/util/strings.h"
 
 #include <vector>
 
@@ -65,18 +68,22 @@ class MixtureSource : public DataSource {
 };
 
 std::unique_ptr<DataSource> filtered(const DataConfig& cfg, std::unique_ptr<DataSource> d) {
-  if (!d || cfg.classes_size() == 0) return d;
-  return filter_classes(std::move(d), std::vector<int64_t>(cfg.classes().begin(), cfg.classes().end()));
+  if (!d || (cfg.classes_size() == 0 && cfg.class_names_size() == 0)) return d;
+  std::vector<int64_t> classes(cfg.classes().begin(), cfg.classes().end());
+  for (const std::string& name : cfg.class_names()) classes.push_back(find_class(*d, name, "data.class_names"));
+  return filter_classes(std::move(d), classes);
 }
 
 std::unique_ptr<DataSource> make_unfiltered(const DataConfig& cfg, uint64_t seed) {
   if (cfg.name() == "fashion_mnist" || cfg.name() == "idx" || cfg.name() == "npy") return make_array_dataset(cfg);
+  if (cfg.name() == "packed") return make_packed_dataset(cfg, false);
   if (cfg.name() == "gaussian_mixture") return std::make_unique<MixtureSource>(cfg, seed ^ 0x9E3779B97F4A7C15ull);
   return std::make_unique<ToySource>(cfg.name(), cfg.size(), seed ^ 0x9E3779B97F4A7C15ull);
 }
 
 std::unique_ptr<DataSource> make_unfiltered_eval(const DataConfig& cfg, uint64_t seed) {
   (void)seed;
+  if (cfg.name() == "packed") return make_packed_dataset(cfg, true);
   if (cfg.name() == "fashion_mnist") {
     DataConfig other = cfg;
     other.set_split(cfg.split() == "test" ? "train" : "test");
@@ -94,6 +101,30 @@ std::unique_ptr<DataSource> make_unfiltered_eval(const DataConfig& cfg, uint64_t
 }
 
 }  // namespace
+
+int64_t find_class(const DataSource& data, const std::string& text, const std::string& what) {
+  uint64_t k = 0;
+  if (parse_decimal(text, &k)) {
+    LS_CHECK_INPUT(k < static_cast<uint64_t>(data.num_classes()), what << " " << k << ": " << data.name() << " has classes 0 to " << data.num_classes() - 1);
+    return static_cast<int64_t>(k);
+  }
+  const auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::vector<std::string> names;
+  for (int64_t c = 0; c < data.num_classes(); ++c) {
+    if (lower(data.class_name(c)) == lower(text)) return c;
+    if (names.size() < 20) names.push_back(data.class_name(c));
+  }
+  throw BadInput(what + " " + clip(text, 100) + ": no class of that index or name in " + data.name() + "; its classes are " + join(names) +
+                 (data.num_classes() > 20 ? ", ..." : ""));
+}
+
+int64_t DataSource::label(uint64_t index) const {
+  std::vector<float> buf(static_cast<size_t>(dim()));
+  return item(index, buf.data());
+}
 
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) { return filtered(cfg, make_unfiltered(cfg, seed)); }
 

@@ -34,12 +34,20 @@ class DataSource {
   virtual double quantization_step() const { return 0.0; }
   // Item i of a finite source; returns its label.
   virtual int64_t item(uint64_t index, float* out) const = 0;
+  // The label of item i alone (a source that stores labels apart from its items answers without reading the item).
+  virtual int64_t label(uint64_t index) const;
+  // Throws BadInput when the files behind the source changed since it was opened (asked every tick; most sources
+  // hold their items in memory and have nothing to check).
+  virtual void check_unchanged() const {}
   // A fresh draw from the distribution (every source can do this); returns its label.
   virtual int64_t fresh(CounterRng& rng, float* out) const = 0;
 };
 
 // `seed` fixes the points of a finite toy data set.
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed);
+// A class of `data` by its index ("7") or its name as class_name() gives it, ignoring case ("sneaker"); `what`
+// names the option or field for the BadInput that lists the classes when there is no such class.
+int64_t find_class(const DataSource& data, const std::string& text, const std::string& what);
 // The held-out set of a data set with a real split (data.eval_images, or Fashion-MNIST's other split);
 // nullptr when there is none (the held-out loss then uses fresh draws from the training data).
 std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed);

@@ -1,6 +1,7 @@
-// Writing a float32 .npy array of known final shape piece by piece, so that it never has to fit in memory.
+// Writing an array of known final shape piece by piece, so that it never has to fit in memory: the float32 .npy
+// here, uint8 images in .npz in npz_stream.h, behind one interface (ArrayStream).
 //
-// Contract: the constructor creates <path>.tmp-<pid> and writes the header for the final shape; append() adds
+// Contract: the constructor creates a temporary file beside `path` (fs.h) and writes the header for the final shape; append() adds
 // whole items in order; finish() checks that exactly shape[0] items came, fsyncs, renames the file to `path`
 // and fsyncs the directory (atomic: `path` is either absent/old or complete). A writer destroyed before
 // finish() removes its temporary file. I/O failures throw InternalError naming the call and file. No torch.
@@ -12,15 +13,22 @@
 
 namespace lockstep {
 
-class NpyStreamWriter {
+class ArrayStream {
+ public:
+  virtual ~ArrayStream() = default;
+  // `items` whole items (each the product of shape[1:] floats), in order.
+  virtual void append(const float* data, int64_t items) = 0;
+  virtual void finish() = 0;
+};
+
+class NpyStreamWriter : public ArrayStream {
  public:
   NpyStreamWriter(const std::string& path, const std::vector<int64_t>& shape);
-  ~NpyStreamWriter();
+  ~NpyStreamWriter() override;
   NpyStreamWriter(const NpyStreamWriter&) = delete;
   NpyStreamWriter& operator=(const NpyStreamWriter&) = delete;
-  // `items` whole items (each the product of shape[1:] floats).
-  void append(const float* data, int64_t items);
-  void finish();
+  void append(const float* data, int64_t items) override;
+  void finish() override;
   int64_t written() const { return written_; }
 
  private:

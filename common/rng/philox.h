@@ -24,6 +24,7 @@ enum class Stream : uint32_t {
   kGuidanceScale = 7, // train.loss TVM: the guidance scale input w
   kSource = 8,      // a data source's draw x0 (source.name "data"), in place of the noise
   kCoupling = 9,    // train.coupling OT_SINKHORN: the partner drawn from the plan's row
+  kFlip = 10,       // data.xflip: whether the item is flipped horizontally
   kSampleInit = 16, // initial noise of sample i at sampling time (tick field = 0)
   kSampleSde = 17,  // SDE noise at sampling time
   kEvalData = 18,   // fresh data points drawn for evaluation (data.npy)

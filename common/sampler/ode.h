@@ -39,6 +39,10 @@ struct SampleSpec {
   int64_t class_label = -1;         // the class of every sample; -1: sample i gets class i mod num_classes
   double guidance = 1.0;            // classifier-free guidance scale w
   std::shared_ptr<const DataSource> source;  // source.name "data": initial points are its draws (else N(0, I))
+  // sample_distributed() passes samples through the network in batches of this many, aligned to its multiples in
+  // the global sample order (0: a whole chunk at once). Image data sets it (sample_spec), so that a sample's batch,
+  // and with it the rounding of the convolutions, does not depend on the number of ranks.
+  uint64_t net_batch = 0;
 };
 
 // The class labels of samples [begin, end) (undefined for an unconditional model).
