@@ -110,7 +110,10 @@ int cmd_sample(const SampleArgs& args) {
   if (!args.png_dir.empty()) {
     LS_CHECK_INPUT(!is_symlink(args.png_dir), "--png-dir " << clip(args.png_dir, 300) << ": is a symbolic link; give the directory itself");
     LS_CHECK_INPUT(!exists_nofollow(args.png_dir) || is_dir(args.png_dir), "--png-dir " << clip(args.png_dir, 300) << ": exists and is not a directory");
-    LS_CHECK_INPUT(args.force || !is_dir(args.png_dir) || fs::is_empty(args.png_dir),
+    std::error_code ec;
+    const bool empty = !is_dir(args.png_dir) || fs::is_empty(args.png_dir, ec);
+    LS_CHECK_INPUT(!ec, "--png-dir " << clip(args.png_dir, 300) << ": cannot list (" << ec.message() << ")");
+    LS_CHECK_INPUT(args.force || empty,
                    "--png-dir " << clip(args.png_dir, 300) << ": holds files already; give an empty or new directory, or --force to write beside them");
   }
 

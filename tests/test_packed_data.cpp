@@ -4,6 +4,8 @@
 // on 1 and 2 ranks; every kind of bad input with exit 2, a message naming the file, and nothing half-written.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +13,7 @@
 
 #include "common/data/packed_file.h"
 #include "common/io/npy.h"
+#include "common/util/error.h"
 #include "common/util/fs.h"
 #include "tests/proc.h"
 
@@ -40,7 +43,11 @@ std::string make_images(const std::string& name) {
 std::vector<std::string> packed_items(const std::string& path) {
   const PackedFile f(path);
   std::vector<std::string> out;
-  for (uint64_t i = 0; i < f.count(); ++i) out.emplace_back(reinterpret_cast<const char*>(f.item(i)), f.item_size());
+  std::vector<uint8_t> bytes(f.item_size());
+  for (uint64_t i = 0; i < f.count(); ++i) {
+    f.read(i, bytes.data());
+    out.emplace_back(bytes.begin(), bytes.end());
+  }
   return out;
 }
 
@@ -184,6 +191,12 @@ TEST_CASE("damaged images are refused naming the file, or skipped and counted wi
   const ProcResult options = pack(d + "/bad --channels 2 --out " + d + "/x.pack");
   CHECK(options.exit_code == 2);
   CHECK_THAT(options.output, Catch::Contains("--channels"));
+  const ProcResult threads = pack(d + "/bad --threads -3 --out " + d + "/x.pack");
+  CHECK(threads.exit_code == 2);
+  CHECK_THAT(threads.output, Catch::Contains("--threads must be in [0, 1024]"));
+  const ProcResult dir = pack(d + "/bad --skip-bad --force --out " + d + "/grey");
+  CHECK(dir.exit_code == 2);
+  CHECK_THAT(dir.output, Catch::Contains("grey: is a directory"));
 }
 
 TEST_CASE("CIFAR-10 and CIFAR-100 binary batches pack with their labels and class names", "[data]") {
@@ -258,6 +271,20 @@ TEST_CASE("a truncated or modified packed file is refused naming the chunk", "[d
   const ProcResult tail = run_lockstep("data info " + d + "/tail.pack");
   CHECK(tail.exit_code == 2);
   CHECK_THAT(tail.output, Catch::Contains("tail.pack: 5 bytes after the last item"));
+  // a file cut while it is mapped: the reads of its lost pages are refused, not a crash (SIGBUS)
+  write_bytes(d + "/live.pack", good);
+  {
+    const PackedFile f(d + "/live.pack");
+    std::vector<uint8_t> buf(f.item_size());
+    f.read(3, buf.data());
+    REQUIRE(::truncate((d + "/live.pack").c_str(), static_cast<off_t>(offset + 5 * item)) == 0);
+    try {
+      f.read(25, buf.data());
+      FAIL("a read of a cut file succeeded");
+    } catch (const BadInput& e) {
+      CHECK_THAT(e.what(), Catch::Contains("live.pack: the packed data set was cut while this run reads it"));
+    }
+  }
   const ProcResult npy = run_lockstep("data info " + d + "/cifar10_items.npy");
   CHECK(npy.exit_code == 2);
   CHECK_THAT(npy.output, Catch::Contains("not a packed data set"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "common/data/packed_file.h"
 #include "common/proto/config.pb.h"
@@ -39,8 +40,10 @@ class PackedSource : public DataSource {
   double quantization_step() const override { return 1.0 / 127.5; }
   int64_t item(uint64_t index, float* out) const override {
     const uint64_t i = at(index);
-    const uint8_t* p = file_->item(i);
-    for (int64_t k = 0; k < dim_; ++k) out[k] = static_cast<float>(p[k]) / 127.5f - 1.0f;
+    thread_local std::vector<uint8_t> bytes;
+    bytes.resize(static_cast<size_t>(dim_));
+    file_->read(i, bytes.data());
+    for (int64_t k = 0; k < dim_; ++k) out[k] = static_cast<float>(bytes[static_cast<size_t>(k)]) / 127.5f - 1.0f;
     return file_->label(i);
   }
   int64_t label(uint64_t index) const override { return file_->label(at(index)); }

@@ -1,6 +1,8 @@
 #include "common/data/packed_file.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <set>
 
 #include "common/checkpoint/checkpoint_file.h"
@@ -44,6 +47,76 @@ void write_all_at(int fd, const char* data, size_t n, uint64_t offset, const std
 }
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// Reads of the mapping are guarded against SIGBUS, which the kernel raises when a mapped file was cut under the
+// process: the handler jumps back to the read, which then fails (false) instead of the process dying. Only the
+// thread inside a guarded read is redirected; any other SIGBUS goes to the previous disposition.
+thread_local sigjmp_buf* t_guard = nullptr;
+struct sigaction g_previous_sigbus;
+std::mutex g_sigbus_mutex;
+
+void on_sigbus(int sig, siginfo_t* info, void* context) {
+  if (t_guard != nullptr) siglongjmp(*t_guard, 1);
+  if (g_previous_sigbus.sa_flags & SA_SIGINFO) {
+    if (g_previous_sigbus.sa_sigaction) return g_previous_sigbus.sa_sigaction(sig, info, context);
+  } else if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN) {
+    return g_previous_sigbus.sa_handler(sig);
+  }
+  ::signal(SIGBUS, SIG_DFL);  // the fault repeats on return and ends the process as it would have
+}
+
+// Installs the handler when it is not the current one (again if someone replaced it since), keeping the one before.
+void install_sigbus_guard() {
+  const std::lock_guard<std::mutex> lock(g_sigbus_mutex);
+  struct sigaction current {};
+  LS_CHECK_SYS(::sigaction(SIGBUS, nullptr, &current), "sigaction SIGBUS");
+  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigbus) return;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigbus;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  LS_CHECK_SYS(::sigaction(SIGBUS, &sa, &g_previous_sigbus), "sigaction SIGBUS");
+}
+
+// memcpy and crc32 of mapped bytes; false when the pages are gone (the file was cut). No object with a destructor
+// lives between sigsetjmp and the reads.
+bool guarded_copy(uint8_t* dst, const uint8_t* src, size_t n) {
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) != 0) {
+    t_guard = nullptr;
+    return false;
+  }
+  t_guard = &jump;
+  std::memcpy(dst, src, n);
+  t_guard = nullptr;
+  return true;
+}
+
+bool guarded_crc(const uint8_t* p, uint64_t n, uint32_t* crc) {
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) != 0) {
+    t_guard = nullptr;
+    return false;
+  }
+  t_guard = &jump;
+  *crc = crc32_of(p, n);
+  t_guard = nullptr;
+  return true;
+}
+
+// n bytes at offset; false at the end of the file
+bool read_all_at(int fd, char* data, size_t n, uint64_t offset, const std::string& file) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, data, n, static_cast<off_t>(offset));
+    if (r < 0 && errno == EINTR) continue;
+    LS_CHECK_SYS(r, "pread " << file);
+    if (r == 0) return false;
+    data += r;
+    n -= static_cast<size_t>(r);
+    offset += static_cast<uint64_t>(r);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -94,44 +167,45 @@ PackedHeader parse_packed_header(const char* head, size_t head_size, uint64_t fi
 PackedFile::PackedFile(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   LS_CHECK_INPUT(fd_ >= 0, clip(path, 300) << ": cannot open (" << std::strerror(errno) << ")");
-  struct stat st {};
-  LS_CHECK_SYS(::fstat(fd_, &st), "fstat " << path);
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd_);
-    fd_ = -1;
-    throw BadInput(clip(path, 300) + ": not a regular file");
-  }
-  dev_ = static_cast<uint64_t>(st.st_dev);
-  ino_ = static_cast<uint64_t>(st.st_ino);
-  size_ = static_cast<uint64_t>(st.st_size);
-  mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  if (size_ < kHead) {
-    ::close(fd_);
-    fd_ = -1;
-    throw BadInput(clip(path, 300) + ": not a packed data set (" + std::to_string(size_) + " bytes)");
-  }
-  map_size_ = size_;
-  void* m = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED, fd_, 0);
-  if (m == MAP_FAILED) {
-    ::close(fd_);
-    fd_ = -1;
-    LS_CHECK_SYS(-1, "mmap " << path);
-  }
-  map_ = static_cast<const uint8_t*>(m);
   try {
-    header_ = parse_packed_header(reinterpret_cast<const char*>(map_), static_cast<size_t>(std::min<uint64_t>(size_, kHead + kMaxHeader)), size_,
-                                  clip(path, 300));
+    open_mapped();
   } catch (...) {
-    ::munmap(const_cast<uint8_t*>(map_), map_size_);
+    if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
+    map_ = nullptr;
     ::close(fd_);
     fd_ = -1;
     throw;
   }
+}
+
+void PackedFile::open_mapped() {
+  struct stat st {};
+  LS_CHECK_SYS(::fstat(fd_, &st), "fstat " << path_);
+  LS_CHECK_INPUT(S_ISREG(st.st_mode), clip(path_, 300) << ": not a regular file");
+  dev_ = static_cast<uint64_t>(st.st_dev);
+  ino_ = static_cast<uint64_t>(st.st_ino);
+  size_ = static_cast<uint64_t>(st.st_size);
+  mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  // the header by pread (the fixed part, then the length it claims when the file holds it)
+  std::string head(kHead, '\0');
+  LS_CHECK_INPUT(size_ >= kHead && read_all_at(fd_, head.data(), kHead, 0, path_),
+                 clip(path_, 300) << ": not a packed data set (" << size_ << " bytes)");
+  const uint64_t len = read_le(head.data() + kMagicLen, 8);
+  if (len <= kMaxHeader && len <= size_ - kHead) {
+    head.resize(kHead + len);
+    LS_CHECK_INPUT(read_all_at(fd_, head.data() + kHead, len, kHead, path_), clip(path_, 300) << ": truncated header (the file was cut while it was opened)");
+  }
+  header_ = parse_packed_header(head.data(), head.size(), size_, clip(path_, 300));
   item_size_ = uint64_t{header_.channels()} * header_.height() * header_.width();
   chunk_items_ = header_.chunk_items();
   const uint64_t chunks = static_cast<uint64_t>(header_.chunk_crc32_size());
   verified_ = std::make_unique<std::atomic<uint8_t>[]>(chunks);
   for (uint64_t c = 0; c < chunks; ++c) verified_[c].store(0, std::memory_order_relaxed);
+  install_sigbus_guard();
+  map_size_ = size_;
+  void* m = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED, fd_, 0);
+  LS_CHECK_SYS(m == MAP_FAILED ? -1 : 0, "mmap " << path_);
+  map_ = static_cast<const uint8_t*>(m);
   ::madvise(const_cast<uint8_t*>(map_) + header_.data_offset(), map_size_ - header_.data_offset(), MADV_RANDOM);
 }
 
@@ -140,20 +214,26 @@ PackedFile::~PackedFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::string PackedFile::cut_message() const {
+  return clip(path_, 300) + ": the packed data set was cut while this run reads it; a run needs its data unchanged (resume once it is back)";
+}
+
 void PackedFile::verify_chunk(uint64_t chunk) const {
   const uint64_t first = chunk * chunk_items_, n = std::min(chunk_items_, count() - first);
   const uint8_t* p = map_ + header_.data_offset() + first * item_size_;
-  LS_CHECK_INPUT(crc32_of(p, n * item_size_) == header_.chunk_crc32(static_cast<int>(chunk)),
+  uint32_t crc = 0;
+  if (!guarded_crc(p, n * item_size_, &crc)) throw BadInput(cut_message());
+  LS_CHECK_INPUT(crc == header_.chunk_crc32(static_cast<int>(chunk)),
                  clip(path_, 300) << ": chunk " << chunk << " (items " << first << " to " << first + n - 1
                                   << ") is damaged or was changed (CRC-32 mismatch); pack the data set again");
   verified_[chunk].store(1, std::memory_order_release);
 }
 
-const uint8_t* PackedFile::item(uint64_t i) const {
+void PackedFile::read(uint64_t i, uint8_t* out) const {
   LS_CHECK(i < count(), "packed item " << i << " of " << count());
   const uint64_t chunk = i / chunk_items_;
   if (verified_[chunk].load(std::memory_order_acquire) == 0) verify_chunk(chunk);
-  return map_ + header_.data_offset() + i * item_size_;
+  if (!guarded_copy(out, map_ + header_.data_offset() + i * item_size_, item_size_)) throw BadInput(cut_message());
 }
 
 void PackedFile::check_unchanged() const {
@@ -195,6 +275,8 @@ PackedWriter::PackedWriter(const std::string& path, uint32_t channels, uint32_t 
   uint64_t names = 0;
   for (const std::string& n : header_.class_names()) names += n.size() + 8;
   const uint64_t bound = 512 + header_.source().size() + names + (labelled ? 5 * max_items : 0) + 4 * (max_items / chunk_items_ + 2) + 64;
+  LS_CHECK_INPUT(bound <= kMaxHeader, clip(path, 300) << ": " << max_items << " items need a header of " << bound
+                                                      << " bytes, over the format's 1 GiB; pack the data set in parts");
   header_.set_data_offset(align_up(kHead + bound, kPackedAlign));
   fd_ = create_temp_beside(path, &tmp_);
 }

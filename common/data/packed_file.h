@@ -6,9 +6,11 @@
 //   header's CRC, its sizes against the file's size (count x item size from data_offset, with overflow-safe
 //   arithmetic), the shape (1 or 3 channels, positive sizes), one label per item (or none) below the number of
 //   class names, and one CRC per chunk; BadInput naming `origin` otherwise.
-// - PackedFile maps a file read-only. item(i) returns item i's bytes after checking its chunk's CRC the first time any
-//   thread touches that chunk (BadInput naming the chunk and the file when it does not match: a modified or
-//   damaged file); chunks are at most 64 KiB, so a rank's memory grows by the pages of the chunks it touched.
+// - PackedFile maps a file read-only (the header is read with pread). read(i, out) copies item i's bytes after
+//   checking its chunk's CRC the first time any thread touches that chunk (BadInput naming the chunk and the file
+//   when it does not match: a modified or damaged file); chunks are at most 64 KiB, so a rank's memory grows by the
+//   pages of the chunks it touched. Reads of the mapping are guarded against SIGBUS: a file cut under the process
+//   gives BadInput, not a crash (a SIGBUS outside these reads keeps its previous disposition).
 //   check_unchanged() throws BadInput when the file's size, modification time or inode changed since it was opened
 //   (a packed file replaced or cut while a run uses it; the training data phase asks every tick). verify_all()
 //   checks every chunk (lockstep data info --verify).
@@ -46,14 +48,17 @@ class PackedFile {
   uint64_t count() const { return header_.count(); }
   uint64_t item_size() const { return item_size_; }
   bool labelled() const { return header_.labels_size() > 0; }
-  const uint8_t* item(uint64_t i) const;
+  // item i's item_size() bytes into out
+  void read(uint64_t i, uint8_t* out) const;
   int64_t label(uint64_t i) const { return labelled() ? static_cast<int64_t>(header_.labels(static_cast<int>(i))) : 0; }
   void check_unchanged() const;
   // progress(chunks done, chunks): called now and then.
   void verify_all(const std::function<void(uint64_t, uint64_t)>& progress = nullptr) const;
 
  private:
+  void open_mapped();
   void verify_chunk(uint64_t chunk) const;
+  std::string cut_message() const;
   std::string path_;
   PackedHeader header_;
   int fd_ = -1;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+#include <new>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -41,12 +43,14 @@ std::vector<fs::path> images_below(const fs::path& dir, uint64_t* ignored) {
   std::vector<fs::path> out;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    const bool dir = it->is_directory(type_ec);
     if (hidden(it->path())) {
-      if (it->is_directory()) it.disable_recursion_pending();
+      if (dir) it.disable_recursion_pending();
       continue;
     }
-    if (it->is_directory()) continue;
-    if (image_file(it->path()) && it->is_regular_file()) out.push_back(it->path());
+    if (dir) continue;
+    if (image_file(it->path()) && it->is_regular_file(type_ec)) out.push_back(it->path());
     else ++*ignored;
   }
   LS_CHECK_INPUT(!ec, clip(dir.string(), 300) << ": cannot list (" << ec.message() << ")");
@@ -118,16 +122,18 @@ void cifar_jobs(const fs::path& file, int channels, std::vector<Job>* jobs, std:
 
 // IDX [N, H, W] or .npy uint8 images.
 void array_jobs(const fs::path& file, int channels, std::vector<Job>* jobs, int* own_channels) {
-  const std::string bytes = read_maybe_gzip(file.string());
-  auto pixels = std::make_shared<std::vector<uint8_t>>();
+  // the file's bytes, held once: a .npy's pixels are used where they lie, an IDX file's after gunzip
+  auto bytes = std::make_shared<std::string>(read_maybe_gzip(file.string()));
+  const uint8_t* pixels = nullptr;
   int n = 0, c = 1, h = 0, w = 0;
   bool nhwc = false;
-  if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) {
-    const NpyArray a = parse_npy(bytes, clip(file.string(), 300));
+  if (bytes->size() >= 6 && bytes->compare(0, 6, "\x93NUMPY") == 0) {
+    const NpyView a = parse_npy_view(*bytes, clip(file.string(), 300));
     LS_CHECK_INPUT(a.dtype == "|u1", clip(file.string(), 300) << ": pack uint8 images; this array holds " << a.dtype);
     const auto& s = a.shape;
     LS_CHECK_INPUT(s.size() == 3 || (s.size() == 4 && (s[1] == 1 || s[1] == 3 || s[3] == 1 || s[3] == 3)),
                    clip(file.string(), 300) << ": an array of shape " << shape_text(s) << "; expected images [N, H, W], [N, C, H, W] or [N, H, W, C], C = 1 or 3");
+    for (int64_t d : s) LS_CHECK_INPUT(d >= 0 && d <= INT32_MAX, clip(file.string(), 300) << ": an array of shape " << shape_text(s) << " (too large to pack)");
     n = static_cast<int>(s[0]);
     if (s.size() == 3) {
       h = static_cast<int>(s[1]), w = static_cast<int>(s[2]);
@@ -137,12 +143,14 @@ void array_jobs(const fs::path& file, int channels, std::vector<Job>* jobs, int*
       nhwc = true;
       h = static_cast<int>(s[1]), w = static_cast<int>(s[2]), c = static_cast<int>(s[3]);
     }
-    pixels->assign(a.data.begin(), a.data.end());
+    pixels = reinterpret_cast<const uint8_t*>(bytes->data() + a.offset);
   } else {
-    const IdxArray a = parse_idx(bytes, clip(file.string(), 300));
+    const IdxArray a = parse_idx(*bytes, clip(file.string(), 300));
     LS_CHECK_INPUT(a.shape.size() == 3, clip(file.string(), 300) << ": IDX images of shape " << shape_text(a.shape) << "; expected [N, H, W]");
+    for (int64_t d : a.shape) LS_CHECK_INPUT(d >= 0 && d <= INT32_MAX, clip(file.string(), 300) << ": IDX images of shape " << shape_text(a.shape) << " (too large to pack)");
     n = static_cast<int>(a.shape[0]), h = static_cast<int>(a.shape[1]), w = static_cast<int>(a.shape[2]);
-    *pixels = a.data;
+    *bytes = std::string(a.data.begin(), a.data.end());
+    pixels = reinterpret_cast<const uint8_t*>(bytes->data());
   }
   LS_CHECK_INPUT(n > 0 && h > 0 && w > 0, clip(file.string(), 300) << ": holds no images");
   LS_CHECK_INPUT(static_cast<uint64_t>(h) * static_cast<uint64_t>(w) <= kMaxImagePixels, clip(file.string(), 300) << ": images of " << h << " x " << w << " pixels");
@@ -150,8 +158,8 @@ void array_jobs(const fs::path& file, int channels, std::vector<Job>* jobs, int*
   const int want = channels > 0 ? channels : *own_channels;
   const size_t item = static_cast<size_t>(c) * static_cast<size_t>(h) * static_cast<size_t>(w);
   for (int i = 0; i < n; ++i) {
-    const uint8_t* p = pixels->data() + static_cast<size_t>(i) * item;
-    jobs->push_back(Job{file.string() + " item " + std::to_string(i), 0, [pixels, p, c, h, w, want, nhwc] {
+    const uint8_t* p = pixels + static_cast<size_t>(i) * item;
+    jobs->push_back(Job{file.string() + " item " + std::to_string(i), 0, [bytes, p, c, h, w, want, nhwc] {
                           if (!nhwc) return from_planes(p, c, h, w, want);
                           Image img;
                           img.width = w, img.height = h, img.channels = c;
@@ -191,7 +199,9 @@ PackResult pack_dataset(const PackOptions& opts, const std::function<void(uint64
   LS_CHECK_INPUT(opts.resolution >= 0 && opts.resolution <= 8192, "--resolution must be in [1, 8192], got " << opts.resolution);
   LS_CHECK_INPUT(opts.crop == "center" || opts.crop == "none", "--crop must be center or none, got '" << clip(opts.crop, 40) << "'");
   LS_CHECK_INPUT(opts.labels == "folders" || opts.labels == "none", "--labels must be folders or none, got '" << clip(opts.labels, 40) << "'");
+  LS_CHECK_INPUT(opts.threads >= 0 && opts.threads <= 1024, "--threads must be in [0, 1024] (0: every core), got " << opts.threads);
   LS_CHECK_INPUT(!opts.out.empty(), "data pack: --out FILE is required");
+  LS_CHECK_INPUT(!is_dir(opts.out), clip(opts.out, 300) << ": is a directory; --out names the packed file");
   LS_CHECK_INPUT(opts.force || !exists_nofollow(opts.out), clip(opts.out, 300) << ": exists; give another --out, or --force to replace it");
   PackResult result;
   std::vector<Job> jobs;
@@ -212,10 +222,13 @@ PackResult pack_dataset(const PackOptions& opts, const std::function<void(uint64
   if (kind == "folder" && opts.labels == "folders") {
     std::set<std::string> classes;
     for (const fs::path& root : folders) {
-      for (const auto& e : fs::directory_iterator(root)) {
-        if (e.is_directory() && !hidden(e.path())) classes.insert(e.path().filename().string());
-        else if (!hidden(e.path())) ++result.ignored_files;  // files beside the class folders
+      std::error_code ec;
+      for (auto it = fs::directory_iterator(root, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->is_directory(type_ec) && !hidden(it->path())) classes.insert(it->path().filename().string());
+        else if (!hidden(it->path())) ++result.ignored_files;  // files beside the class folders
       }
+      LS_CHECK_INPUT(!ec, clip(root.string(), 300) << ": cannot list (" << ec.message() << ")");
     }
     LS_CHECK_INPUT(!classes.empty(), clip(folders.front().string(), 300) << ": no class folders; put each class's images in a folder of its own, or "
                                                                             "give --labels none for a folder of unlabelled images");
@@ -266,42 +279,65 @@ PackResult pack_dataset(const PackOptions& opts, const std::function<void(uint64
   LS_CHECK_INPUT(opts.label_file.empty() || kind == "array", "--label-file labels IDX or .npy images; folders are labelled by their class folders");
   const int out_channels = kind == "array" ? (opts.channels > 0 ? opts.channels : own_channels) : channels;
 
-  const int threads = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const size_t batch = static_cast<size_t>(64 * threads);
+  const size_t threads = opts.threads > 0 ? static_cast<size_t>(opts.threads) : std::max<size_t>(1, std::thread::hardware_concurrency());
   std::unique_ptr<PackedWriter> writer;
   std::string first_name;
   int height = opts.resolution, width = opts.resolution;
-  std::vector<std::vector<uint8_t>> items(batch);
-  std::vector<std::string> errors(batch);
-  std::vector<int> heights(batch), widths(batch);
-  for (size_t begin = 0; begin < jobs.size(); begin += batch) {
-    const size_t n = std::min(batch, jobs.size() - begin);
+  // Items are decoded a batch at a time: 64 per thread, fewer for large items (about 256 MiB of items in flight);
+  // the first batch has one item per thread, before the item size is known (without --resolution).
+  const auto batch_items = [&](size_t item_bytes) {
+    return item_bytes == 0 ? threads : std::max(threads, std::min(64 * threads, (size_t{256} << 20) / item_bytes));
+  };
+  size_t item_bytes = opts.resolution > 0 ? static_cast<size_t>(out_channels) * static_cast<size_t>(opts.resolution) * static_cast<size_t>(opts.resolution) : 0;
+  std::vector<std::vector<uint8_t>> items;
+  std::vector<std::exception_ptr> errors;
+  std::vector<int> heights, widths;
+  for (size_t begin = 0, n = 0; begin < jobs.size(); begin += n) {
+    n = std::min(batch_items(item_bytes), jobs.size() - begin);
+    items.assign(n, {});
+    errors.assign(n, nullptr);
+    heights.assign(n, 0);
+    widths.assign(n, 0);
     auto work = [&](size_t t) {
-      for (size_t i = t; i < n; i += static_cast<size_t>(threads)) {
-        errors[i].clear();
+      for (size_t i = t; i < n; i += threads) {
         try {
           const Image img = jobs[begin + i].decode();
           heights[i] = img.height, widths[i] = img.width;
           items[i] = to_item(img, opts.resolution, opts.crop);
-        } catch (const BadInput& e) {
-          errors[i] = e.what();
+        } catch (...) {  // rethrown in order below: BadInput refused or skipped, anything else as it is
+          errors[i] = std::current_exception();
         }
       }
     };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < static_cast<size_t>(threads); ++t) pool.emplace_back(work, t);
-    work(0);
-    for (std::thread& th : pool) th.join();
+    {
+      std::vector<std::thread> pool;
+      struct Joiner {
+        std::vector<std::thread>& pool;
+        ~Joiner() {
+          for (std::thread& th : pool)
+            if (th.joinable()) th.join();
+        }
+      } joiner{pool};
+      for (size_t t = 1; t < std::min(threads, n); ++t) pool.emplace_back(work, t);
+      work(0);
+    }
     for (size_t i = 0; i < n; ++i) {
       const Job& job = jobs[begin + i];
-      if (!errors[i].empty()) {
-        LS_CHECK_INPUT(opts.skip_bad, errors[i] << " (--skip-bad skips such files and counts them)");
+      if (errors[i]) {
+        try {
+          std::rethrow_exception(errors[i]);
+        } catch (const BadInput& e) {
+          LS_CHECK_INPUT(opts.skip_bad, e.what() << " (--skip-bad skips such files and counts them)");
+        } catch (const std::bad_alloc&) {
+          throw BadInput(clip(job.name, 300) + ": not enough memory to decode it");
+        }
         ++result.skipped;
         if (result.skipped_files.size() < 10) result.skipped_files.push_back(job.name);
         continue;
       }
       if (!writer) {
         if (opts.resolution == 0) height = heights[i], width = widths[i];
+        item_bytes = items[i].size();
         first_name = job.name;
         std::string source = kind + " " + join(opts.sources) + (opts.resolution ? " at " + std::to_string(opts.resolution) + " (crop " + opts.crop + ")" : "") +
                              ", " + std::to_string(out_channels) + " channel" + (out_channels == 1 ? "" : "s");

@@ -133,7 +133,7 @@ class HeaderScanner {
 
 }  // namespace
 
-NpyArray parse_npy(const std::string& b, const std::string& origin) {
+NpyView parse_npy_view(const std::string& b, const std::string& origin) {
   LS_CHECK_INPUT(b.size() >= 10 && b.compare(0, 6, "\x93NUMPY") == 0, origin << ": not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(b[6]);
   size_t hlen, hstart;
@@ -149,7 +149,7 @@ NpyArray parse_npy(const std::string& b, const std::string& origin) {
   }
   LS_CHECK_INPUT(hlen <= kMaxHeader, origin << ": the header claims " << hlen << " bytes, more than " << kMaxHeader << " (damaged file?)");
   LS_CHECK_INPUT(b.size() - hstart >= hlen, origin << ": truncated header");
-  NpyArray out;
+  NpyView out;
   std::string descr;
   bool fortran = false;
   HeaderScanner(b.substr(hstart, hlen), origin).parse(&descr, &fortran, &out.shape);
@@ -169,8 +169,20 @@ NpyArray parse_npy(const std::string& b, const std::string& origin) {
   LS_CHECK_INPUT(count * elem == body, origin << ": " << (count * elem > body ? "truncated data: " : "trailing bytes: ") << b.size()
                                               << " bytes, the header's shape " << shape_text(out.shape) << " needs " << hstart + hlen + count * elem);
   out.dtype = descr == "<u1" ? "|u1" : descr;
-  out.data.resize(static_cast<size_t>(count));
-  const char* src = b.data() + hstart + hlen;
+  out.offset = hstart + hlen;
+  out.count = count;
+  return out;
+}
+
+NpyArray parse_npy(const std::string& b, const std::string& origin) {
+  const NpyView view = parse_npy_view(b, origin);
+  NpyArray out;
+  out.shape = view.shape;
+  const std::string descr = view.dtype;
+  const size_t elem = descr == "<f8" || descr == "<i8" ? 8 : descr == "<f4" || descr == "<i4" ? 4 : 1;
+  out.dtype = descr;
+  out.data.resize(static_cast<size_t>(view.count));
+  const char* src = b.data() + view.offset;
   const char kind = descr[1];  // 'f', 'i' or 'u'
   for (size_t i = 0; i < out.data.size(); ++i) {
     const char* p = src + elem * i;

@@ -25,5 +25,14 @@ std::string npy_bytes(const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 NpyArray read_npy(const std::string& path);
 NpyArray parse_npy(const std::string& bytes, const std::string& origin);
+// The same checks without converting: the array's count elements of dtype lie at bytes[offset, ...) (for uint8
+// images that need no float copy).
+struct NpyView {
+  std::vector<int64_t> shape;
+  std::string dtype;
+  size_t offset = 0;
+  uint64_t count = 0;
+};
+NpyView parse_npy_view(const std::string& bytes, const std::string& origin);
 
 }  // namespace lockstep

@@ -58,7 +58,7 @@ NpzImageWriter::~NpzImageWriter() {
 }
 
 void NpzImageWriter::write(const void* data, size_t n) {
-  crc_ = static_cast<uint32_t>(crc32(crc_, static_cast<const Bytef*>(data), static_cast<uInt>(n)));
+  crc_ = static_cast<uint32_t>(crc32_z(crc_, static_cast<const Bytef*>(data), n));  // z_size_t: no 4 GiB cut
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
     const ssize_t k = ::write(fd_, p, n);

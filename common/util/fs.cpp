@@ -74,14 +74,35 @@ bool is_temp_of(const std::string& temp_name, const std::string& name) {
 }
 
 void commit_temp(int fd, const std::string& tmp, const std::string& path) {
-  LS_CHECK_SYS(::fsync(fd), "fsync " << tmp);
-  LS_CHECK_SYS(::close(fd), "close " << tmp);
-  LS_CHECK_SYS(::rename(tmp.c_str(), path.c_str()), "rename " << tmp << " to " << path);
+  // until the rename, a failure removes the temporary file: nothing is left under either name
+  const auto fail_before_rename = [&](const char* call) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    errno = err;
+    LS_CHECK_SYS(-1, call << " " << tmp);
+  };
+  if (::fsync(fd) != 0) fail_before_rename("fsync");
+  const int closed = ::close(fd);
+  if (closed != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    errno = err;
+    LS_CHECK_SYS(closed, "close " << tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    errno = err;
+    LS_CHECK_INPUT(err != EISDIR, clip(path, 300) << ": is a directory");
+    LS_CHECK_SYS(-1, "rename " << tmp << " to " << path);
+  }
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   const int dfd = LS_CHECK_SYS(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open directory " << dir);
-  LS_CHECK_SYS(::fsync(dfd), "fsync directory " << dir);
+  const int synced = ::fsync(dfd);
   ::close(dfd);
+  LS_CHECK_SYS(synced, "fsync directory " << dir);
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

@@ -15,7 +15,8 @@ std::string read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const std::string& bytes);
 // The parts of write_file_atomic, for writers that stream: a new file ".<name>.tmp-<16 random hex digits>" beside
 // `path` (O_CREAT | O_EXCL | O_NOFOLLOW), its descriptor returned and its name in *tmp; then commit_temp() fsyncs,
-// closes and renames it to `path` and fsyncs the directory.
+// closes and renames it to `path` and fsyncs the directory; it closes the descriptor and removes the temporary file
+// when anything fails before the rename.
 int create_temp_beside(const std::string& path, std::string* tmp);
 void commit_temp(int fd, const std::string& tmp, const std::string& path);
 // Whether a temporary file name is one of create_temp_beside's for a file named `name`.
