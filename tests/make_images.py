@@ -2,7 +2,7 @@
 """Writes the image data of tests/test_packed_data.cpp into the folder given as the first argument.
 
 Everything is made here, from a fixed seed: Fashion-MNIST items when Debian's dataset-fashion-mnist is installed
-(random blobs otherwise), as PNG files in class folders; coloured RGB variants in PNG and JPEG; grey, RGBA,
+(random blobs otherwise), as PNG files in class folders; coloured RGB variants in PNG, JPEG and WebP; grey, RGBA,
 grey+alpha, 16-bit and palette PNGs; images of two sizes; broken files; CIFAR-10 and CIFAR-100 binary batches.
 Beside each source, .npy files hold what `lockstep data pack` must make of it (channels first, uint8), computed
 here by the documented conversion rules (not by asking PIL, which clamps 16-bit samples instead of scaling them).
@@ -62,7 +62,7 @@ open(os.path.join(out, "grey", "boot", ".DS_Store"), "w").write("hidden: skipped
 np.save(os.path.join(out, "grey_items.npy"), np.stack(expected))  # [48, 28, 28]
 np.save(os.path.join(out, "grey_labels.npy"), np.array(labels, np.int64))
 
-# 2. Colour: RGB variants (PNG and JPEG), grey, RGBA, grey+alpha, 16-bit grey, palette. Expected as RGB and as L.
+# 2. Colour: RGB variants (PNG, JPEG, WebP), grey, RGBA, grey+alpha, 16-bit grey, palette. Expected as RGB and as L.
 col = mkdir("colour", "all")
 rgb_expected, grey_expected = [], []
 for i in range(8):
@@ -93,14 +93,19 @@ pal.save(os.path.join(col, "f_palette.png"))
 prgb = np.asarray(pal.convert("RGB"))
 rgb_expected.append(prgb)
 grey_expected.append(grey_of(prgb))
-np.save(os.path.join(out, "colour_rgb.npy"), np.stack(rgb_expected).transpose(0, 3, 1, 2).copy())  # [13, 3, 28, 28]
-np.save(os.path.join(out, "colour_grey.npy"), np.stack(grey_expected))  # [13, 28, 28]
-# JPEG: compared with PIL's decoder (libjpeg-turbo) within a tolerance
+Image.fromarray(rgb_expected[2], "RGB").save(os.path.join(col, "g_lossless.webp"), lossless=True)  # WebP, exact
+rgb_expected.append(rgb_expected[2])
+grey_expected.append(grey_of(rgb_expected[2]))
+np.save(os.path.join(out, "colour_rgb.npy"), np.stack(rgb_expected).transpose(0, 3, 1, 2).copy())  # [14, 3, 28, 28]
+np.save(os.path.join(out, "colour_grey.npy"), np.stack(grey_expected))  # [14, 28, 28]
+# JPEG and lossy WebP: compared with PIL's decoders (libjpeg-turbo, libwebp) within a tolerance
 jpg = mkdir("jpeg", "all")
 jpeg_expected = []
 for i in range(4):
     Image.fromarray(rgb_expected[i], "RGB").save(os.path.join(jpg, f"{i}.jpg"), quality=95)
     jpeg_expected.append(np.asarray(Image.open(os.path.join(jpg, f"{i}.jpg")).convert("RGB")))
+Image.fromarray(rgb_expected[5], "RGB").save(os.path.join(jpg, "4.webp"), quality=80)  # lossy WebP: libwebp decodes it
+jpeg_expected.append(np.asarray(Image.open(os.path.join(jpg, "4.webp")).convert("RGB")))
 np.save(os.path.join(out, "jpeg_rgb.npy"), np.stack(jpeg_expected).transpose(0, 3, 1, 2).copy())
 
 # 3. Two sizes: refused without --resolution; with --resolution 16 --crop center, compared with PIL's resize.
