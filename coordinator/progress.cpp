@@ -30,6 +30,8 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
     ++window_ticks_;
   }
   window_samples_ += s.samples;
+  peak_rss_mib_.clear();
+  for (const Timings& t : s.timings) peak_rss_mib_.push_back(t.peak_rss_mib());
   const uint64_t done = s.tick + 1;
   const auto now = Clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -52,7 +54,8 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
     };
     o.set("time_data_s", per_rank(&Timings::data)).set("time_forward_s", per_rank(&Timings::forward))
         .set("time_backward_s", per_rank(&Timings::backward)).set("time_comm_s", per_rank(&Timings::comm))
-        .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total));
+        .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total))
+        .set("peak_rss_mib", per_rank(&Timings::peak_rss_mib));
     std::vector<double> slices;  // the split of the tick's global batch (engine.balance)
     for (const Slice& slice : frame.slices()) slices.push_back(static_cast<double>(slice.end() - slice.begin()));
     o.set("slice_samples", slices);

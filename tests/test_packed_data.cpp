@@ -324,6 +324,14 @@ TEST_CASE("xflip and the held-out fraction train the same on 1 and 2 ranks, and 
   CHECK(metric_values(d + "/one", "eval_loss") == metric_values(d + "/two", "eval_loss"));
   CHECK(metric_values(d + "/one", "eval_loss").size() == 2);
   CHECK(metric_values(d + "/one", "loss") != metric_values(d + "/plain", "loss"));
+  // every rank's peak memory, per logged tick and at the end (a rank holds at least LibTorch's libraries)
+  for (const std::vector<double>& peaks : metric_arrays(d + "/two", "peak_rss_mib")) {
+    REQUIRE(peaks.size() == 2);
+    CHECK(peaks[0] > 20.0);
+    CHECK(peaks[1] > 20.0);
+  }
+  CHECK(metric_arrays(d + "/two", "peak_rss_mib").size() == 4);
+  CHECK_THAT(two.output, Catch::Contains("memory : peak resident set") && Catch::Contains("MiB (per rank)"));
 
   // samples for the FID tools: uint8 NHWC arr_0 with labels arr_1, and one PNG per sample, the same on 1 and 2 ranks
   // (70 images: the network sees [0, 64) and [64, 70) on any number of ranks)

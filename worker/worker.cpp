@@ -163,6 +163,7 @@ Report Worker::play(const Frame& frame) {
   tm->set_buckets_overlapped(static_cast<uint32_t>(reducer_->started_in_backward()));
   optimizer_step(frame, &report, tm);                    // 5. optimizer
   tm->set_total(since(t_start));
+  tm->set_peak_rss_mib(peak_resident_mib());
 
   if (frame.evaluate()) {
     uint64_t count = 0;

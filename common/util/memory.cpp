@@ -1,5 +1,7 @@
 #include "common/util/memory.h"
 
+#include <sys/resource.h>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,6 +42,12 @@ void check_fits_in_memory(uint64_t bytes, const std::string& what, const std::st
   const uint64_t available = memory_available_bytes();
   LS_CHECK_INPUT(bytes <= available, what << " needs " << bytes_text(bytes) << ", more than the " << bytes_text(available)
                                           << " of memory available" << (hint.empty() ? "" : " (" + hint + ")"));
+}
+
+double peak_resident_mib() {
+  struct rusage u {};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0.0;
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: KiB
 }
 
 }  // namespace lockstep
