@@ -15,6 +15,7 @@
 
 #include "common/checkpoint/checkpoint_file.h"
 #include "common/util/error.h"
+#include "common/util/fd_write.h"
 #include "common/util/fs.h"
 #include "common/util/strings.h"
 
@@ -33,17 +34,6 @@ uint64_t read_le(const char* p, int bytes) {
 
 void put_le(char* p, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-void write_all_at(int fd, const char* data, size_t n, uint64_t offset, const std::string& file) {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
-    if (w < 0 && errno == EINTR) continue;
-    LS_CHECK_SYS(w, "pwrite " << file);
-    data += w;
-    n -= static_cast<size_t>(w);
-    offset += static_cast<uint64_t>(w);
-  }
 }
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -269,7 +259,6 @@ PackedWriter::PackedWriter(const std::string& path, uint32_t channels, uint32_t 
   item_size_ = uint64_t{channels} * height * width;
   chunk_items_ = packed_chunk_items(item_size_);
   header_.set_chunk_items(chunk_items_);
-  if (!labelled) header_.clear_labels();
   labelled_ = labelled;
   // room for the header at its largest: every label 5 bytes of varint, every chunk's CRC 4 bytes, the rest
   uint64_t names = 0;

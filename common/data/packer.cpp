@@ -72,17 +72,11 @@ Image from_planes(const uint8_t* planes, int c, int h, int w, int channels) {
   hwc.pixels.resize(static_cast<size_t>(c) * static_cast<size_t>(h) * static_cast<size_t>(w));
   for (int k = 0; k < c; ++k)
     for (int i = 0; i < h * w; ++i) hwc.pixels[static_cast<size_t>(i) * static_cast<size_t>(c) + static_cast<size_t>(k)] = planes[static_cast<size_t>(k) * static_cast<size_t>(h * w) + static_cast<size_t>(i)];
-  if (c == channels) return hwc;
-  Image out = hwc;
-  out.channels = channels;
-  out.pixels.assign(static_cast<size_t>(h) * static_cast<size_t>(w) * static_cast<size_t>(channels), 0);
-  for (size_t i = 0; i < static_cast<size_t>(h * w); ++i) {
-    const uint8_t* s = hwc.pixels.data() + i * static_cast<size_t>(c);
-    uint8_t* d = out.pixels.data() + i * static_cast<size_t>(channels);
-    if (c == 1) for (int k = 0; k < channels; ++k) d[k] = s[0];
-    else d[0] = static_cast<uint8_t>((19595u * s[0] + 38470u * s[1] + 7471u * s[2] + 0x8000u) >> 16);
+  if (c != channels) {
+    hwc.pixels = convert_channels(hwc.pixels.data(), static_cast<size_t>(h) * static_cast<size_t>(w), c, channels);
+    hwc.channels = channels;
   }
-  return out;
+  return hwc;
 }
 
 std::vector<std::string> read_names(const fs::path& file) {
@@ -161,28 +155,22 @@ void array_jobs(const fs::path& file, int channels, std::vector<Job>* jobs, int*
     const uint8_t* p = pixels + static_cast<size_t>(i) * item;
     jobs->push_back(Job{file.string() + " item " + std::to_string(i), 0, [bytes, p, c, h, w, want, nhwc] {
                           if (!nhwc) return from_planes(p, c, h, w, want);
-                          Image img;
-                          img.width = w, img.height = h, img.channels = c;
-                          img.pixels.assign(p, p + static_cast<size_t>(c) * static_cast<size_t>(h) * static_cast<size_t>(w));
-                          if (c == want) return img;
-                          std::vector<uint8_t> planes(img.pixels.size());
-                          for (size_t k = 0; k < static_cast<size_t>(c); ++k)
-                            for (size_t q = 0; q < static_cast<size_t>(h * w); ++q) planes[k * static_cast<size_t>(h * w) + q] = img.pixels[q * static_cast<size_t>(c) + k];
-                          return from_planes(planes.data(), c, h, w, want);
+                          Image img;  // already interleaved
+                          img.width = w, img.height = h, img.channels = want;
+                          img.pixels = convert_channels(p, static_cast<size_t>(h) * static_cast<size_t>(w), c, want);
+                          return img;
                         }});
   }
 }
 
 // The item as packed: channels first, at the target size.
 std::vector<uint8_t> to_item(const Image& img, int size, const std::string& crop) {
-  Image x = img;
+  Image resized;
   if (size > 0) {
-    if (crop == "center") {
-      const int side = std::min(x.width, x.height);
-      x = center_crop(x, side, side);
-    }
-    x = resize_image(x, size, size);
+    const int side = std::min(img.width, img.height);
+    resized = resize_image(crop == "center" ? center_crop(img, side, side) : img, size, size);
   }
+  const Image& x = size > 0 ? resized : img;
   std::vector<uint8_t> planes(x.pixels.size());
   const size_t hw = static_cast<size_t>(x.width) * static_cast<size_t>(x.height), c = static_cast<size_t>(x.channels);
   for (size_t k = 0; k < c; ++k)

@@ -16,23 +16,6 @@
 namespace lockstep {
 namespace {
 
-// Interleaved pixels of `from` channels (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) to `to` channels (1 or 3).
-std::vector<uint8_t> convert_channels(const uint8_t* p, size_t pixels, int from, int to) {
-  std::vector<uint8_t> out(pixels * static_cast<size_t>(to));
-  for (size_t i = 0; i < pixels; ++i) {
-    const uint8_t* s = p + i * static_cast<size_t>(from);
-    uint8_t* d = out.data() + i * static_cast<size_t>(to);
-    if (from <= 2) {  // grey (alpha dropped)
-      for (int c = 0; c < to; ++c) d[c] = s[0];
-    } else if (to == 3) {  // RGB (alpha dropped)
-      d[0] = s[0], d[1] = s[1], d[2] = s[2];
-    } else {  // PIL's ITU-R 601-2 luma, in integers
-      d[0] = static_cast<uint8_t>((19595u * s[0] + 38470u * s[1] + 7471u * s[2] + 0x8000u) >> 16);
-    }
-  }
-  return out;
-}
-
 void append_bytes(void* context, void* data, int size) {
   static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
 }
@@ -70,6 +53,22 @@ Taps taps(int in, int out) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> convert_channels(const uint8_t* p, size_t pixels, int from, int to) {
+  std::vector<uint8_t> out(pixels * static_cast<size_t>(to));
+  for (size_t i = 0; i < pixels; ++i) {
+    const uint8_t* s = p + i * static_cast<size_t>(from);
+    uint8_t* d = out.data() + i * static_cast<size_t>(to);
+    if (from <= 2) {  // grey (alpha dropped)
+      for (int c = 0; c < to; ++c) d[c] = s[0];
+    } else if (to == 3) {  // RGB (alpha dropped)
+      d[0] = s[0], d[1] = s[1], d[2] = s[2];
+    } else {  // PIL's ITU-R 601-2 luma, in integers
+      d[0] = static_cast<uint8_t>((19595u * s[0] + 38470u * s[1] + 7471u * s[2] + 0x8000u) >> 16);
+    }
+  }
+  return out;
+}
 
 std::string image_kind(const std::string& b) {
   if (b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) == 0) return "png";

@@ -32,6 +32,9 @@ struct Image {
 std::string image_kind(const std::string& bytes);
 bool webp_supported();
 Image decode_image(const std::string& bytes, int channels, const std::string& origin);
+// Interleaved pixels of `from` channels (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) to `to` channels (1 or 3), by the
+// rules above.
+std::vector<uint8_t> convert_channels(const uint8_t* p, size_t pixels, int from, int to);
 Image resize_image(const Image& in, int width, int height);
 Image center_crop(const Image& in, int width, int height);
 std::string encode_png(const Image& image);

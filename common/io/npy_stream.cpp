@@ -7,22 +7,10 @@
 
 #include "common/io/npy.h"
 #include "common/util/error.h"
+#include "common/util/fd_write.h"
 #include "common/util/fs.h"
 
 namespace lockstep {
-namespace {
-
-void write_all(int fd, const char* data, size_t n, const std::string& file) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, data, n);
-    if (w < 0 && errno == EINTR) continue;
-    LS_CHECK_SYS(w, "write " << file);
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-}  // namespace
 
 NpyStreamWriter::NpyStreamWriter(const std::string& path, const std::vector<int64_t>& shape)
     : path_(path) {

@@ -9,6 +9,7 @@
 
 #include "common/io/npy.h"
 #include "common/util/error.h"
+#include "common/util/fd_write.h"
 #include "common/util/fs.h"
 
 namespace lockstep {
@@ -59,21 +60,14 @@ NpzImageWriter::~NpzImageWriter() {
 
 void NpzImageWriter::write(const void* data, size_t n) {
   crc_ = static_cast<uint32_t>(crc32_z(crc_, static_cast<const Bytef*>(data), n));  // z_size_t: no 4 GiB cut
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t k = ::write(fd_, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    LS_CHECK_SYS(k, "write " << tmp_);
-    p += k;
-    n -= static_cast<size_t>(k);
-    at_ += static_cast<uint64_t>(k);
-  }
+  write_all(fd_, data, n, tmp_);
+  at_ += n;
 }
 
 void NpzImageWriter::close_entry() {  // the entry written last: its CRC into its local header
   char crc[4];
   for (int i = 0; i < 4; ++i) crc[i] = static_cast<char>((crc_ >> (8 * i)) & 0xff);
-  LS_CHECK_SYS(::pwrite(fd_, crc, 4, static_cast<off_t>(entries_.back().offset + 14)), "pwrite " << tmp_);
+  write_all_at(fd_, crc, 4, entries_.back().offset + 14, tmp_);
   entries_.back().crc = crc_;
 }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/util/error.h"
+#include "common/util/fd_write.h"
 #include "common/util/memory.h"
 #include "common/util/strings.h"
 
@@ -108,18 +109,12 @@ void commit_temp(int fd, const std::string& tmp, const std::string& path) {
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   std::string tmp;
   const int fd = create_temp_beside(path, &tmp);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = err;
-    }
-    LS_CHECK_SYS(n, "write " << tmp);
-    done += static_cast<size_t>(n);
+  try {
+    write_all(fd, bytes.data(), bytes.size(), tmp);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   commit_temp(fd, tmp, path);
 }
