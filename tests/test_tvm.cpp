@@ -34,6 +34,11 @@ std::shared_ptr<Net> flow_map_net(const std::string& name, const std::vector<int
   m.mutable_unet()->add_channel_mult(2);
   m.mutable_unet()->set_res_blocks(1);
   m.mutable_unet()->set_attention_heads(2);
+  m.mutable_dit()->set_width(16);
+  m.mutable_dit()->set_depth(2);
+  m.mutable_dit()->set_heads(2);
+  m.mutable_dit()->set_time_embedding(16);
+  m.mutable_dit()->set_qk_norm(true);
   FlowMapSpec f;
   f.enabled = true;
   f.gap_embedding = 8;
@@ -84,14 +89,14 @@ TEST_CASE("the normal quantile inverts the normal CDF", "[tvm]") {
   }
 }
 
-TEST_CASE("the JVP in s matches central finite differences for both methods and the MLP and U-Net", "[tvm]") {
+TEST_CASE("the JVP in s matches central finite differences for both methods and the MLP U-Net and DiT", "[tvm]") {
   struct Case {
     const char* name;
     std::vector<int64_t> shape;
     int64_t classes;
     bool guidance;
   };
-  for (const Case& c : {Case{"mlp", {3}, 0, false}, Case{"mlp", {2}, 4, true}, Case{"unet", {1, 8, 8}, 3, true}}) {
+  for (const Case& c : {Case{"mlp", {3}, 0, false}, Case{"mlp", {2}, 4, true}, Case{"unet", {1, 8, 8}, 3, true}, Case{"dit", {2, 4, 4}, 3, true}}) {
     INFO(c.name << " classes " << c.classes << " guidance input " << c.guidance);
     auto net = flow_map_net(c.name, c.shape, c.classes, c.guidance);
     net->to(torch::kFloat64);

@@ -32,7 +32,8 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
   // sizes checked before anything large is allocated: the model and one rank's slice of the batch
-  const uint64_t slice = (cfg.train().batch_size() + static_cast<uint64_t>(comm.size()) - 1) / static_cast<uint64_t>(comm.size());
+  uint64_t slice = (cfg.train().batch_size() + static_cast<uint64_t>(comm.size()) - 1) / static_cast<uint64_t>(comm.size());
+  if (cfg.train().micro_batch() > 0) slice = std::min<uint64_t>(slice, cfg.train().micro_batch());  // played at once
   check_training_memory(cfg, data_->item_shape(), cfg.model().class_conditional() || cfg.model().name() == "classifier" ? data_->num_classes() : 0,
                         slice);
   // the end of training holds sample.num samples and as many data points twice (data.npy, the Gaussian's fit) on rank 0;
@@ -191,7 +192,9 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
   // A rank with an empty slice computes nothing but still takes part in the reduce. The fused step writes every
   // gradient instead of adding to it, so only autograd needs the buffer zeroed.
   if (!(n > 0 && fused_step_)) params_->zero_grad();
-  reducer_->begin();
+  const uint64_t micro = cfg_.train().micro_batch();
+  const uint64_t chunk = micro > 0 ? std::min<uint64_t>(micro, n) : n;
+  if (!(n > 0 && chunk < n)) reducer_->begin();  // chunked: before the last chunk's backward
   if (n == 0) return 0.0;
   if (fused_step_) {  // the network's own step: loss and gradients by hand, no autograd
     double forward_s = 0, backward_s = 0;
@@ -201,15 +204,26 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
     tm->set_backward(backward_s);
     return loss_sum;
   }
-  auto t0 = Clock::now();
+  // gradient accumulation: chunks of at most train.micro_batch samples, gradients adding up in the flat buffer; the
+  // reducer's hooks are live only in the last chunk's backward, so its buckets start as that backward fills them
+  const TrainBatch& whole = device_.is_cuda() ? batch_dev_ : batch_;
   const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
-  const torch::Tensor slice_sum = loss_of(device_.is_cuda() ? batch_dev_ : batch_).sum();
-  const torch::Tensor loss = slice_sum / static_cast<double>(frame.global_batch());
-  tm->set_forward(since(t0));
-  t0 = Clock::now();
-  loss.backward();
-  tm->set_backward(since(t0));
-  return slice_sum.item<double>();
+  double loss_sum = 0.0, forward_s = 0.0, backward_s = 0.0;
+  for (uint64_t b = 0; b < n; b += chunk) {
+    const uint64_t e = std::min(n, b + chunk);
+    auto t0 = Clock::now();
+    const torch::Tensor part_sum = loss_of(chunk == n ? whole : narrow_batch(whole, static_cast<int64_t>(b), static_cast<int64_t>(e - b))).sum();
+    const torch::Tensor loss = part_sum / static_cast<double>(frame.global_batch());
+    forward_s += since(t0);
+    t0 = Clock::now();
+    if (e == n && chunk < n) reducer_->begin();
+    loss.backward();
+    backward_s += since(t0);
+    loss_sum += part_sum.item<double>();
+  }
+  tm->set_forward(forward_s);
+  tm->set_backward(backward_s);
+  return loss_sum;
 }
 
 void Worker::optimizer_step(const Frame& frame, Report* report, Timings* tm) {
@@ -247,7 +261,10 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   if (begin == end) return 0.0;
   torch::NoGradGuard no_grad;
   double sum = 0.0;
-  const uint64_t chunk = 4096;
+  // at most 4096 points or 256 images through the network at once (an image transformer's attention weights grow with
+  // the square of its tokens), and no more than train.micro_batch
+  uint64_t chunk = data_->item_shape().size() == 3 ? 256 : 4096;
+  if (cfg_.train().micro_batch() > 0) chunk = std::min<uint64_t>(chunk, cfg_.train().micro_batch());
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device = to_device(eval_batch_, device_);

@@ -5,7 +5,9 @@
 //   2. forward   per-sample losses of the configured objective; the rank's loss is its slice's sum divided by the
 //                global batch B (the network's own fused step where it has one, Net::fused_step, else autograd)
 //   3. backward  gradients land in the flat gradient buffer; bucket all-reduces start as buckets fill
-//                (grad_reducer.h), overlapping communication with the rest of backward
+//                (grad_reducer.h), overlapping communication with the rest of backward. With train.micro_batch the
+//                slice is played in chunks of at most that many samples (forward and backward each), gradients
+//                adding up, and the buckets start in the last chunk's backward
 //   4. comm      wait for the remaining buckets: every rank now holds the gradient of the mean loss over the
 //                whole global batch, whatever the split
 //   5. optimizer global-norm clipping (optional), Adam and the EMA on the flat parameters, identical on every rank;

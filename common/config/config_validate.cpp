@@ -6,6 +6,7 @@
 #include "common/comm/comm_registry.h"
 #include "common/config/config.h"
 #include "common/data/toy2d.h"
+#include "common/model/dit_shape.h"
 #include "common/path/schedule.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/strings.h"
@@ -69,7 +70,7 @@ void check_finite(const google::protobuf::Message& msg, const std::string& prefi
 }  // namespace
 
 const std::vector<std::string>& allowed_names(const std::string& field) {
-  static const std::vector<std::string> models = {"mlp", "unet", "classifier", "oracle"}, optims = {"adam"};
+  static const std::vector<std::string> models = {"mlp", "unet", "dit", "classifier", "oracle"}, optims = {"adam"};
   if (field == "model.name") return models;
   if (field == "optim.name") return optims;
   if (field == "sample.sampler") return sampler_names();
@@ -167,6 +168,24 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(u.time_embedding() % 2 == 0 && u.time_embedding() <= 4096, "model.unet.time_embedding",
          "must be an even number in [0, 4096] (0: model.unet.channels), got " + std::to_string(u.time_embedding()));
   k.positive(u.time_max_frequency(), "model.unet.time_max_frequency");
+  const DitConfig& dt = m.dit();
+  static const std::vector<std::string> dit_sizes = {"S", "B", "L", "XL"};
+  k.one_of(dt.size(), dit_sizes, "model.dit.size");
+  k.need(dt.patch() == 2 || dt.patch() == 4 || dt.patch() == 8, "model.dit.patch", "must be 2, 4 or 8, got " + std::to_string(dt.patch()));
+  k.need(dt.depth() <= 64, "model.dit.depth", "must be in [0, 64] (0: the size's), got " + std::to_string(dt.depth()));
+  k.need(dt.width() % 4 == 0 && dt.width() <= 8192, "model.dit.width",
+         "must be a multiple of 4 in [0, 8192] (0: the size's), got " + std::to_string(dt.width()));
+  k.need(dt.heads() <= 256, "model.dit.heads", "must be in [0, 256] (0: the size's), got " + std::to_string(dt.heads()));
+  if (contains(dit_sizes, dt.size())) {
+    const DitShape ds = dit_shape(dt);
+    k.need(ds.width % ds.heads == 0, "model.dit.heads", "must divide the width " + std::to_string(ds.width) + ", got " + std::to_string(ds.heads));
+  }
+  k.need(dt.mlp_ratio() > 0 && dt.mlp_ratio() <= 16, "model.dit.mlp_ratio", "must be in (0, 16], got " + Checker::fmt(dt.mlp_ratio()));
+  k.need(dt.time_embedding() >= 2 && dt.time_embedding() % 2 == 0 && dt.time_embedding() <= 4096, "model.dit.time_embedding",
+         "must be an even number in [2, 4096], got " + std::to_string(dt.time_embedding()));
+  k.positive(dt.time_max_frequency(), "model.dit.time_max_frequency");
+  k.need(!m.checkpoint_activations() || m.name() == "unet" || m.name() == "dit", "model.checkpoint_activations",
+         "recomputes U-Net and DiT blocks; model \"" + m.name() + "\" has none");
   k.need(m.classifier().channels() >= 1 && m.classifier().channels() <= 4096, "model.classifier.channels",
          "must be in [1, 4096], got " + std::to_string(m.classifier().channels()));
   k.need(m.classifier().features() >= 1 && m.classifier().features() <= 65536, "model.classifier.features",
@@ -259,8 +278,8 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(!classify || t.sample_eval_every() == 0, "train.sample_eval_every", "a classifier makes no samples; set it to 0");
   const bool tvm = t.loss() == TrainConfig::TVM;
   const TvmConfig& v = t.tvm();
-  k.need(!tvm || m.name() == "mlp" || m.name() == "unet", "model.name",
-         "train.loss TVM trains a flow-map network: model \"mlp\" or \"unet\", got \"" + m.name() + "\"");
+  k.need(!tvm || m.name() == "mlp" || m.name() == "unet" || m.name() == "dit", "model.name",
+         "train.loss TVM trains a flow-map network: model \"mlp\", \"unet\" or \"dit\", got \"" + m.name() + "\"");
   k.need(!tvm || p.name() == "linear", "path.name", "train.loss TVM uses the linear path x_t = t z + (1 - t) eps, got \"" + p.name() + "\"");
   k.need(!tvm || m.prediction() == ModelConfig::VELOCITY, "model.prediction", "train.loss TVM predicts velocities: set VELOCITY");
   k.need(!tvm || t.loss_weighting() == TrainConfig::CONSTANT, "train.loss_weighting", "train.loss TVM has no per-time weighting: set CONSTANT");

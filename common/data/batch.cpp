@@ -20,6 +20,11 @@ TrainBatch to_device(const TrainBatch& b, const torch::Device& device) {
   return {move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w)};
 }
 
+TrainBatch narrow_batch(const TrainBatch& b, int64_t start, int64_t length) {
+  auto part = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, length) : t; };
+  return {part(b.z), part(b.eps), part(b.t), part(b.y), part(b.s), part(b.r), part(b.w)};
+}
+
 double normal_quantile(double p) {
   static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
                              1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};

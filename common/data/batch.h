@@ -53,6 +53,8 @@ struct TrainBatch {
 
 // The batch on another device (undefined fields stay undefined).
 TrainBatch to_device(const TrainBatch& b, const torch::Device& device);
+// Samples [start, start + length) of the batch, as views (undefined fields stay undefined).
+TrainBatch narrow_batch(const TrainBatch& b, int64_t start, int64_t length);
 
 // The standard normal quantile Phi^-1(p), p in (0, 1) (Acklam's approximation refined by Halley steps; |error| < 1e-12).
 double normal_quantile(double p);

@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
+#include "common/model/activation_checkpoint.h"
 #include "common/util/error.h"
 
 namespace lockstep {
@@ -27,6 +28,8 @@ torch::Tensor col(const torch::Tensor& v) { return v.view({-1, 1}); }
 std::pair<torch::Tensor, torch::Tensor> flow_map_jvp(Net& net, const torch::Tensor& x, const torch::Tensor& t,
                                                      const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& w,
                                                      JvpMethod method) {
+  // checkpointed blocks have no forward-mode derivative and are differentiated only once: this pass runs them whole
+  const NoCheckpointScope whole_blocks;
   if (method == JvpMethod::kForward) {
     torch::Tensor primal, tangent;
     {

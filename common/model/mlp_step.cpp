@@ -51,7 +51,8 @@ void add_chunks(const T* parts, int64_t chunks, int64_t len, float* out) {
 bool MlpStep::applicable(const Config& cfg, bool on_cuda) {
   return fast_path_on(FastPath::kMlpStep) && cfg.engine().fused_mlp() && !on_cuda && cfg.model().name() == "mlp" && !cfg.model().class_conditional() &&
          cfg.train().loss() == TrainConfig::FLOW && cfg.model().prediction() == ModelConfig::VELOCITY &&
-         cfg.train().loss_weighting() == TrainConfig::CONSTANT && cfg.train().precision() == "fp32";
+         cfg.train().loss_weighting() == TrainConfig::CONSTANT && cfg.train().precision() == "fp32" &&
+         cfg.train().micro_batch() == 0;  // it writes the gradients of one whole slice; accumulation goes through autograd
 }
 
 MlpStep::MlpStep(Mlp& net, const Schedule& s) : net_(net), schedule_(s) {

@@ -3,6 +3,7 @@
 #include "common/data/dataset.h"
 #include "common/kernels/fast_paths.h"
 #include "common/model/classifier.h"
+#include "common/model/dit.h"
 #include "common/model/fused_step.h"
 #include "common/model/mlp.h"
 #include "common/model/oracle.h"
@@ -25,7 +26,8 @@ std::shared_ptr<Net> make_net(const ModelConfig& cfg, const std::vector<int64_t>
     for (int64_t s : item_shape) dim *= s;
     return std::make_shared<Mlp>(cfg.mlp(), dim, num_classes, flow_map);
   }
-  if (cfg.name() == "unet") return std::make_shared<Unet>(cfg.unet(), item_shape, num_classes, flow_map);
+  if (cfg.name() == "unet") return std::make_shared<Unet>(cfg.unet(), item_shape, num_classes, flow_map, cfg.checkpoint_activations());
+  if (cfg.name() == "dit") return std::make_shared<Dit>(cfg.dit(), item_shape, num_classes, flow_map, cfg.checkpoint_activations());
   LS_CHECK(!flow_map.enabled, "make_net: model '" << cfg.name() << "' is not a flow map");
   if (cfg.name() == "classifier") return std::make_shared<Classifier>(cfg.classifier(), item_shape, num_classes);
   if (cfg.name() == "oracle") throw BadInput("model 'oracle' has no parameters to train; sample it with `lockstep sample CONFIG`");

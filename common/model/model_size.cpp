@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/model/dit_shape.h"
 #include "common/proto/config.pb.h"
 #include "common/util/memory.h"
 
@@ -44,9 +45,13 @@ ModelSize unet(const Config& cfg, const std::vector<int64_t>& shape, uint64_t cl
   const uint64_t temb = u.time_embedding() > 0 ? u.time_embedding() : ch + ch % 2;
   uint64_t pixels = static_cast<uint64_t>(shape[1]) * static_cast<uint64_t>(shape[2]);
   ModelSize s;
+  const bool checkpoint = cfg.model().checkpoint_activations();
+  uint64_t largest_block = 0;  // checkpointing: the one block whose activations backward rebuilds at a time
   auto res_block = [&](uint64_t in, uint64_t out, uint64_t px) {
     s.parameters += group_norm(in) + conv3(in, out) + linear(emb, out) + group_norm(out) + conv3(out, out) + (in != out ? linear(in, out) : 0);
-    s.activation_bytes_per_sample += 4 * 8 * px * std::max(in, out);  // norms, activations, convolutions and their saved inputs
+    const uint64_t whole = 4 * 8 * px * std::max(in, out);  // norms, activations, convolutions and their saved inputs
+    s.activation_bytes_per_sample += checkpoint ? 4 * px * in : whole;
+    largest_block = std::max(largest_block, whole);
   };
   s.parameters += linear(temb + flow_map_features(cfg), emb) + linear(emb, emb) + conv3(in_ch, ch);
   if (classes > 0 && cfg.model().class_conditional()) s.parameters += (classes + 1) * emb;
@@ -84,6 +89,29 @@ ModelSize unet(const Config& cfg, const std::vector<int64_t>& shape, uint64_t cl
     }
   }
   s.parameters += group_norm(cur) + conv3(cur, in_ch);
+  if (checkpoint) s.activation_bytes_per_sample += largest_block;
+  return s;
+}
+
+ModelSize dit(const Config& cfg, const std::vector<int64_t>& shape, uint64_t classes) {
+  const DitConfig& d = cfg.model().dit();
+  const DitShape ds = dit_shape(d);
+  const uint64_t w = static_cast<uint64_t>(ds.width), hid = static_cast<uint64_t>(std::max<int64_t>(ds.mlp_hidden, 0));
+  const uint64_t heads = static_cast<uint64_t>(std::max<int64_t>(ds.heads, 1)), p = std::max<uint32_t>(d.patch(), 1);
+  const uint64_t patch_numel = static_cast<uint64_t>(shape[0]) * p * p;
+  const uint64_t tokens = static_cast<uint64_t>(shape[1] / static_cast<int64_t>(p)) * static_cast<uint64_t>(shape[2] / static_cast<int64_t>(p));
+  ModelSize s;
+  s.parameters = linear(patch_numel, w) + linear(d.time_embedding() + flow_map_features(cfg), w) + linear(w, w) + linear(w, 2 * w) +
+                 linear(w, patch_numel);
+  if (d.learned_positions()) s.parameters += tokens * w;
+  if (classes > 0 && cfg.model().class_conditional()) s.parameters += (classes + 1) * w;
+  const uint64_t block = linear(w, 3 * w) + linear(w, w) + linear(w, hid) + linear(hid, w) + linear(w, 6 * w) + (d.qk_norm() ? 4 * (w / heads) : 0);
+  s.parameters += static_cast<uint64_t>(ds.depth) * block;
+  // a block keeps its input, norms, modulations, q k v, the attention's logits, exponentials and weights, the
+  // MLP's hidden layer before and after GELU, and the products
+  const uint64_t whole = 4 * (12 * tokens * w + 3 * tokens * hid + 3 * heads * tokens * tokens);
+  const uint64_t kept = cfg.model().checkpoint_activations() ? 4 * tokens * w : whole;
+  s.activation_bytes_per_sample = static_cast<uint64_t>(ds.depth) * kept + (cfg.model().checkpoint_activations() ? whole : 0) + 4 * 4 * tokens * w;
   return s;
 }
 
@@ -107,6 +135,7 @@ ModelSize estimate_model(const Config& cfg, const std::vector<int64_t>& item_sha
   const std::string& name = cfg.model().name();
   if (name == "mlp") return mlp(cfg, dim, classes);
   if (name == "unet" && item_shape.size() == 3) return unet(cfg, item_shape, classes);
+  if (name == "dit" && item_shape.size() == 3 && cfg.model().dit().patch() > 0) return dit(cfg, item_shape, classes);
   if (name == "classifier" && item_shape.size() == 3) return classifier(cfg, item_shape, classes);
   return {};  // the oracle has no parameters; a shape the architecture refuses is named by its constructor
 }
@@ -118,12 +147,15 @@ void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_s
   const double bytes = static_cast<double>(s.parameters) * 4.0 * static_cast<double>(copies) +
                        static_cast<double>(s.activation_bytes_per_sample) * static_cast<double>(slice_samples);
   const std::string& name = cfg.model().name();
-  const std::string fields = name == "mlp" ? "model.mlp.width, model.mlp.depth" : name == "unet" ? "model.unet.channels, model.unet.channel_mult, model.unet.res_blocks"
-                                                                                                  : "model.classifier.channels, model.classifier.features";
+  const std::string fields = name == "mlp"    ? "model.mlp.width, model.mlp.depth"
+                             : name == "unet" ? "model.unet.channels, model.unet.channel_mult, model.unet.res_blocks"
+                             : name == "dit"  ? "model.dit.size, model.dit.patch"
+                                              : "model.classifier.channels, model.classifier.features";
   check_fits_in_memory(bytes > 9e18 ? uint64_t{9000000000000000000ull} : static_cast<uint64_t>(bytes),
                        "training model '" + name + "' (" + std::to_string(s.parameters) + " parameters) on " + std::to_string(slice_samples) +
                            " samples a rank",
-                       "reduce " + fields + " or train.batch_size, or use more ranks");
+                       "reduce " + fields + " or train.batch_size, use more ranks, set train.micro_batch" +
+                           (name == "unet" || name == "dit" ? " or model.checkpoint_activations" : ""));
 }
 
 }  // namespace lockstep

@@ -2,10 +2,10 @@
 // memory a training sample needs, so that a config too large for this machine is refused naming its fields instead
 // of failing inside LibTorch's allocator. No torch.
 //
-// Contract: estimate_model() mirrors the constructors of common/model/{mlp,unet,classifier}.cpp (the parameter
+// Contract: estimate_model() mirrors the constructors of common/model/{mlp,unet,dit,classifier}.cpp (the parameter
 // count is theirs, exactly, for these architectures) and sizes the activations autograd keeps per sample (an upper
 // estimate within a small factor). check_training_memory() throws BadInput when the parameters with their gradient,
-// Adam's moments, EMA and TVM target, plus the activations of one rank's slice, exceed the memory available; the
+// Adam's moments, EMA and TVM target, plus the activations of the samples a rank plays at once (its slice, or train.micro_batch), exceed the memory available; the
 // message names the fields that size them.
 #pragma once
 

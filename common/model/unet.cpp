@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/kernels/fast_paths.h"
+#include "common/model/activation_checkpoint.h"
 #include "common/model/conv.h"
 #include "common/model/mlp.h"
 #include "common/model/norm_act.h"
@@ -75,8 +76,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   return x + run_conv(proj_, out);
 }
 
-Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map)
-    : shape_(item_shape), num_classes_(num_classes), channels_last_(cfg.channels_last()), fused_(!flow_map.enabled) {
+Unet::Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, const FlowMapSpec& flow_map,
+           bool checkpoint_activations)
+    : shape_(item_shape), checkpoint_(checkpoint_activations), num_classes_(num_classes), channels_last_(cfg.channels_last()), fused_(!flow_map.enabled) {
   init_flow_map(flow_map);
   LS_CHECK_INPUT(item_shape.size() == 3, "model 'unet' needs image data with items [C, H, W]; the data's items have shape "
                                              << shape_text(item_shape) << " (use model 'mlp' for points)");
@@ -145,6 +147,12 @@ torch::Tensor Unet::forward_map(const torch::Tensor& x, const torch::Tensor& t, 
   return scale_by_guidance(run(x, torch::cat({sinusoidal_embedding(t, freqs_), flow_map_features(t, s, w)}, 1), y), w);
 }
 
+torch::Tensor Unet::block(ResBlock& b, const torch::Tensor& h, const torch::Tensor& emb) const {
+  if (!checkpoint_ || !checkpointing_allowed()) return b->forward(h, emb);
+  ResBlockImpl* impl = b.get();
+  return checkpointed([impl](const std::vector<torch::Tensor>& in) { return impl->forward(in[0], in[1]); }, {h, emb}, impl->parameters());
+}
+
 torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& y) {
   const int64_t n = x.size(0);
   torch::Tensor h = x.view({n, shape_[0], shape_[1], shape_[2]});
@@ -160,7 +168,7 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
   std::vector<torch::Tensor> skips = {h};
   for (size_t i = 0; i < down_.size(); ++i) {
     for (ResBlock& b : down_[i]) {
-      h = b->forward(h, e);
+      h = block(b, h, e);
       skips.push_back(h);
     }
     if (i < downsample_.size()) {
@@ -168,12 +176,12 @@ torch::Tensor Unet::run(const torch::Tensor& x, const torch::Tensor& temb, const
       skips.push_back(h);
     }
   }
-  h = mid1_->forward(h, e);
+  h = block(mid1_, h, e);
   if (attention_) h = attention_->forward(h);
-  h = mid2_->forward(h, e);
+  h = block(mid2_, h, e);
   for (size_t i = up_.size(); i-- > 0;) {
     for (ResBlock& b : up_[i]) {
-      h = b->forward(torch::cat({h, skips.back()}, 1), e);
+      h = block(b, torch::cat({h, skips.back()}, 1), e);
       skips.pop_back();
     }
     if (i > 0) {

@@ -6,7 +6,7 @@
 // Contract: as Net (net.h). forward() takes the flat [n, C*H*W] items of an image data set, views them as
 // [n, C, H, W] (no copy), and returns [n, C*H*W]. The last convolution of every residual block, of the
 // attention projection and of the output starts at zero, so a new network is the zero field and every block
-// starts as the identity. Under bf16 autocast on the CPU, group norm + SiLU run fused (norm_act.h), except in
+// starts as the identity. With model.checkpoint_activations the residual blocks are recomputed in backward. Under bf16 autocast on the CPU, group norm + SiLU run fused (norm_act.h), except in
 // flow maps. Throws BadInput when the item shape is not [C, H, W] or the group count does not
 // divide a level's channels.
 #pragma once
@@ -50,7 +50,9 @@ TORCH_MODULE(Attention);
 class Unet : public Net {
  public:
   // item_shape [C, H, W]; num_classes > 0: class-conditional (labels num_classes = the null class).
-  Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes = 0, const FlowMapSpec& flow_map = {});
+  // checkpoint_activations: every residual block recomputed in backward (activation_checkpoint.h)
+  Unet(const UnetConfig& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes = 0, const FlowMapSpec& flow_map = {},
+       bool checkpoint_activations = false);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& y = {}) override;
   torch::Tensor forward_map(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& s, const torch::Tensor& y,
                             const torch::Tensor& w) override;
@@ -59,7 +61,9 @@ class Unet : public Net {
  private:
   // the network on the embedding input [sinusoidal(t), flow-map features]
   torch::Tensor run(const torch::Tensor& x, const torch::Tensor& temb, const torch::Tensor& y);
+  torch::Tensor block(ResBlock& b, const torch::Tensor& h, const torch::Tensor& emb) const;
   std::vector<int64_t> shape_;
+  bool checkpoint_ = false;
   int64_t num_classes_ = 0;
   bool channels_last_ = true;
   bool fused_ = true;  // norm_act's fused node (first-order only): off for flow maps, whose loss differentiates twice
