@@ -7,7 +7,7 @@
 #   bench/vs_pytorch.sh [ROUNDS] [TICKS] [CASES]   (installs python3-torch when missing, builds first)
 #
 # CASES: all (the default) or a comma-separated subset of the cases below (overhead, default, compute, scaling,
-# sampling, unet); a subset's table goes to bench/results/vs_pytorch-CASES.md, the whole one to vs_pytorch.md.
+# sampling, unet, dit); a subset's table goes to bench/results/vs_pytorch-CASES.md, the whole one to vs_pytorch.md.
 #
 # Cases (1 thread per rank unless said otherwise):
 #   overhead-bound   64x3 MLP, B = 512, 1 rank: per-tick overhead dominates (0.02 GFLOP a tick)
@@ -18,6 +18,10 @@
 #                    weak-scaling efficiency, Lockstep (gradients summed in shared memory; also with engine.balance
 #                    AUTO) against DDP over gloo
 #   sampling         10,000 2-D samples, 100 Euler steps, 1 rank and 2 ranks (PyTorch: 2 processes of half each)
+#   dit              DiT-S/2 on 32x32x3 (random images, 10 classes, B = 64, 2 threads), 8 ticks a round, in float32 and
+#                    bf16 autocast, against bench/pytorch_dit.py (the same network, parameter count and initialisation);
+#                    sampling 64 images with 10 Euler steps; peak resident set with and without activation
+#                    checkpointing (Lockstep: model.checkpoint_activations; PyTorch: torch.utils.checkpoint)
 #   U-Net            configs/fashion_mnist.textproto (B = 128, 2 threads), in bf16 autocast and in float32, against
 #                    bench/pytorch_unet.py, 30 ticks a round; sampling 256 images with 50 Heun steps (guidance 1), 2 threads
 #                    on 1 rank and 1 thread on each of 2 ranks
@@ -25,10 +29,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 TICKS=${2:-1500}
-CASES=${3:-all}  # or a comma-separated subset of overhead,default,compute,scaling,sampling,unet
+CASES=${3:-all}  # or a comma-separated subset of overhead,default,compute,scaling,sampling,unet,dit
 for c in ${CASES//,/ }; do
-  case $c in all | overhead | default | compute | scaling | sampling | unet) ;;
-    *) echo "vs_pytorch.sh: unknown case '$c' (cases: overhead, default, compute, scaling, sampling, unet, all)" >&2; exit 2 ;;
+  case $c in all | overhead | default | compute | scaling | sampling | unet | dit) ;;
+    *) echo "vs_pytorch.sh: unknown case '$c' (cases: overhead, default, compute, scaling, sampling, unet, dit, all)" >&2; exit 2 ;;
   esac
 done
 want() { [[ $CASES == all || ,$CASES, == *,$1,* ]]; }
@@ -220,6 +224,58 @@ print(statistics.median(r['samples_per_s'] for r in rows[1:]))")")
   sa2=$(mpirun --oversubscribe -n 2 "$BIN" sample "$out" --num 256 --steps 50 --sampler heun --guidance 1 --threads 1 --out "$WORK/u2.npy" 2>&1 | sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p')
   sb2=$(pt_sample_two bench/pytorch_unet.py --num 128 --sample-steps 50)
   row "$(printf '| the same on 2 ranks x 1 thread (PyTorch: 2 processes, 128 images each) | %.1f | %.1f | %s |' "$($PY -c "print(256 / $sa2)")" "$($PY -c "print(256 / $sb2)")" "$(ratio "$sb2" "$sa2")")"
+fi
+if want dit; then
+  # random uint8 images [4096, 3, 32, 32] and labels for Lockstep (PyTorch draws its own: the speed does not depend on them)
+  $PY -c "
+import numpy as np
+rng = np.random.default_rng(0)
+np.save('$WORK/dit-x.npy', rng.integers(0, 256, (4096, 3, 32, 32), dtype=np.uint8))
+np.save('$WORK/dit-y.npy', rng.integers(0, 10, 4096).astype(np.int64))"
+  cat > "$WORK/dit.textproto" <<CFG
+name: "dit_bench"
+data { name: "npy" images: "$WORK/dit-x.npy" labels: "$WORK/dit-y.npy" }
+model { name: "dit" class_conditional: true dit { size: "S" patch: 2 } }
+optim { lr: 1e-4 }
+train { steps: 8 batch_size: 64 log_every: 1 eval_every: 0 label_dropout: 0.1 }
+sample { num: 10 steps: 2 }
+engine { threads: 2 }
+CFG
+  DIT_TICKS=8
+  ls_dit() {  # extra settings...: prints "samples/s peak-MiB"
+    local out="$WORK/dit-$RANDOM$RANDOM"
+    "$BIN" train "$WORK/dit.textproto" --steps "$DIT_TICKS" --out "$out" "$@" > /dev/null 2>&1
+    DIT_RUN=$out
+    $PY -c "
+import json, statistics
+rows = [json.loads(l) for l in open('$out/metrics.jsonl') if '\"samples_per_s\"' in l]
+print(statistics.median(r['samples_per_s'] for r in rows[max(1, len(rows) // 5):]), max(rows[-1]['peak_rss_mib']))"
+  }
+  pt_dit() {  # pytorch_dit.py arguments...: prints "samples/s peak-MiB"
+    OMP_NUM_THREADS=2 $PY bench/pytorch_dit.py train --threads 2 --batch 64 --steps "$DIT_TICKS" "$@" |
+      $PY -c 'import json, sys; r = json.loads(sys.stdin.read()); print(r["samples_per_s"], r["peak_rss_mib"])'
+  }
+  dit_case() {  # label lockstep-precision pytorch-bf16
+    local a=() b=() ma mb
+    for _ in $(seq "$ROUNDS"); do
+      read -r x _ < <(ls_dit --set train.precision="$2"); a+=("$x")
+      read -r y _ < <(pt_dit --bf16 "$3"); b+=("$y")
+    done
+    ma=$(median "${a[@]}"); mb=$(median "${b[@]}")
+    row "$(printf '| DiT-S/2 training (32x32x3, %s, B 64, 2 threads): samples/s | %.2f | %.2f | %s |' "$1" "$ma" "$mb" "$(ratio "$ma" "$mb")")"
+  }
+  dit_case float32 fp32 0
+  dit_case bf16 bf16_mixed 1
+  sa=$("$BIN" sample "$DIT_RUN" --num 64 --steps 10 --sampler euler --guidance 1 --threads 2 --out "$WORK/d.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
+  sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_dit.py sample --threads 2 --num 64 --sample-steps 10 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
+  row "$(printf '| DiT-S/2 sampling, 64 images, 10 Euler steps, 2 threads: images/s | %.2f | %.2f | %s |' "$($PY -c "print(64 / $sa)")" "$($PY -c "print(64 / $sb)")" "$(ratio "$sb" "$sa")")"
+  # memory and time per tick with and without checkpointing, float32 (one round each)
+  read -r s0 m0 < <(ls_dit)
+  read -r s1 m1 < <(ls_dit --set model.checkpoint_activations=true)
+  read -r t0 n0 < <(pt_dit)
+  read -r t1 n1 < <(pt_dit --checkpoint 1)
+  row "$(printf '| DiT-S/2, B 64, float32: peak resident set MiB, plain / checkpointed | %.0f / %.0f | %.0f / %.0f | %s / %s |' "$m0" "$m1" "$n0" "$n1" "$(ratio "$m0" "$n0")" "$(ratio "$m1" "$n1")")"
+  row "$(printf '| the same: checkpointed memory / plain, time per tick checkpointed / plain | %s, %s | %s, %s | |' "$(ratio "$m1" "$m0")" "$(ratio "$s0" "$s1")" "$(ratio "$n1" "$n0")" "$(ratio "$t0" "$t1")")"
 fi
 echo
 cat "$REPORT"

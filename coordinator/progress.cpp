@@ -31,7 +31,11 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
   }
   window_samples_ += s.samples;
   peak_rss_mib_.clear();
-  for (const Timings& t : s.timings) peak_rss_mib_.push_back(t.peak_rss_mib());
+  peak_device_mib_.clear();
+  for (const Timings& t : s.timings) {
+    peak_rss_mib_.push_back(t.peak_rss_mib());
+    if (t.peak_device_mib() > 0) peak_device_mib_.push_back(t.peak_device_mib());
+  }
   const uint64_t done = s.tick + 1;
   const auto now = Clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -56,6 +60,7 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
         .set("time_backward_s", per_rank(&Timings::backward)).set("time_comm_s", per_rank(&Timings::comm))
         .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total))
         .set("peak_rss_mib", per_rank(&Timings::peak_rss_mib));
+    if (!peak_device_mib_.empty()) o.set("peak_device_mib", per_rank(&Timings::peak_device_mib));
     std::vector<double> slices;  // the split of the tick's global batch (engine.balance)
     for (const Slice& slice : frame.slices()) slices.push_back(static_cast<double>(slice.end() - slice.begin()));
     o.set("slice_samples", slices);

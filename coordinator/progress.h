@@ -6,7 +6,8 @@
 // metrics.jsonl: tick (ticks completed), loss (mean over the window), samples_per_s, elapsed_s, lr, grad_norm,
 // eval_loss (when the held-out loss was evaluated on this tick), and every rank's phase times of the tick as
 // arrays indexed by rank (time_data_s, time_forward_s, time_backward_s, time_comm_s, time_optimizer_s,
-// time_total_s), and peak_rss_mib, every rank's peak resident set so far (MiB). time_comm_s is the wait for the
+// time_total_s), and peak_rss_mib, every rank's peak resident set so far (MiB), with peak_device_mib, the CUDA
+// allocator's peak, on GPUs. time_comm_s is the wait for the
 // gradient all-reduce after backward (what overlap did not hide).
 // A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss). Skipped
 // ticks (non-finite values) stay out of the loss mean; skipped_ticks (the run's total) is added once there is one.
@@ -34,6 +35,8 @@ class Progress {
   double imbalance_share() const { return tick_s_ > 0 ? imbalance_s_ / tick_s_ : 0.0; }
   // every rank's peak resident set (MiB) as of the last tick
   const std::vector<double>& peak_rss_mib() const { return peak_rss_mib_; }
+  // On GPUs: every rank's CUDA allocator peak (empty on the CPU)
+  const std::vector<double>& peak_device_mib() const { return peak_device_mib_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -46,7 +49,7 @@ class Progress {
   double last_rate_ = 0.0;
   bool drawn_ = false;
   double imbalance_s_ = 0.0, tick_s_ = 0.0;  // sums over ticks: slowest rank's compute - mean, slowest rank's total
-  std::vector<double> peak_rss_mib_;
+  std::vector<double> peak_rss_mib_, peak_device_mib_;
 };
 
 }  // namespace lockstep

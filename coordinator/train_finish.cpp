@@ -32,6 +32,9 @@ void report_run(Run& run, TrainResult* result) {
   std::string peaks;
   for (double mib : run.progress->peak_rss_mib()) peaks += (peaks.empty() ? "" : ", ") + std::to_string(static_cast<long long>(mib + 0.5));
   if (!peaks.empty()) std::fprintf(stderr, "  memory : peak resident set %s MiB (%s)\n", peaks.c_str(), run.comm.size() == 1 ? "one rank" : "per rank");
+  std::string device;
+  for (double mib : run.progress->peak_device_mib()) device += (device.empty() ? "" : ", ") + std::to_string(static_cast<long long>(mib + 0.5));
+  if (!device.empty()) std::fprintf(stderr, "           peak GPU memory %s MiB (CUDA caching allocator, %s)\n", device.c_str(), run.comm.size() == 1 ? "one rank" : "per rank");
   if (run.comm.size() == 1) return;
   const double share = run.progress->imbalance_share();  // the time the ranks waited for the slowest one's compute
   const bool hint = share >= 0.02 && run.cfg.engine().balance() != EngineConfig::AUTO;

@@ -66,7 +66,7 @@ TEST_CASE("bad configs exit 2 with file line and field before any work", "[cli]"
       {"optim {\n  lr: -1\n}\n", "bad.textproto:2:3: field 'optim.lr': must be a finite number > 0, got -1"},
       {"train { batch_size: 0 }\n", "bad.textproto:1:9: field 'train.batch_size': must be >= 1, got 0"},
       {"path { name: \"zigzag\" }\n", "bad.textproto:1:8: field 'path.name': unknown name 'zigzag'"},
-      {"model { name: \"resnet\" }\n", "bad.textproto:1:9: field 'model.name': unknown name 'resnet'; allowed: mlp, unet, classifier, oracle"},
+      {"model { name: \"resnet\" }\n", "bad.textproto:1:9: field 'model.name': unknown name 'resnet'; allowed: mlp, unet, dit, classifier, oracle"},
       {"optim { learning_rate: 1 }\n", "bad.textproto:1:9: unknown field 'learning_rate' in OptimConfig"},
       {"train { steps: \"many\" }\n", "bad.textproto:1:16:"},
       {"train { loss: CLASSIFY }\n", "field 'model.name': train.loss CLASSIFY trains model \"classifier\", got \"mlp\""},

@@ -97,7 +97,7 @@ TEST_CASE("out-of-range values name the file line and field", "[config]") {
   CHECK_THAT(error_of("\noptim { lr: -0.001 }\n"), Catch::EndsWith("c.textproto:2:9: field 'optim.lr': must be a finite number > 0, got -0.001"));
   CHECK_THAT(error_of("train {\n  batch_size: 0\n}"), Catch::EndsWith("c.textproto:2:3: field 'train.batch_size': must be >= 1, got 0"));
   CHECK_THAT(error_of("path { name: \"curvy\" }"), Catch::EndsWith("c.textproto:1:8: field 'path.name': unknown name 'curvy'; allowed: linear, vp_linear, vp_cosine, ve"));
-  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp, unet, classifier, oracle"));
+  CHECK_THAT(error_of("model { name: \"transformer\" }"), Catch::EndsWith("field 'model.name': unknown name 'transformer'; allowed: mlp, unet, dit, classifier, oracle"));
   CHECK_THAT(error_of("data { name: \"mnist\" }"), Catch::Contains("field 'data.name': unknown name 'mnist'; allowed: checkerboard, moons"));
   CHECK_THAT(error_of("optim { beta1: 1.0 }"), Catch::Contains("field 'optim.beta1': must be in [0, 1), got 1"));
   CHECK_THAT(error_of("model { mlp { time_embedding: 7 } }"), Catch::Contains("field 'model.mlp.time_embedding': must be an even number"));
@@ -121,9 +121,10 @@ TEST_CASE("a missing config file is named", "[config]") {
 TEST_CASE("every allowed name builds", "[config]") {
   // The validation lists and the factories must not drift apart.
   for (const std::string& name : allowed_names("model.name")) {
-    if (name == "unet") {  // images only
+    if (name == "unet" || name == "dit") {  // images only
       ModelConfig m;
       m.set_name(name);
+      m.mutable_dit()->set_depth(1);
       CHECK(make_net(m, {1, 8, 8}, 1)->forward(torch::zeros({3, 64}), torch::full({3}, 0.5)).sizes() == torch::IntArrayRef({3, 64}));
       continue;
     }

@@ -6,7 +6,12 @@
 
 #include <cmath>
 
+#include <filesystem>
+#include <fstream>
+
+#include "common/checkpoint/checkpoint.h"
 #include "common/data/batch.h"
+#include "common/io/npy.h"
 #include "common/loss/tvm.h"
 #include "common/model/activation_checkpoint.h"
 #include "common/model/autocast.h"
@@ -15,8 +20,10 @@
 #include "common/model/model_size.h"
 #include "common/proto/config.pb.h"
 #include "common/util/error.h"
+#include "tests/proc.h"
 
 using namespace lockstep;
+using namespace lockstep::test;
 
 namespace {
 
@@ -270,4 +277,50 @@ TEST_CASE("checkpointed blocks: a NoCheckpointScope and no-grad mode run blocks 
   out.sum().backward();
   CHECK(torch::allclose(x.grad(), (x * w).cos().detach() * w.detach()));
   CHECK(torch::allclose(w.grad(), (x * w).cos().detach() * x.detach()));
+}
+
+TEST_CASE("a DiT trains with every prediction and loss, samples with every sampler and resumes bitwise", "[dit][long]") {
+  const std::string dir = temp_dir("dit-e2e");
+  const std::string cfg = dir + "/dit.textproto";
+  {
+    std::ofstream f(cfg);
+    f << "name: \"dit\"\ndata { name: \"fashion_mnist\" split: \"train\" }\npath { t_min: 0.001 t_max: 0.999 }\n"
+         "model { name: \"dit\" class_conditional: true dit { patch: 4 width: 16 depth: 1 heads: 2 time_embedding: 16 } }\n"
+         "train { steps: 6 batch_size: 8 log_every: 1 eval_every: 3 eval_samples: 8 checkpoint_every: 3 keep_last: 0 }\n"
+         "sample { num: 4 steps: 2 }\nengine { threads: 1 }\n";
+  }
+  // predictions and their losses (flow matching, score matching, DDPM's noise, data), on the linear and a VP path
+  for (const char* setting : {"--set model.prediction=SCORE --set path.name=vp_cosine", "--set model.prediction=EPSILON --set path.name=vp_linear",
+                              "--set model.prediction=X0", "--set train.loss=TVM --set path.t_min=0 --set path.t_max=1 --set sample.sampler=tvm"}) {
+    const ProcResult r = run_lockstep("train " + cfg + " " + setting + " --steps 2 --set train.checkpoint_every=0 --out " + dir + "/p" + std::to_string(std::hash<std::string>{}(setting) % 1000));
+    INFO(setting << "\n" << r.output);
+    CHECK(r.exit_code == 0);
+  }
+  // the reference run, then the same from its tick-3 checkpoint
+  ProcResult r = run_lockstep("train " + cfg + " --out " + dir + "/ref");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const std::string resumed = dir + "/resumed";
+  std::filesystem::create_directories(resumed + "/checkpoints");
+  std::filesystem::copy_file(dir + "/ref/checkpoints/tick-00000003.ckpt", resumed + "/checkpoints/tick-00000003.ckpt");
+  for (const char* file : {"run_id", "config.textproto"}) std::filesystem::copy_file(dir + "/ref/" + file, resumed + "/" + file);
+  r = run_lockstep("train --resume " + resumed);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const CheckpointData a = load_checkpoint(dir + "/ref/checkpoints/tick-00000006.ckpt");
+  const CheckpointData b = load_checkpoint(resumed + "/checkpoints/tick-00000006.ckpt");
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) CHECK(torch::equal(a.tensors[i].second, b.tensors[i].second));
+  // every sampler, with guidance and a class, EMA and raw weights
+  for (const char* sampler : {"euler", "midpoint", "heun", "rk4", "dopri5", "euler_maruyama", "ddim", "ddpm"}) {
+    const std::string out = dir + "/s-" + sampler + ".npy";
+    r = run_lockstep(std::string("sample ") + dir + "/ref --sampler " + sampler + " --steps 3 --num 3 --guidance 2 --class 4 --out " + out);
+    INFO(sampler << "\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+    const NpyArray x = read_npy(out);
+    CHECK(x.shape == std::vector<int64_t>{3, 1, 28, 28});
+    CHECK(std::all_of(x.data.begin(), x.data.end(), [](float v) { return std::isfinite(v); }));
+  }
+  r = run_lockstep("sample " + dir + "/ref --raw --steps 2 --num 2 --out " + dir + "/raw.npy");
+  CHECK(r.exit_code == 0);
 }

@@ -226,6 +226,16 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary batches pack with their labels and clas
   const ProcResult other = run_lockstep("train " + source_dir() + "/configs/cifar10.textproto --set data.path=" + d + "/c10.pack --set data.eval_path=" +
                                         d + "/c100.pack" + small + " --out " + d + "/other");
   CHECK(other.exit_code == 2);  // CIFAR-100's 100 classes are not CIFAR-10's 10
+  // configs/cifar10_dit.textproto as shipped, smaller: a 1-block DiT, in chunks of 3 (train.micro_batch), checkpointed
+  const ProcResult dit = run_lockstep("train " + source_dir() + "/configs/cifar10_dit.textproto --set data.path=" + d + "/c10.pack --set data.eval_path=" + d +
+                                      "/c10-test.pack --steps 2 --set model.dit.depth=1 --set model.dit.width=32 --set model.dit.heads=2 "
+                                      "--set train.batch_size=8 --set train.micro_batch=3 --set model.checkpoint_activations=true --set train.eval_every=2 "
+                                      "--set train.eval_samples=8 --set train.checkpoint_every=0 --set sample.num=4 --set sample.steps=2 --set engine.threads=1 --out " +
+                                      d + "/dit");
+  INFO(dit.output);
+  REQUIRE(dit.exit_code == 0);
+  CHECK_THAT(dit.output, Catch::Contains("model         : dit, ") && Catch::Contains("activations of 3 samples at once") && Catch::Contains("checkpointed"));
+  CHECK(metric_values(d + "/dit", "eval_loss").size() == 1);
   CHECK_THAT(other.output, Catch::Contains("data.eval_path") && Catch::Contains("c100.pack"));
 
   std::string cut = read_file(c10 + "/data_batch_2.bin");

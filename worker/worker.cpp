@@ -9,6 +9,7 @@
 #include "common/kernels/fast_paths.h"
 #include "common/loss/losses.h"
 #include "common/loss/tvm.h"
+#include "common/model/device_memory.h"
 #include "common/model/model_size.h"
 #include "common/util/memory.h"
 #include "common/util/error.h"
@@ -34,6 +35,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   // sizes checked before anything large is allocated: the model and one rank's slice of the batch
   uint64_t slice = (cfg.train().batch_size() + static_cast<uint64_t>(comm.size()) - 1) / static_cast<uint64_t>(comm.size());
   if (cfg.train().micro_batch() > 0) slice = std::min<uint64_t>(slice, cfg.train().micro_batch());  // played at once
+  samples_at_once_ = slice;
   check_training_memory(cfg, data_->item_shape(), cfg.model().class_conditional() || cfg.model().name() == "classifier" ? data_->num_classes() : 0,
                         slice);
   // the end of training holds sample.num samples and as many data points twice (data.npy, the Gaussian's fit) on rank 0;
@@ -165,6 +167,7 @@ Report Worker::play(const Frame& frame) {
   optimizer_step(frame, &report, tm);                    // 5. optimizer
   tm->set_total(since(t_start));
   tm->set_peak_rss_mib(peak_resident_mib());
+  if (device_.is_cuda()) tm->set_peak_device_mib(device_peak_mib(device_.index()));
 
   if (frame.evaluate()) {
     uint64_t count = 0;

@@ -58,6 +58,8 @@ class Worker {
   const FaultInjector& faults() const { return faults_; }
   // Where the gradient buffer lives, for the start-up banner ("" where the backend offers no choice).
   const std::string& grad_buffer_note() const { return grad_buffer_note_; }
+  // The most samples this rank plays in one forward and backward with an equal split (its slice, or train.micro_batch).
+  uint64_t samples_at_once() const { return samples_at_once_; }
   // The CPU fast paths this run takes (common/kernels/fast_paths.h), for the start-up banner.
   std::vector<FastPath> fast_paths() const;
   // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).
@@ -97,6 +99,7 @@ class Worker {
 
   Config cfg_;
   Comm& comm_;
+  uint64_t samples_at_once_ = 0;
   FaultInjector faults_;
   bool shared_coupling_ = false;  // train.coupling.solve_on COORDINATOR: BatchMaker::make is collective
   std::unique_ptr<DataSource> data_;

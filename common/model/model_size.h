@@ -22,6 +22,11 @@ struct ModelSize {
 };
 
 ModelSize estimate_model(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes);
+// The bytes check_training_memory() weighs: {parameters with gradient, Adam, EMA and TVM target; activations}.
+struct TrainingMemory {
+  double state_bytes = 0, activation_bytes = 0;
+};
+TrainingMemory training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t samples_at_once);
 void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples);
 
 }  // namespace lockstep
