@@ -241,11 +241,11 @@ train { steps: 8 batch_size: 64 log_every: 1 eval_every: 0 label_dropout: 0.1 }
 sample { num: 10 steps: 2 }
 engine { threads: 2 }
 CFG
-  DIT_TICKS=8
+  DIT_TICKS=${DIT_TICKS:-8}  # ticks a run (the first is left out of the median)
   ls_dit() {  # extra settings...: prints "samples/s peak-MiB"
     local out="$WORK/dit-$RANDOM$RANDOM"
     "$BIN" train "$WORK/dit.textproto" --steps "$DIT_TICKS" --out "$out" "$@" > /dev/null 2>&1
-    DIT_RUN=$out
+    echo "$out" > "$WORK/dit-last-run"  # (this runs in a subshell: a variable would not come back)
     $PY -c "
 import json, statistics
 rows = [json.loads(l) for l in open('$out/metrics.jsonl') if '\"samples_per_s\"' in l]
@@ -266,7 +266,7 @@ print(statistics.median(r['samples_per_s'] for r in rows[max(1, len(rows) // 5):
   }
   dit_case float32 fp32 0
   dit_case bf16 bf16_mixed 1
-  sa=$("$BIN" sample "$DIT_RUN" --num 64 --steps 10 --sampler euler --guidance 1 --threads 2 --out "$WORK/d.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
+  sa=$("$BIN" sample "$(cat "$WORK/dit-last-run")" --num 64 --steps 10 --sampler euler --guidance 1 --threads 2 --out "$WORK/d.npy" 2>&1 | sed -n 's/.* rank, \([0-9.]*\) s$/\1/p')
   sb=$(OMP_NUM_THREADS=2 $PY bench/pytorch_dit.py sample --threads 2 --num 64 --sample-steps 10 | $PY -c 'import json, sys; print(json.loads(sys.stdin.read())["seconds"])')
   row "$(printf '| DiT-S/2 sampling, 64 images, 10 Euler steps, 2 threads: images/s | %.2f | %.2f | %s |' "$($PY -c "print(64 / $sa)")" "$($PY -c "print(64 / $sb)")" "$(ratio "$sb" "$sa")")"
   # memory and time per tick with and without checkpointing, float32 (one round each)

@@ -61,6 +61,9 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
         .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total))
         .set("peak_rss_mib", per_rank(&Timings::peak_rss_mib));
     if (!peak_device_mib_.empty()) o.set("peak_device_mib", per_rank(&Timings::peak_device_mib));
+    std::vector<double> overlapped;  // gradient buckets whose all-reduce started inside backward (of all buckets)
+    for (const Timings& t : s.timings) overlapped.push_back(t.buckets_overlapped());
+    o.set("buckets_overlapped", overlapped);
     std::vector<double> slices;  // the split of the tick's global batch (engine.balance)
     for (const Slice& slice : frame.slices()) slices.push_back(static_cast<double>(slice.end() - slice.begin()));
     o.set("slice_samples", slices);
