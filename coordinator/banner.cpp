@@ -10,7 +10,6 @@
 #include "common/kernels/fast_paths.h"
 #include "common/model/autocast.h"
 #include "common/model/device_memory.h"
-#include "common/model/model_size.h"
 #include "common/util/memory.h"
 #include "common/util/blas_info.h"
 
@@ -82,8 +81,7 @@ void print_model_banner(const Config& cfg, Worker& worker) {
                worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
   if (!worker.grad_buffer_note().empty()) std::fprintf(stderr, "  gradients     : %s\n", worker.grad_buffer_note().c_str());
   std::fprintf(stderr, "  fast paths    : %s\n", describe_fast_paths(worker.fast_paths()).c_str());
-  const bool labelled = cfg.model().class_conditional() || cfg.model().name() == "classifier";
-  const TrainingMemory m = training_memory(cfg, worker.data().item_shape(), labelled ? worker.data().num_classes() : 0, worker.samples_at_once());
+  const TrainingMemory& m = worker.memory_estimate();
   const std::string device = device_memory_source();
   std::fprintf(stderr, "  memory        : about %s a rank (weights and optimizer %s, activations of %llu samples at once %s%s%s); "
                "measured peaks: metrics.jsonl (peak_rss_mib%s), last lines\n",

@@ -36,7 +36,7 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   uint64_t slice = (cfg.train().batch_size() + static_cast<uint64_t>(comm.size()) - 1) / static_cast<uint64_t>(comm.size());
   if (cfg.train().micro_batch() > 0) slice = std::min<uint64_t>(slice, cfg.train().micro_batch());  // played at once
   samples_at_once_ = slice;
-  check_training_memory(cfg, data_->item_shape(), cfg.model().class_conditional() || cfg.model().name() == "classifier" ? data_->num_classes() : 0,
+  memory_estimate_ = check_training_memory(cfg, data_->item_shape(), cfg.model().class_conditional() || cfg.model().name() == "classifier" ? data_->num_classes() : 0,
                         slice);
   // the end of training holds sample.num samples and as many data points twice (data.npy, the Gaussian's fit) on rank 0;
   // the periodic sample evaluation train.sample_eval_num samples and data points

@@ -29,6 +29,7 @@
 #include "common/model/autocast.h"
 #include "common/model/flat_params.h"
 #include "common/model/fused_step.h"
+#include "common/model/model_size.h"
 #include "common/model/net.h"
 #include "common/optim/adam.h"
 #include "common/path/parametrization.h"
@@ -60,6 +61,8 @@ class Worker {
   const std::string& grad_buffer_note() const { return grad_buffer_note_; }
   // The most samples this rank plays in one forward and backward with an equal split (its slice, or train.micro_batch).
   uint64_t samples_at_once() const { return samples_at_once_; }
+  // The memory estimate checked before the model was built (model_size.h), for the start-up banner.
+  const TrainingMemory& memory_estimate() const { return memory_estimate_; }
   // The CPU fast paths this run takes (common/kernels/fast_paths.h), for the start-up banner.
   std::vector<FastPath> fast_paths() const;
   // Model, optimizer and EMA state for a checkpoint (config and tick filled in by the caller).
@@ -100,6 +103,7 @@ class Worker {
   Config cfg_;
   Comm& comm_;
   uint64_t samples_at_once_ = 0;
+  TrainingMemory memory_estimate_;
   FaultInjector faults_;
   bool shared_coupling_ = false;  // train.coupling.solve_on COORDINATOR: BatchMaker::make is collective
   std::unique_ptr<DataSource> data_;

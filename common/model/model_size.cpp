@@ -140,17 +140,12 @@ ModelSize estimate_model(const Config& cfg, const std::vector<int64_t>& item_sha
   return {};  // the oracle has no parameters; a shape the architecture refuses is named by its constructor
 }
 
-TrainingMemory training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t samples_at_once) {
+TrainingMemory check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples) {
   const ModelSize s = estimate_model(cfg, item_shape, num_classes);
   // parameters, gradients, Adam's two moments, the EMA and (TVM) the target: up to six copies of float32
   const uint64_t copies = 4 + (cfg.train().ema_decay() > 0 ? 1 : 0) + (cfg.train().loss() == TrainConfig::TVM ? 2 : 0);
-  return {static_cast<double>(s.parameters) * 4.0 * static_cast<double>(copies),
-          static_cast<double>(s.activation_bytes_per_sample) * static_cast<double>(samples_at_once)};
-}
-
-void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples) {
-  const ModelSize s = estimate_model(cfg, item_shape, num_classes);
-  const TrainingMemory m = training_memory(cfg, item_shape, num_classes, slice_samples);
+  const TrainingMemory m{static_cast<double>(s.parameters) * 4.0 * static_cast<double>(copies),
+                         static_cast<double>(s.activation_bytes_per_sample) * static_cast<double>(slice_samples)};
   const double bytes = m.state_bytes + m.activation_bytes;
   const std::string& name = cfg.model().name();
   const std::string fields = name == "mlp"    ? "model.mlp.width, model.mlp.depth"
@@ -162,6 +157,7 @@ void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_s
                            " samples a rank",
                        "reduce " + fields + " or train.batch_size, use more ranks, set train.micro_batch" +
                            (name == "unet" || name == "dit" ? " or model.checkpoint_activations" : ""));
+  return m;
 }
 
 }  // namespace lockstep

@@ -22,11 +22,12 @@ struct ModelSize {
 };
 
 ModelSize estimate_model(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes);
-// The bytes check_training_memory() weighs: {parameters with gradient, Adam, EMA and TVM target; activations}.
+// What check_training_memory() weighs: the bytes of the parameters with gradient, Adam, EMA and TVM target, and those
+// of the activations of the samples a rank plays at once.
 struct TrainingMemory {
   double state_bytes = 0, activation_bytes = 0;
 };
-TrainingMemory training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t samples_at_once);
-void check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples);
+// Returns the estimate it checked (the start-up banner prints it).
+TrainingMemory check_training_memory(const Config& cfg, const std::vector<int64_t>& item_shape, int64_t num_classes, uint64_t slice_samples);
 
 }  // namespace lockstep
