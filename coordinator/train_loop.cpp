@@ -69,7 +69,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
 
   // 2. build: the worker (data, path, model, flat parameters, Adam) and the systems of the tick loop; then, every
   // check passed, the run directory is written
-  Worker worker(cfg, comm);
+  Worker worker(cfg, comm, /*init_weights=*/resume == nullptr);
   if (resume) worker.restore(resume->state, resume->path);
   coordinator.set_state_tensor_names(worker.state_tensor_names());
   if (resume) coordinator.set_skipped_total(resume->state.skipped_ticks);

@@ -1,10 +1,11 @@
-// Writes the fuzz targets' starting inputs into DIR/{config,npy,idx,checkpoint,packed}/: valid files of each format.
+// Writes the fuzz targets' starting inputs into DIR/{config,npy,idx,checkpoint,packed,safetensors}/: valid files of each format.
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "common/checkpoint/checkpoint_file.h"
+#include "common/io/safetensors.h"
 #include "common/config/config.h"
 #include "common/data/packed_file.h"
 #include "common/io/npy.h"
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
   p->add_shape(3);
   p->add_shape(4);
   put(dir / "checkpoint" / "a.ckpt", lockstep::encode_checkpoint(m, {{"params", {12}, v.data(), 48}, {"ema", {3, 4}, v.data(), 48}}));
+  put(dir / "safetensors" / "a.safetensors",
+      lockstep::encode_safetensors({{"fc0.weight", {3, 4}, v.data()}, {"fc0.bias", {3}, v.data()}}, {{"format", "pt"}, {"lockstep", "{\"tick\": 3}"}}));
+  const std::string plain = "{\"w\":{\"dtype\":\"F16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";  // another writer's: no CRC
+  put(dir / "safetensors" / "b.safetensors", std::string(1, static_cast<char>(plain.size())) + std::string(7, '\0') + plain + std::string(8, '\1'));
   fs::create_directories(dir / "packed");
   lockstep::PackedWriter w((dir / "packed" / "a.pack").string(), 3, 2, 3, {"a", "b"}, true, 30, "seed");
   std::vector<uint8_t> item(18, 7);

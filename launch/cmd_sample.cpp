@@ -53,6 +53,32 @@ void write_pngs(const std::string& dir, uint64_t first, uint64_t num, const torc
   }
 }
 
+// --init FILE.npy [--t-start T] [--noise-init]: the samples start from the file's rows (sample.num: their count, or
+// --num if smaller) at time T instead of the seeded noise at the path's t_min.
+void apply_init(const SampleArgs& args, const DataSource& data, Config* cfg, SampleSpec* spec) {
+  const NpyArray a = read_npy(args.init);
+  const std::vector<int64_t>& item = data.item_shape();
+  const std::vector<int64_t> want = item.size() == 3 ? item : std::vector<int64_t>{data.dim()};
+  const std::vector<int64_t> rows(a.shape.begin() + (a.shape.empty() ? 0 : 1), a.shape.end());
+  LS_CHECK_INPUT(a.dtype == "<f4" || a.dtype == "<f8", "--init " << clip(args.init, 300) << ": holds " << a.dtype << "; give float32 or float64 points");
+  LS_CHECK_INPUT(!a.shape.empty() && a.shape[0] >= 1 && (rows == want || (item.size() == 3 && rows.size() == 1 && rows[0] == data.dim())),
+                 "--init " << clip(args.init, 300) << ": has shape " << shape_text(a.shape) << "; the model's items need [N, "
+                           << shape_text(want).substr(1) << " (N >= 1)");
+  const int64_t n = a.shape[0];
+  for (float v : a.data) LS_CHECK_INPUT(std::isfinite(v), "--init " << clip(args.init, 300) << ": holds a value that is not finite");
+  LS_CHECK_INPUT(!args.num_given || args.num <= n, "--num " << args.num << ": --init " << clip(args.init, 300) << " has only " << n << " points");
+  cfg->mutable_sample()->set_num(static_cast<uint64_t>(args.num_given ? args.num : n));
+  spec->init = std::make_shared<const torch::Tensor>(torch::from_blob(const_cast<float*>(a.data.data()), {n, data.dim()}, torch::kFloat32).clone());
+  if (args.t_start_given) {
+    LS_CHECK_INPUT(std::isfinite(args.t_start) && args.t_start >= spec->t_min && args.t_start < spec->t_max,
+                   "--t-start must lie in [" << spec->t_min << ", " << spec->t_max << ") (path.t_min, path.t_max), got " << args.t_start);
+    spec->t_min = args.t_start;
+  }
+  spec->init_is_data = args.noise_init;
+  LS_CHECK_INPUT(!args.noise_init || !spec->source, "--noise-init: this model starts from its source distribution's draws (source.name), not from noise; "
+                                                     "give the source points with --init alone");
+}
+
 }  // namespace
 
 int cmd_sample(const SampleArgs& args) {
@@ -86,7 +112,10 @@ int cmd_sample(const SampleArgs& args) {
     LS_CHECK_INPUT(args.threads >= 0 && args.threads <= 4096, "--threads must be in [0, 4096], got " << args.threads);
     cfg.mutable_engine()->set_threads(static_cast<uint32_t>(args.threads));
   }
-  const SampleSpec spec = sample_spec(cfg, *src.data);
+  LS_CHECK_INPUT(!args.t_start_given || !args.init.empty(), "--t-start needs --init (the points to start from at that time)");
+  LS_CHECK_INPUT(!args.noise_init || args.t_start_given, "--noise-init needs --init and --t-start (the time to noise the data to)");
+  SampleSpec spec = sample_spec(cfg, *src.data);
+  if (!args.init.empty()) apply_init(args, *src.data, &cfg, &spec);
   const bool images = src.data->item_shape().size() == 3;
   const bool png_only = !args.png_dir.empty() && args.out.empty() && args.format.empty();
   std::string format = args.format;
@@ -122,7 +151,7 @@ int cmd_sample(const SampleArgs& args) {
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(cfg.engine().threads(), comm->local_size());
   const bool root = comm->rank() == 0;
-  const uint64_t num = cfg.sample().num();
+  const uint64_t num = cfg.sample().num();  // (--init: its rows, or the --num first of them)
   if (!args.png_dir.empty() && root) make_dirs(args.png_dir);
   comm->barrier();
   std::unique_ptr<ArrayStream> writer;

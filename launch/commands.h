@@ -33,6 +33,10 @@ struct SampleArgs {
   bool force = false;          // replace an existing --out file (and its picture)
   std::string format;          // npy or npz (default: the --out file's extension, else npy)
   std::string png_dir;         // one PNG per sample into this directory
+  std::string init;            // .npy of starting points (the state at --t-start; data to noise with --noise-init)
+  bool t_start_given = false;
+  double t_start = 0.0;        // the time the solver starts at (default: the path's t_min)
+  bool noise_init = false;     // --init holds data: noise it to --t-start first (SDEdit)
 };
 
 int cmd_train(const TrainArgs& args);
@@ -57,6 +61,15 @@ struct EvalArgs {
   int64_t sweep_max_nfe = 64;  // the sweep's NFE: 1, 2, 4, ... up to this
   bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
 };
+
+struct ExportArgs {
+  std::string checkpoint;  // checkpoint file or run directory
+  std::string out;         // .safetensors or .pt
+  bool raw = false;        // the training weights instead of the EMA weights
+  bool target = false;     // the TVM target network
+  bool force = false;      // replace --out
+};
+int cmd_export(const ExportArgs& args);
 
 int cmd_version();
 struct PackOptions;

@@ -18,7 +18,7 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
 fi
 cmake --build "$B" -j"$(nproc)" > "$B.build.log" 2>&1 || { tail -40 "$B.build.log"; exit 1; }
 "$B/write_seeds" "$B/seeds"
-for t in config npy idx checkpoint packed; do
+for t in config npy idx checkpoint packed safetensors; do
   mkdir -p "$B/corpus/$t" "$B/findings/$t"
   echo "fuzz: $t for ${EACH} s"
   (cd "$B/findings/$t" && "../../fuzz_$t" -max_total_time="$EACH" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \

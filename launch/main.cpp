@@ -8,6 +8,8 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -20,6 +22,7 @@
 #include "common/util/stop_signal.h"
 #include "common/util/strings.h"
 #include "launch/commands.h"
+#include "launch/torchrun_check.h"
 
 namespace {
 
@@ -71,7 +74,18 @@ int main(int argc, char** argv) {
   sa->add_flag("--raw", sample.raw, "Use the raw weights, not the EMA weights");
   sa->add_option("--threads", sample.threads, "Threads per rank (default: the checkpoint's engine.threads; 0: the machine's cores shared among the ranks on it)");
   sa->add_flag("--force", sample.force, "Replace the --out file (and the picture beside it) when it exists; without it, an existing file is refused");
+  sa->add_option("--init", sample.init, "Start from these points (.npy [N, ...] float, the items' shape) instead of the seeded noise: the state at --t-start; N samples unless --num is smaller");
+  sa->add_option("--t-start", sample.t_start, "With --init: the time the solver starts at (default: the path's t_min, the noise end)");
+  sa->add_flag("--noise-init", sample.noise_init, "With --init and --t-start: the points are data, noised to --t-start with the seeded draws first (SDEdit-style editing)");
   sa->add_flag("--no-fast-paths", sample.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
+
+  ExportArgs exp;
+  CLI::App* ex = app.add_subcommand("export", "Write a checkpoint's weights for PyTorch: safetensors or .pt, with the model's description (python/lockstep_torch.py loads them)");
+  ex->add_option("checkpoint", exp.checkpoint, "Checkpoint file or run directory (its latest checkpoint)")->required();
+  ex->add_option("--out", exp.out, "FILE.safetensors or FILE.pt (a FILE.json beside it holds the description)")->required();
+  ex->add_flag("--raw", exp.raw, "The training weights instead of the EMA weights");
+  ex->add_flag("--target", exp.target, "The TVM target network's weights");
+  ex->add_flag("--force", exp.force, "Replace --out when it exists");
 
   PackOptions pack;
   CLI::App* da = app.add_subcommand("data", "Pack a data set into one memory-mapped file, or describe one");
@@ -136,6 +150,7 @@ int main(int argc, char** argv) {
   sample.class_given = sa->get_option("--class")->count() > 0;
   sample.guidance_given = sa->get_option("--guidance")->count() > 0;
   sample.threads_given = sa->get_option("--threads")->count() > 0;
+  sample.t_start_given = sa->get_option("--t-start")->count() > 0;
   eval.guidance_given = ev->get_option("--guidance")->count() > 0;
   // Under mpirun or srun the MPI session lives here, outside every subcommand, so that a rank that fails alone can
   // end the whole job (MPI_Abort) instead of hanging in MPI_Finalize while the others wait for it.
@@ -143,6 +158,14 @@ int main(int argc, char** argv) {
   int rank = 0, world = 1;
   try {
     if (version) return cmd_version();
+    if (*tr || *sa || *ev) {
+      const std::string torchrun = torchrun_refusal(argc, argv);
+      if (!torchrun.empty()) {  // every process torchrun started exits; its rank 0 speaks
+        const char* r = std::getenv("RANK");
+        if (r == nullptr || std::string(r) == "0") std::fprintf(stderr, "lockstep: error: %s\n", torchrun.c_str());
+        return kExitBadInput;
+      }
+    }
     if ((*tr || *sa || *ev) && launched_by_mpi()) {
       mpi = std::make_unique<MpiSession>();
       rank = MpiSession::world_rank();
@@ -151,10 +174,11 @@ int main(int argc, char** argv) {
     if (*tr) return cmd_train(train);
     if (*sa) return cmd_sample(sample);
     if (*pa) return cmd_path(path_name, path_num);
+    if (*ex) return cmd_export(exp);
     if (*dp) return cmd_data_pack(pack);
     if (*di) return cmd_data_info(info_path, info_verify);
     if (*ev) return cmd_eval(eval);
-    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, eval, data, path) or --version\n", app.help().c_str());
+    std::fprintf(stderr, "%s\nlockstep: error: name a subcommand (train, sample, eval, export, data, path) or --version\n", app.help().c_str());
     return kExitBadInput;
   } catch (const BadInput& e) {
     // Bad input is seen alike by every rank (same config, same files): rank 0 speaks, all exit normally.

@@ -10,7 +10,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   catch2 libcli11-dev nlohmann-json3-dev libcairo2-dev zlib1g-dev libstb-dev libwebp-dev
-  python3-numpy python3-pil
+  python3-numpy python3-pil python3-torch
   dataset-fashion-mnist
   slurm-wlm munge iproute2 util-linux
   clang libclang-rt-14-dev

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
+#include "common/checkpoint/init_weights.h"
 #include "common/data/source.h"
 #include "common/kernels/fast_paths.h"
 #include "common/loss/losses.h"
@@ -29,7 +31,7 @@ constexpr uint64_t kHeldOutSeedSalt = 0x4E1D0C7A5EEDull;
 
 }  // namespace
 
-Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(comm.rank()) {
+Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), comm_(comm), faults_(comm.rank()) {
   data_ = make_dataset(cfg.data(), cfg.seed());
   schedule_ = make_schedule(cfg.path());
   // sizes checked before anything large is allocated: the model and one rank's slice of the batch
@@ -56,6 +58,24 @@ Worker::Worker(const Config& cfg, Comm& comm) : cfg_(cfg), comm_(comm), faults_(
   }
   // the gradient buffer where the backend sums it most cheaply (the shm backend: in shared memory, no copies)
   params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) { return comm.reduce_buffer(static_cast<size_t>(numel), &grad_buffer_note_); });
+  // model.init_from: rank 0 reads the file into its parameters (all ranks learn whether it could), the broadcast below
+  // gives them to every rank
+  if (init_weights && !cfg.model().init_from().empty()) {
+    std::string error;
+    if (comm.rank() == 0) {
+      try {
+        const std::vector<std::string> exclude(cfg.model().init_exclude().begin(), cfg.model().init_exclude().end());
+        const InitLoad load = load_init_weights(*params_, cfg.model().init_from(), exclude);
+        std::printf("  init from     : %s (%lld tensors loaded%s)\n", cfg.model().init_from().c_str(), static_cast<long long>(load.loaded),
+                    load.excluded > 0 ? (", " + std::to_string(load.excluded) + " left at their initialisation").c_str() : "");
+        std::fflush(stdout);
+      } catch (const BadInput& e) {
+        error = e.what();
+      }
+    }
+    if (comm.size() > 1) comm.broadcast(&error, 0);
+    LS_CHECK_INPUT(error.empty(), error);
+  }
   // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
   if (comm.size() > 1) {
     const torch::Tensor host = params_->values().to(torch::kCPU).contiguous();

@@ -45,7 +45,9 @@ enum class FastPath;
 
 class Worker {
  public:
-  Worker(const Config& cfg, Comm& comm);
+  // init_weights: a new run reads model.init_from (where set) on rank 0 before the parameters are broadcast; a resumed
+  // run does not (its checkpoint holds the weights).
+  Worker(const Config& cfg, Comm& comm, bool init_weights = true);
   Report play(const Frame& frame);
 
   Net& net() { return *net_; }

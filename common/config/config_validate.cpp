@@ -186,6 +186,14 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.positive(dt.time_max_frequency(), "model.dit.time_max_frequency");
   k.need(!m.checkpoint_activations() || m.name() == "unet" || m.name() == "dit", "model.checkpoint_activations",
          "recomputes U-Net and DiT blocks; model \"" + m.name() + "\" has none");
+  if (!m.init_from().empty()) {
+    const std::string& f = m.init_from();
+    const auto ends = [&f](const std::string& ext) { return f.size() > ext.size() && f.compare(f.size() - ext.size(), ext.size(), ext) == 0; };
+    k.need(ends(".safetensors") || ends(".pt") || ends(".pth"), "model.init_from", "must name a .safetensors or .pt file, got '" + clip(f, 200) + "'");
+    k.need(m.name() != "oracle", "model.init_from", "model \"oracle\" has no weights to load");
+  }
+  k.need(m.init_exclude_size() == 0 || !m.init_from().empty(), "model.init_exclude", "leaves tensors out of model.init_from's load; set model.init_from");
+  for (const std::string& e : m.init_exclude()) k.need(!e.empty() && e.size() <= 1000, "model.init_exclude", "entries must be parameter or module names");
   k.need(m.classifier().channels() >= 1 && m.classifier().channels() <= 4096, "model.classifier.channels",
          "must be in [1, 4096], got " + std::to_string(m.classifier().channels()));
   k.need(m.classifier().features() >= 1 && m.classifier().features() <= 65536, "model.classifier.features",

@@ -25,7 +25,18 @@ Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidanc
   };
 }
 
+namespace {
+
+// rows [begin, end) of spec.init
+torch::Tensor init_rows(const SampleSpec& spec, uint64_t begin, uint64_t end) {
+  LS_CHECK(end <= static_cast<uint64_t>(spec.init->size(0)), "init_rows: samples up to " << end << ", --init has " << spec.init->size(0));
+  return spec.init->narrow(0, static_cast<int64_t>(begin), static_cast<int64_t>(end - begin)).to(torch::kFloat32).clone();
+}
+
+}  // namespace
+
 torch::Tensor source_draws(const SampleSpec& spec, uint64_t begin, uint64_t end) {
+  if (spec.init) return init_rows(spec, begin, end);
   LS_CHECK(spec.source, "source_draws: the spec has no source");
   torch::Tensor x = torch::empty({static_cast<int64_t>(end - begin), spec.dim}, torch::kFloat32);
   float* p = x.data_ptr<float>();
@@ -37,10 +48,21 @@ torch::Tensor source_draws(const SampleSpec& spec, uint64_t begin, uint64_t end)
 }
 
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end) {
-  if (spec.source) return source_draws(spec, begin, end);
+  if (spec.init && !spec.init_is_data) return init_rows(spec, begin, end);
+  if (spec.source && !spec.init) return source_draws(spec, begin, end);
   torch::Tensor x = torch::empty({static_cast<int64_t>(end - begin), spec.dim}, torch::kFloat32);
   float* p = x.data_ptr<float>();
   const double scale = s.at(spec.t_min).beta;
+  if (spec.init) {  // data noised to t_min (SDEdit): alpha x + beta eps, eps the seeded draws
+    const torch::Tensor z = init_rows(spec, begin, end);
+    const float* zp = z.data_ptr<float>();
+    const double alpha = s.at(spec.t_min).alpha;
+    for (uint64_t i = begin; i < end; ++i) {
+      CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
+      for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(alpha * *zp++ + scale * rng.normal());
+    }
+    return x;
+  }
   for (uint64_t i = begin; i < end; ++i) {
     CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
     for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(scale * rng.normal());

@@ -43,6 +43,11 @@ struct SampleSpec {
   // the global sample order (0: a whole chunk at once). Image data sets it (sample_spec), so that a sample's batch,
   // and with it the rounding of the convolutions, does not depend on the number of ranks.
   uint64_t net_batch = 0;
+  // `lockstep sample --init`: the starting points of samples [0, init.size(0)) as rows [n, dim] (float32), used as
+  // the state at t_min (or as the source's draws); with init_is_data (--noise-init) they are data, noised to t_min
+  // first: alpha_{t_min} x + beta_{t_min} eps_i with the seeded draws eps_i (SDEdit).
+  std::shared_ptr<const torch::Tensor> init;
+  bool init_is_data = false;
 };
 
 // The class labels of samples [begin, end) (undefined for an unconditional model).
@@ -54,9 +59,11 @@ using Field = std::function<torch::Tensor(const torch::Tensor& x, const torch::T
 // The velocity of a network that predicts `kind`, through the conversions, with classifier-free guidance.
 Field velocity_field(Net& net, const Schedule& s, Prediction kind, const Guidance& g = {});
 
-// Initial points of samples [begin, end): beta_{t_min} * eps_i, or the source's draws x0_i (spec.source), from (seed, i).
+// Initial points of samples [begin, end): beta_{t_min} * eps_i, or the source's draws x0_i (spec.source), from (seed, i);
+// with spec.init its rows (noised, with init_is_data).
 torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t begin, uint64_t end);
-// The source's draws x0_i for samples [begin, end) (spec.source must be set): what initial_noise() starts from.
+// The source's draws x0_i for samples [begin, end) (spec.source must be set; spec.init's rows replace them): what
+// initial_noise() starts from.
 torch::Tensor source_draws(const SampleSpec& spec, uint64_t begin, uint64_t end);
 // Fixed-step solvers ("euler", "midpoint", "heun", "rk4") from t0 to t1 in `steps` steps; nfe per sample.
 torch::Tensor solve_fixed(const std::string& method, const Field& f, torch::Tensor x, double t0, double t1,
