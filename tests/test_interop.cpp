@@ -303,41 +303,42 @@ TEST_CASE("model.init_from: the exported weights exactly, also from Python's fil
   }
   // through the command line: a run starts from the file (and says so)
   const std::string cfg_file = dir + "/c.textproto";
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/raw.safetensors --out " + dir + "/tuned");
+  const auto init_run = [&](const std::string& file, const std::string& settings, const std::string& out) {
+    return run_lockstep("train " + cfg_file + " --steps 1 " + settings + " --set model.init_from=" + dir + "/" + file + " --out " + dir + "/" + out);
+  };
+  r = init_run("raw.safetensors", "", "tuned");
   INFO(r.output);
   CHECK(r.exit_code == 0);
   CHECK(r.output.find("init from     : " + dir + "/raw.safetensors (") != std::string::npos);
   // a model the file does not fit: named tensors, exit 2, nothing written
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.unet.channels=16 --set model.init_from=" + dir + "/raw.safetensors --out " + dir + "/wide");
+  r = init_run("raw.safetensors", "--set model.unet.channels=16", "wide");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("shapes that differ: time1.weight: [32, 8] in the file, [64, 16] in the model") != std::string::npos);
   CHECK(r.output.find("; in.weight: [8, 1, 3, 3] in the file, [16, 1, 3, 3] in the model") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir + "/wide/checkpoints"));
   // init_exclude: the class embedding left out (an unconditional model has none; the file's is ignored)
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.class_conditional=false --set model.init_from=" + dir + "/raw.safetensors --out " + dir + "/uncond");
+  r = init_run("raw.safetensors", "--set model.class_conditional=false", "uncond");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("tensors of the file the model does not have: classes.weight [11, 32]") != std::string::npos);
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.class_conditional=false --set model.init_from=" + dir +
-                   "/raw.safetensors --set model.init_exclude=classes --out " + dir + "/uncond2");
+  r = init_run("raw.safetensors", "--set model.class_conditional=false --set model.init_exclude=classes", "uncond2");
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/raw.safetensors --set model.init_exclude=clases --out " + dir + "/typo");
+  r = init_run("raw.safetensors", "--set model.init_exclude=clases", "typo");
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("init_exclude entries that name no parameter of the model or tensor of the file: clases") != std::string::npos);
-  // a flipped byte in the header: refused by Lockstep and by lockstep_torch
+  // a flipped byte in the header, a missing file, a junk .pt: refused (by lockstep_torch too)
   std::string bytes = read_file(dir + "/raw.safetensors");
   bytes[40] = static_cast<char>(bytes[40] ^ 1);
   write_file_atomic(dir + "/damaged.safetensors", bytes);
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/damaged.safetensors --out " + dir + "/damaged");
-  CHECK(r.exit_code == 2);
-  CHECK(r.output.find("damaged.safetensors: damaged") != std::string::npos);
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/missing.pt --out " + dir + "/missing");
-  CHECK(r.exit_code == 2);
-  CHECK(r.output.find("missing.pt: no such file") != std::string::npos);
   write_file_atomic(dir + "/junk.pt", "PK this is not a zip archive");
-  r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/junk.pt --out " + dir + "/junk");
-  CHECK(r.exit_code == 2);
-  CHECK(r.output.find("junk.pt: cannot read it as a PyTorch file") != std::string::npos);
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{{"damaged.safetensors", "damaged.safetensors: damaged"},
+                                                                                     {"missing.pt", "missing.pt: no such file"},
+                                                                                     {"junk.pt", "junk.pt: cannot read it as a PyTorch file"}}) {
+    r = init_run(file, "", "bad");
+    INFO(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(message) != std::string::npos);
+  }
   if (python_torch()) {
     ProcResult p = python_check("refuse " + dir + "/damaged.safetensors");
     INFO(p.output);
@@ -348,7 +349,7 @@ TEST_CASE("model.init_from: the exported weights exactly, also from Python's fil
       REQUIRE(p.exit_code == 0);
     }
     CHECK(torch::equal(read_weights(dir + "/plain.pt").tensors[0].value, read_weights(dir + "/raw.safetensors").tensors[0].value));
-    r = run_lockstep("train " + cfg_file + " --steps 1 --set model.init_from=" + dir + "/ordered.pt --out " + dir + "/ordered");
+    r = init_run("ordered.pt", "", "ordered");
     CHECK(r.exit_code == 2);
     CHECK(r.output.find("ordered.pt: LibTorch reads a .pt that holds a plain dict of tensors") != std::string::npos);
     CHECK(r.output.find("torch.save(dict(model.state_dict()), path)") != std::string::npos);
