@@ -80,6 +80,11 @@ void print_model_banner(const Config& cfg, Worker& worker) {
                cfg.model().name().c_str(), static_cast<long long>(parameter_count(worker.net())), buckets, buckets == 1 ? "" : "s",
                worker.data().name().c_str(), static_cast<long long>(worker.data().dim()), worker.schedule().name().c_str());
   if (!worker.grad_buffer_note().empty()) std::fprintf(stderr, "  gradients     : %s\n", worker.grad_buffer_note().c_str());
+  if (worker.init_load().loaded + worker.init_load().excluded > 0) {  // a new run that read model.init_from
+    const InitLoad& l = worker.init_load();
+    std::fprintf(stderr, "  init from     : %s (%lld tensors loaded%s)\n", cfg.model().init_from().c_str(), static_cast<long long>(l.loaded),
+                 l.excluded > 0 ? (", " + std::to_string(l.excluded) + " left at their initialisation").c_str() : "");
+  }
   std::fprintf(stderr, "  fast paths    : %s\n", describe_fast_paths(worker.fast_paths()).c_str());
   const TrainingMemory& m = worker.memory_estimate();
   const std::string device = device_memory_source();

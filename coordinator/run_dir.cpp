@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/comm/on_root.h"
 #include "common/util/error.h"
 #include "common/util/fs.h"
 #include "common/util/strings.h"
@@ -20,20 +21,6 @@ namespace fs = std::filesystem;
 
 // The files of a run: a directory that holds one of them holds a run.
 const char* const kRunFiles[] = {"metrics.jsonl", "config.textproto", "run_id", "checkpoints", "samples.npy", "data.npy", "samples.png", "trace.json"};
-
-// Runs `work` on rank 0 and gives every rank its BadInput, if any.
-void on_root(Comm& comm, const std::function<void()>& work) {
-  std::string error;
-  if (comm.rank() == 0) {
-    try {
-      work();
-    } catch (const BadInput& e) {
-      error = e.what();
-    }
-  }
-  comm.broadcast(&error, 0);
-  if (!error.empty()) throw BadInput(error);
-}
 
 // A directory that is ours: a real directory (not a link), owned by this user, not writable by every user.
 void check_own_dir(const std::string& dir, const std::string& what) {

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
-#include "common/checkpoint/init_weights.h"
+#include "common/comm/on_root.h"
 #include "common/data/source.h"
 #include "common/kernels/fast_paths.h"
 #include "common/loss/losses.h"
@@ -61,20 +60,10 @@ Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), co
   // model.init_from: rank 0 reads the file into its parameters (all ranks learn whether it could), the broadcast below
   // gives them to every rank
   if (init_weights && !cfg.model().init_from().empty()) {
-    std::string error;
-    if (comm.rank() == 0) {
-      try {
-        const std::vector<std::string> exclude(cfg.model().init_exclude().begin(), cfg.model().init_exclude().end());
-        const InitLoad load = load_init_weights(*params_, cfg.model().init_from(), exclude);
-        std::printf("  init from     : %s (%lld tensors loaded%s)\n", cfg.model().init_from().c_str(), static_cast<long long>(load.loaded),
-                    load.excluded > 0 ? (", " + std::to_string(load.excluded) + " left at their initialisation").c_str() : "");
-        std::fflush(stdout);
-      } catch (const BadInput& e) {
-        error = e.what();
-      }
-    }
-    if (comm.size() > 1) comm.broadcast(&error, 0);
-    LS_CHECK_INPUT(error.empty(), error);
+    on_root(comm, [&] {
+      const std::vector<std::string> exclude(cfg.model().init_exclude().begin(), cfg.model().init_exclude().end());
+      init_load_ = load_init_weights(*params_, cfg.model().init_from(), exclude);
+    });
   }
   // Every replica starts from rank 0's parameters, whatever each rank's initialiser did.
   if (comm.size() > 1) {

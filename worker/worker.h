@@ -26,6 +26,7 @@
 #include "common/comm/comm.h"
 #include "common/data/batch.h"
 #include "common/loss/losses.h"
+#include "common/checkpoint/init_weights.h"
 #include "common/model/autocast.h"
 #include "common/model/flat_params.h"
 #include "common/model/fused_step.h"
@@ -63,6 +64,8 @@ class Worker {
   const std::string& grad_buffer_note() const { return grad_buffer_note_; }
   // The most samples this rank plays in one forward and backward with an equal split (its slice, or train.micro_batch).
   uint64_t samples_at_once() const { return samples_at_once_; }
+  // What model.init_from loaded (rank 0 of a new run that sets it; else zeros), for the start-up banner.
+  const InitLoad& init_load() const { return init_load_; }
   // The memory estimate checked before the model was built (model_size.h), for the start-up banner.
   const TrainingMemory& memory_estimate() const { return memory_estimate_; }
   // The CPU fast paths this run takes (common/kernels/fast_paths.h), for the start-up banner.
@@ -106,6 +109,7 @@ class Worker {
   Comm& comm_;
   uint64_t samples_at_once_ = 0;
   TrainingMemory memory_estimate_;
+  InitLoad init_load_;
   FaultInjector faults_;
   bool shared_coupling_ = false;  // train.coupling.solve_on COORDINATOR: BatchMaker::make is collective
   std::unique_ptr<DataSource> data_;

@@ -52,20 +52,16 @@ torch::Tensor initial_noise(const Schedule& s, const SampleSpec& spec, uint64_t 
   if (spec.source && !spec.init) return source_draws(spec, begin, end);
   torch::Tensor x = torch::empty({static_cast<int64_t>(end - begin), spec.dim}, torch::kFloat32);
   float* p = x.data_ptr<float>();
-  const double scale = s.at(spec.t_min).beta;
-  if (spec.init) {  // data noised to t_min (SDEdit): alpha x + beta eps, eps the seeded draws
-    const torch::Tensor z = init_rows(spec, begin, end);
-    const float* zp = z.data_ptr<float>();
-    const double alpha = s.at(spec.t_min).alpha;
-    for (uint64_t i = begin; i < end; ++i) {
-      CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
-      for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(alpha * *zp++ + scale * rng.normal());
-    }
-    return x;
-  }
+  const PathPoint at = s.at(spec.t_min);
+  // with spec.init (init_is_data): the data noised to t_min (SDEdit), alpha x + beta eps, eps the seeded draws
+  const torch::Tensor z = spec.init ? init_rows(spec, begin, end) : torch::Tensor();
+  const float* zp = z.defined() ? z.data_ptr<float>() : nullptr;
   for (uint64_t i = begin; i < end; ++i) {
     CounterRng rng(spec.seed, 0, i, Stream::kSampleInit);
-    for (int64_t k = 0; k < spec.dim; ++k) *p++ = static_cast<float>(scale * rng.normal());
+    for (int64_t k = 0; k < spec.dim; ++k) {
+      const double eps = at.beta * rng.normal();
+      *p++ = static_cast<float>(zp ? at.alpha * *zp++ + eps : eps);
+    }
   }
   return x;
 }
