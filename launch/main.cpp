@@ -5,8 +5,6 @@
 // (train.nonfinite STOP); 75 preempted (SIGTERM or SIGUSR1): a checkpoint was written, resume with --resume.
 #include <CLI/CLI.hpp>
 
-#include <malloc.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -18,29 +16,18 @@
 #include "common/comm/mpi_session.h"
 #include "common/data/packer.h"
 #include "common/util/blas_core.h"
+#include "common/util/heap_pages.h"
+#include "common/util/restart_self.h"
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
 #include "common/util/strings.h"
 #include "launch/commands.h"
 #include "launch/torchrun_check.h"
 
-namespace {
-
-// Tensors of a few MB are allocated and freed every tick and every solver step. glibc serves blocks above its
-// mmap threshold with a fresh mmap and returns them on free, so each such tensor costs page faults and zeroed
-// pages again (measured: 2-D sampling 22% and the 64-wide MLP's ticks 10% faster with the threshold raised).
-// Keep them in the heap instead, and keep freed memory for reuse.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  lockstep::choose_blas_core(argv);      // may run this program again with OpenBLAS's right kernels (blas_core.h)
+  lockstep::restart_with(argv, lockstep::blas_core_settings());  // may run this program again with OpenBLAS's right kernels
   lockstep::start_stop_signal_thread();  // before any other thread exists (stop_signal.h says why)
-  keep_freed_memory();
+  lockstep::tune_heap();                 // before any tensor exists (heap_pages.h)
   using namespace lockstep;
   CLI::App app{"Lockstep: a trainer and sampler for flow-matching and diffusion models, on one process or many MPI ranks."};
   app.name("lockstep");

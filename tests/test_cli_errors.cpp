@@ -18,6 +18,11 @@ TEST_CASE("version output names LibTorch MPI protobuf and the loaded BLAS", "[cl
   // Debian's LibTorch multiplies through libblas.so.3, which setup.sh points at OpenBLAS (the reference BLAS is
   // ~15x slower); a LibTorch with its own BLAS built in (PyTorch's wheels: MKL) loads none
   if (TORCH_VERSION_MAJOR == 1) CHECK_THAT(r.output, Catch::Contains("openblas"));
+  CHECK_THAT(r.output, Catch::Contains("heap     "));
+  // huge pages are the user's to turn off (common/util/heap_pages.h)
+  const ProcResult off = run_shell("LOCKSTEP_HUGE_PAGES=0 " + std::string(LOCKSTEP_BIN) + " --version");
+  CHECK(off.exit_code == 0);
+  CHECK_THAT(off.output, Catch::Contains("4 KiB pages (LOCKSTEP_HUGE_PAGES=0)") || Catch::Contains("the system's pages"));
 }
 
 TEST_CASE("OpenBLAS never runs its generic Prescott kernels on a CPU with AVX2, and a user's OPENBLAS_CORETYPE is kept", "[cli]") {
