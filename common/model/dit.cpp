@@ -175,8 +175,11 @@ torch::Tensor Dit::run(const torch::Tensor& x, const torch::Tensor& temb, const 
   }
   c = torch::silu(c);
   const bool recompute = checkpoint_ && checkpointing_allowed();
-  for (DitBlock& block : blocks_) {
-    if (recompute) {
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    DitBlock& block = blocks_[i];
+    // the last block is not recomputed: its backward comes right after the forward, so it would recompute what is
+    // still at hand (a twelfth of DiT-S's recomputation for a twelfth more activation memory)
+    if (recompute && i + 1 < blocks_.size()) {
       DitBlockImpl* b = block.get();
       h = checkpointed([b](const std::vector<torch::Tensor>& in) { return b->forward(in[0], in[1]); }, {h, c}, b->parameters());
     } else {

@@ -10,7 +10,7 @@
 // biases, normal(0.02) time-MLP weights and class embeddings. Attention: LibTorch's fused
 // _scaled_dot_product_attention where the network is differentiated once; in flow maps (the TVM loss differentiates
 // the JVP again) the product and a softmax written out in differentiable operations, and so are the layer norms. With
-// model.checkpoint_activations every block is recomputed in backward (activation_checkpoint.h). Throws BadInput when
+// model.checkpoint_activations every block but the last is recomputed in backward (activation_checkpoint.h). Throws BadInput when
 // the items are not [C, H, W], the patch does not divide H and W, or the heads do not divide the width.
 #pragma once
 
