@@ -67,6 +67,14 @@ void print_run_banner(const LoadedConfig& loaded, const std::string& run_dir, co
     std::fprintf(stderr, "  bf16 (CPU)    : convolutions %s (train.bf16_convolutions %s)\n",
                  native ? "in oneDNN's bfloat16 kernels" : "in float32 arithmetic on bfloat16-rounded operands", setting.c_str());
   }
+  if (cfg.train().precision() == "fp16_mixed") {
+    const LossScaleConfig& ls = cfg.train().loss_scale();
+    std::fprintf(stderr, "  fp16          : %s; loss scale from %g, x%g after %u finite ticks, x%g and the tick skipped on overflow\n",
+                 comm.device_buffers() ? "float16 autocast on CUDA"
+                                       : "on the CPU the network runs in float32 (LibTorch has no float16 matrix products there), under the "
+                                         "same loss scaling",
+                 ls.init_scale(), ls.growth_factor(), ls.growth_interval(), ls.backoff_factor());
+  }
   if (cfg.engine().shard_optimizer()) {
     std::fprintf(stderr, "  warning: engine.shard_optimizer was removed (it measured no gain) and is ignored; every rank steps "
                          "the whole optimizer, with the same results\n");

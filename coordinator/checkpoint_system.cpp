@@ -41,6 +41,7 @@ class CheckpointSystem : public TickSystem {
     state.world_size = static_cast<uint32_t>(run_.comm.size());
     state.seed = cfg.seed();
     state.skipped_ticks = t.summary->skipped_total;
+    state.overflow_ticks = t.summary->overflow_total;
     const uint64_t items = run_.worker.data().size();
     if (items > 0) {  // the position in the epoch permutation
       const uint64_t consumed = done * cfg.train().batch_size();

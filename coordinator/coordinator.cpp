@@ -96,6 +96,11 @@ TickSummary Coordinator::collect(const Frame& frame, const std::vector<Report>& 
   s.skipped = reports.front().skipped();
   if (s.skipped) ++skipped_total_;
   s.skipped_total = skipped_total_;
+  // a non-finite loss is a divergence (train.nonfinite), whatever the precision; else fp16's overflow
+  s.overflow = reports.front().overflow() && s.nonfinite_ranks.empty();
+  if (reports.front().overflow()) ++overflow_total_;
+  s.overflow_total = overflow_total_;
+  s.loss_scale = reports.front().loss_scale();
   LS_CHECK(s.samples == frame.global_batch(), "reports cover " << s.samples << " samples of " << frame.global_batch());
   s.loss = loss_sum / static_cast<double>(s.samples);
   s.grad_norm = reports.front().grad_norm();

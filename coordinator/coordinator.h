@@ -44,6 +44,11 @@ struct TickSummary {
   std::vector<int> nonfinite_ranks;  // ranks whose loss was NaN or Inf
   int signal = 0;          // a stop signal some rank received (the first rank's that has one)
   uint64_t skipped_total = 0;  // skipped ticks of the run so far
+  // train.precision fp16_mixed: float16 overflowed (the skip is the loss scale's, not a divergence), the scale for
+  // the next tick (0 without fp16_mixed), and the overflowing ticks of the run so far (a part of skipped_total)
+  bool overflow = false;
+  double loss_scale = 0.0;
+  uint64_t overflow_total = 0;
 };
 
 class Coordinator {
@@ -61,6 +66,7 @@ class Coordinator {
   void set_state_tensor_names(std::vector<std::string> names) { state_names_ = std::move(names); }
   // Resume: ticks skipped before the checkpoint.
   void set_skipped_total(uint64_t n) { skipped_total_ = n; }
+  void set_overflow_total(uint64_t n) { overflow_total_ = n; }
   uint64_t skipped_total() const { return skipped_total_; }
 
  private:
@@ -72,6 +78,7 @@ class Coordinator {
   std::string desync_tensor_;
   uint64_t desync_tick_ = 0;
   uint64_t skipped_total_ = 0;
+  uint64_t overflow_total_ = 0;
   std::vector<int> desync_ranks_;
 };
 

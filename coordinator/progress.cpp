@@ -51,6 +51,7 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
         .set("lr", s.lr).set("grad_norm", s.grad_norm);
     if (s.has_eval) o.set("eval_loss", s.eval_loss);
     if (s.skipped_total > 0) o.set("skipped_ticks", s.skipped_total);
+    if (s.loss_scale > 0) o.set("loss_scale", s.loss_scale).set("overflow_ticks", s.overflow_total);
     auto per_rank = [&](double (Timings::*phase)() const) {
       std::vector<double> v;
       for (const Timings& t : s.timings) v.push_back((t.*phase)());

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/optim/loss_scaler.h"
 #include "coordinator/tick_system.h"
 
 namespace lockstep {
@@ -17,13 +18,25 @@ Frame& request_stop(Run& run) {
 }
 
 // A skipped tick (the reduced gradient was not finite: no rank updated its weights) is counted and warned about;
-// with train.nonfinite STOP the run ends with exit code 4, before anything of the tick is saved.
+// with train.nonfinite STOP the run ends with exit code 4, before anything of the tick is saved. Under fp16_mixed a
+// skip for float16's overflow is the loss scale's business (counted in metrics.jsonl, no warning), unless the scale
+// has fallen below 2^-24: then no scale makes the gradients finite, and the run stops with exit code 4.
 class NonfiniteGuard : public TickSystem {
  public:
   explicit NonfiniteGuard(Run& run) : run_(run) {}
   bool due(const Tick& t) const override { return t.summary != nullptr && t.summary->skipped; }
   void run(const Tick& t) override {
     const TickSummary& s = *t.summary;
+    if (s.overflow) {
+      if (s.loss_scale >= kMinLossScale) return;
+      char scale[32];
+      std::snprintf(scale, sizeof scale, "%g", s.loss_scale);
+      request_stop(run_).set_error("tick " + std::to_string(s.tick) + ": the gradients are not finite at any loss scale (train.precision "
+                                   "fp16_mixed: the scale fell to " + std::string(scale) + ", below 2^-24, after " +
+                                   std::to_string(s.overflow_total) + " overflowing ticks); stopped. The weights are those before the tick; the last checkpoint is " +
+                                   (run_.last_checkpoint.empty() ? std::string("none") : run_.last_checkpoint));
+      return;
+    }
     std::string ranks;
     for (int r : s.nonfinite_ranks) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
     const std::string what = "tick " + std::to_string(s.tick) + ": non-finite gradients" +

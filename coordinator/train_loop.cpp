@@ -73,6 +73,7 @@ TrainResult run_training(const LoadedConfig& loaded, const std::string& out_dir,
   if (resume) worker.restore(resume->state, resume->path);
   coordinator.set_state_tensor_names(worker.state_tensor_names());
   if (resume) coordinator.set_skipped_total(resume->state.skipped_ticks);
+  if (resume) coordinator.set_overflow_total(resume->state.overflow_ticks);
   Run run{cfg, comm, worker, coordinator, result.run_dir, config_text, run_identity(comm, result.run_dir, resume ? &resumed : nullptr), root};
   run.start_tick = start_tick;
   run.skipped_before = resume ? resume->state.skipped_ticks : 0;

@@ -17,6 +17,7 @@
 #include <filesystem>
 
 #include "common/kernels/fast_paths.h"
+#include "launch/device_flag.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/jsonl.h"
@@ -82,6 +83,7 @@ int cmd_eval(const EvalArgs& args) {
   LS_CHECK_INPUT(args.report.empty() || fs::path(args.report).extension() == ".json", "--report " << args.report << ": expected a .json file name");
   LS_CHECK_INPUT(args.likelihood_num >= 0, "--likelihood-num must be >= 0, got " << args.likelihood_num);
   LS_CHECK_INPUT(!args.guidance_given || std::isfinite(args.guidance), "--guidance must be a finite number");
+  check_device_flag(args.device);
   ModelSource src = load_model_source(args.checkpoint, args.raw);
   if (args.no_fast_paths) src.config.mutable_engine()->set_cpu_fast_paths(false);
   set_cpu_fast_paths(src.config.engine().cpu_fast_paths());
@@ -123,6 +125,11 @@ int cmd_eval(const EvalArgs& args) {
 
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(src.config.engine().threads(), comm->local_size());
+  // the networks (model, classifier, baselines) on this rank's device; the metrics on the CPU, in float64 where
+  // they sum (pair sums, Fréchet statistics and the matrix square root, likelihood totals)
+  const c10::Device device = pick_device(args.device, comm->local_rank());
+  place_net(*src.net, device);
+  if (cls.net) place_net(*cls.net, device);
   const bool root = comm->rank() == 0;
   const int64_t n = args.num, d = src.data->dim();
   const int64_t begin = n * comm->rank() / comm->size(), end = n * (comm->rank() + 1) / comm->size();
@@ -175,7 +182,7 @@ int cmd_eval(const EvalArgs& args) {
     double part[2] = {0, 0};
     if (lend > lbegin) {
       const torch::Tensor log_p = log_likelihood(*src.net, *src.schedule, prediction_from_config(src.config.model().prediction()),
-                                                 lx.narrow(0, lbegin, lend - lbegin), ls)
+                                                 lx.narrow(0, lbegin, lend - lbegin).to(device), ls)
                                       .to(torch::kFloat64);
       part[0] = log_p.sum().item<double>();
       part[1] = log_p.square().sum().item<double>();
@@ -290,6 +297,7 @@ int cmd_eval(const EvalArgs& args) {
     for (size_t b = 0; b < baselines.size(); ++b) {  // other models on the same data
       const std::string& model = baselines[b].first;
       ModelSource other = load_model_source(baselines[b].second, args.raw);
+      place_net(*other.net, device);
       LS_CHECK_INPUT(other.data->item_shape() == src.data->item_shape(),
                      "--baseline " << args.baselines[b] << ": its items have another shape than " << args.checkpoint << "'s");
       sweep_model(other, model, b + 1, chosen);
@@ -307,6 +315,7 @@ int cmd_eval(const EvalArgs& args) {
 
   // 7. report: JSON and Markdown
   JsonObject o;
+  o.set("device", std::string(device.is_cuda() ? "cuda" : "cpu"));
   o.set("checkpoint", src.path).set("tick", src.tick).set("weights", std::string(src.oracle ? "oracle" : src.ema ? "ema" : "raw"))
       .set("sampler", spec.sampler).set("steps", static_cast<uint64_t>(spec.steps)).set("guidance", spec.guidance)
       .set("seed", spec.seed).set("data_seed", static_cast<uint64_t>(args.seed)).set("num", static_cast<uint64_t>(n))
@@ -366,7 +375,8 @@ int cmd_eval(const EvalArgs& args) {
   write_file_atomic(report, o.dump() + "\n");
   const std::string md_path = fs::path(report).replace_extension(".md").string();
   write_file_atomic(md_path, "Evaluation of " + src.describe() + "\n\n" + md);
-  std::fprintf(stderr, "evaluated %s on %d rank%s in %.1f s\n%s", src.describe().c_str(), comm->size(), comm->size() == 1 ? "" : "s", secs,
+  std::fprintf(stderr, "evaluated %s on %s (metrics on the CPU, float64 sums), %d rank%s in %.1f s\n%s", src.describe().c_str(),
+               device.is_cuda() ? "GPUs (one a rank)" : "the CPU", comm->size(), comm->size() == 1 ? "" : "s", secs,
                md.c_str());
   std::printf("report: %s\n", report.c_str());
   return kExitOk;

@@ -14,6 +14,7 @@
 #include "common/io/npy.h"
 #include "common/io/npz_stream.h"
 #include "common/kernels/fast_paths.h"
+#include "launch/device_flag.h"
 #include "common/model/flat_params.h"
 #include "common/sampler/ode.h"
 #include "common/sampler/sampler_names.h"
@@ -86,6 +87,7 @@ int cmd_sample(const SampleArgs& args) {
   LS_CHECK_INPUT(!args.num_given || (args.num >= 1 && args.num < (int64_t{1} << 32)), "--num must be in [1, 2^32), got " << args.num);
   LS_CHECK_INPUT(!args.steps_given || (args.steps >= 1 && args.steps <= 1000000), "--steps must be in [1, 1000000], got " << args.steps);
   LS_CHECK_INPUT(!args.seed_given || args.seed >= 0, "--seed must be >= 0, got " << args.seed);
+  check_device_flag(args.device);
 
   ModelSource src = load_model_source(args.checkpoint, args.raw);
   LS_CHECK_INPUT(!as_classifier(*src.net), src.path << " is a classifier (model \"classifier\"): it makes no samples; `lockstep eval "
@@ -150,6 +152,8 @@ int cmd_sample(const SampleArgs& args) {
   // writes the PNG files of its own chunks.
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(cfg.engine().threads(), comm->local_size());
+  const c10::Device device = pick_device(args.device, comm->local_rank());
+  place_net(*src.net, device);
   const bool root = comm->rank() == 0;
   const uint64_t num = cfg.sample().num();  // (--init: its rows, or the --num first of them)
   if (!args.png_dir.empty() && root) make_dirs(args.png_dir);
@@ -168,9 +172,10 @@ int cmd_sample(const SampleArgs& args) {
   if (!root) return kExitOk;
   if (writer) writer->finish();
   const bool pictured = !png_only && plot_samples(png, sampled.first, nullptr, *src.data, spec);
-  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, %d rank%s, %.3f s\n",
+  std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, on %s, %d rank%s, %.3f s\n",
                static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,
-               static_cast<unsigned long long>(cfg.sample().seed()), comm->size(), comm->size() == 1 ? "" : "s", sampled.seconds);
+               static_cast<unsigned long long>(cfg.sample().seed()), device.is_cuda() ? "GPUs (one a rank)" : "the CPU", comm->size(),
+               comm->size() == 1 ? "" : "s", sampled.seconds);
   if (!png_only) std::printf("samples: %s\n", out.c_str());
   if (!args.png_dir.empty()) std::printf("images: %s (%llu PNG files)\n", args.png_dir.c_str(), static_cast<unsigned long long>(num));
   if (pictured) std::printf("picture: %s (the first %lld samples)\n", png.c_str(), static_cast<long long>(sampled.first.size(0)));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "launch/device_flag.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/jsonl.h"
@@ -26,6 +27,8 @@ int eval_classifier(const EvalArgs& args, ModelSource& src) {
                                                   : (fs::path(src.run_dir) / ("eval-tick" + std::to_string(src.tick) + ".json")).string();
   std::unique_ptr<Comm> comm = make_comm(launched_by_mpi() ? "mpi" : "self", false);
   configure_threads(src.config.engine().threads(), comm->local_size());
+  const c10::Device device = pick_device(args.device, comm->local_rank());
+  place_net(*src.net, device);
   const auto t0 = std::chrono::steady_clock::now();
   std::string what;
   const std::unique_ptr<ImageScorer> s = score_reference(*comm, *as_classifier(*src.net), src.config.data(), src.config.seed(), &what);
@@ -45,7 +48,8 @@ int eval_classifier(const EvalArgs& args, ModelSource& src) {
       .set("ranks", static_cast<uint64_t>(comm->size())).set("seconds", secs);
   write_file_atomic(report, o.dump() + "\n");
   write_file_atomic(fs::path(report).replace_extension(".md").string(), "Evaluation of " + src.describe() + "\n\n" + md);
-  std::fprintf(stderr, "evaluated %s on %d rank%s in %.1f s\n%s", src.describe().c_str(), comm->size(), comm->size() == 1 ? "" : "s", secs,
+  std::fprintf(stderr, "evaluated %s on %s, %d rank%s in %.1f s\n%s", src.describe().c_str(), device.is_cuda() ? "GPUs (one a rank)" : "the CPU",
+               comm->size(), comm->size() == 1 ? "" : "s", secs,
                md.c_str());
   std::printf("classifier: accuracy=%.4f cross_entropy=%.4f (%s)\nreport: %s\n", s->counts.accuracy(), ce, what.c_str(), report.c_str());
   return kExitOk;

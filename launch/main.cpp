@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   sa->add_option("--t-start", sample.t_start, "With --init: the time the solver starts at (default: the path's t_min, the noise end)");
   sa->add_flag("--noise-init", sample.noise_init, "With --init and --t-start: the points are data, noised to --t-start with the seeded draws first (SDEdit-style editing)");
   sa->add_flag("--no-fast-paths", sample.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
+  sa->add_option("--device", sample.device, "Where the network runs: auto (this rank's GPU when LibTorch sees one, else the CPU), cpu, cuda (one GPU per rank, by local rank)");
 
   ExportArgs exp;
   CLI::App* ex = app.add_subcommand("export", "Write a checkpoint's weights for PyTorch: safetensors or .pt, with the model's description (python/lockstep_torch.py loads them)");
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
   ev->add_option("--sample-steps", eval.sample_steps, "Sampler steps (default: the checkpoint's sample.steps)");
   ev->add_option("--likelihood-num", eval.likelihood_num, "Number of held-out items whose likelihood is computed (default: --num)");
   ev->add_flag("--no-fast-paths", eval.no_fast_paths, "Run LibTorch's portable code instead of the hand-written CPU fast paths (as engine.cpu_fast_paths false)");
+  ev->add_option("--device", eval.device, "Where the networks run: auto (this rank's GPU when LibTorch sees one, else the CPU), cpu, cuda (one GPU per rank, by local rank)");
   ev->add_option("--report", eval.report, "Report file (.json; a .md table is written beside it; default <run>/eval-tick<N>.json)");
 
   try {

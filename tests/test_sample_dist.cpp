@@ -2,6 +2,10 @@
 // array, the stream writer's atomicity, and progress output.
 #include <catch2/catch.hpp>
 
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
@@ -154,4 +158,48 @@ TEST_CASE("eval --sweep measures every sampler at 1 to 64 NFE with a table and a
   CHECK_THAT(json, Catch::Contains("{\"model\": \"this\", \"sampler\": \"rk4\", \"steps\": 16, \"nfe\": 64, \"guidance\": 1, \"seed\": 1, \"energy_distance\": "));
   CHECK_THAT(read_file(dir + "/r.md"), Catch::Contains("| this | heun | 32 | 64 |"));
   CHECK(read_file(dir + "/r.sweep.png").compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+}
+
+TEST_CASE("sample --device: cpu gives the default's bytes, cuda is refused without a GPU, and a GPU's samples are the CPU's to float rounding", "[sample][cuda]") {
+  const std::string run = trained_run();
+  const std::string dir = temp_dir("sample-device");
+  const std::string args = "sample " + run + " --num 3000 --steps 10 --sampler heun ";
+  const ProcResult cpu = run_lockstep(args + "--device cpu --out " + dir + "/cpu.npy");
+  INFO(cpu.output);
+  REQUIRE(cpu.exit_code == 0);
+  CHECK_THAT(cpu.output, Catch::Contains("on the CPU, 1 rank, "));
+  const ProcResult bad = run_lockstep(args + "--device gpu --out " + dir + "/bad.npy");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--device must be auto, cpu or cuda, got 'gpu'"));
+  const ProcResult eval_bad = run_lockstep("eval " + run + " --num 100 --device tpu --report " + dir + "/e.json");
+  CHECK(eval_bad.exit_code == 2);
+  CHECK_THAT(eval_bad.output, Catch::Contains("--device must be auto, cpu or cuda"));
+  const bool gpu = torch::cuda::is_available();
+  const ProcResult cuda = run_lockstep(args + "--device cuda --out " + dir + "/cuda.npy");
+  INFO(cuda.output);
+  if (!gpu) {
+    WARN("no CUDA device: --device cuda checked for its refusal only");
+    CHECK(cuda.exit_code == 2);
+    CHECK_THAT(cuda.output, Catch::Contains("--device cuda: LibTorch sees no CUDA device"));
+    CHECK(!std::filesystem::exists(dir + "/cuda.npy"));
+    const ProcResult autod = run_lockstep(args + "--out " + dir + "/auto.npy");  // auto: the CPU here
+    REQUIRE(autod.exit_code == 0);
+    CHECK(read_file(dir + "/auto.npy") == read_file(dir + "/cpu.npy"));
+    return;
+  }
+  REQUIRE(cuda.exit_code == 0);
+  CHECK_THAT(cuda.output, Catch::Contains("on GPUs (one a rank), 1 rank, "));
+  const NpyArray a = read_npy(dir + "/cpu.npy"), b = read_npy(dir + "/cuda.npy");
+  REQUIRE(a.data.size() == b.data.size());
+  float scale = 0, diff = 0;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    scale = std::max(scale, std::abs(a.data[i]));
+    diff = std::max(diff, std::abs(a.data[i] - b.data[i]));
+  }
+  CHECK(diff <= 1e-4f * scale);  // float32 on another device: another summation order, 10 Heun steps
+  // 2 ranks on GPUs: the bytes of 1 rank on a GPU
+  const ProcResult two = run_shell(mpi_lockstep_command(2) + " " + args + "--device cuda --out " + dir + "/cuda2.npy");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK(read_file(dir + "/cuda2.npy") == read_file(dir + "/cuda.npy"));
 }

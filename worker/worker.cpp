@@ -139,6 +139,8 @@ Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), co
                                            source_.get());
   prediction_ = prediction_from_config(cfg.model().prediction());
   bf16_ = cfg.train().precision() == "bf16_mixed";
+  fp16_ = cfg.train().precision() == "fp16_mixed";
+  if (fp16_) scaler_ = std::make_unique<LossScaler>(cfg.train().loss_scale());
   bf16_convs_ = bf16_convs_from_config(cfg.train().bf16_convolutions());
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
   fused_step_ = net_->fused_step(cfg, *schedule_, device_.is_cuda());
@@ -219,13 +221,18 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
   // gradient accumulation: chunks of at most train.micro_batch samples, gradients adding up in the flat buffer; the
   // reducer's hooks are live only in the last chunk's backward, so its buckets start as that backward fills them
   const TrainBatch& whole = device_.is_cuda() ? batch_dev_ : batch_;
-  const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
+  const AutocastScope autocast(autocast_on(), device_.is_cuda(), bf16_convs_, fp16_);
+  // fp16_mixed: the loss times the scale, so that float16's gradients stay above its smallest numbers (a fault
+  // "overflow" scales by Inf: gradients that are not finite, as float16 overflowing makes them)
+  const double scale = !scaler_ ? 1.0
+                       : faults_.at(FaultPhase::kBackward, frame.tick()) ? std::numeric_limits<double>::infinity()
+                                                                         : scaler_->scale();
   double loss_sum = 0.0, forward_s = 0.0, backward_s = 0.0;
   for (uint64_t b = 0; b < n; b += chunk) {
     const uint64_t e = std::min(n, b + chunk);
     auto t0 = Clock::now();
     const torch::Tensor part_sum = loss_of(chunk == n ? whole : narrow_batch(whole, static_cast<int64_t>(b), static_cast<int64_t>(e - b))).sum();
-    const torch::Tensor loss = part_sum / static_cast<double>(frame.global_batch());
+    const torch::Tensor loss = part_sum * (scale / static_cast<double>(frame.global_batch()));
     forward_s += since(t0);
     t0 = Clock::now();
     if (e == n && chunk < n) reducer_->begin();
@@ -241,9 +248,16 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
 void Worker::optimizer_step(const Frame& frame, Report* report, Timings* tm) {
   const auto t0 = Clock::now();
   torch::NoGradGuard no_grad;
+  if (scaler_) params_->grads().mul_(1.0 / scaler_->scale());  // unscaled (an Inf stays Inf); the scale of this tick
   const double norm = params_->grads().norm().item<double>();
   report->set_grad_norm(norm);
-  if (std::isfinite(norm)) {  // the reduced gradient is the same on every rank: all skip alike
+  bool step = std::isfinite(norm);  // the reduced gradient is the same on every rank: all decide alike
+  if (scaler_) {
+    step = scaler_->update(step);
+    report->set_overflow(!step);
+    report->set_loss_scale(scaler_->scale());  // for the next tick
+  }
+  if (step) {
     const double clip = cfg_.optim().grad_clip();
     if (clip > 0 && norm > clip) params_->grads().mul_(clip / (norm + 1e-6));
     const double ema_weight = next_ema_weight();  // the EMA in Adam's pass over memory
@@ -280,7 +294,7 @@ double Worker::held_out_loss_sum(uint64_t* count) {
   for (uint64_t b = begin; b < end; b += chunk) {
     held_out_->make(0, total, b, std::min(end, b + chunk), &eval_batch_);
     const TrainBatch on_device = to_device(eval_batch_, device_);
-    const AutocastScope autocast(bf16_, device_.is_cuda(), bf16_convs_);
+    const AutocastScope autocast(autocast_on(), device_.is_cuda(), bf16_convs_, fp16_);
     sum += loss_of(on_device).sum().item<double>();
   }
   return sum;
@@ -332,6 +346,10 @@ CheckpointData Worker::state() const {
                {"adam.exp_avg_sq", adam_->exp_avg_sq().to(torch::kCPU).clone()}};
   if (ema_.defined()) d.tensors.emplace_back("ema", ema_.to(torch::kCPU).clone());
   if (target_params_) d.tensors.emplace_back("target", target_params_->values().to(torch::kCPU).clone());
+  if (scaler_) {
+    d.loss_scale = scaler_->scale();
+    d.loss_scale_good_ticks = scaler_->good_ticks();
+  }
   return d;
 }
 
@@ -350,6 +368,8 @@ void Worker::restore(const CheckpointData& ckpt, const std::string& origin) {
     if (has_payload(ckpt, "ema")) copy(ema_, "ema");
     else ema_.copy_(params_->values());  // a checkpoint from a run without EMA: start the average here
   }
+  // a checkpoint of a run in another precision (no scale): the scale starts at init_scale
+  if (scaler_ && ckpt.loss_scale > 0) scaler_->restore(ckpt.loss_scale, ckpt.loss_scale_good_ticks);
   if (target_params_) {
     if (has_payload(ckpt, "target")) copy(target_params_->values(), "target");
     else target_params_->values().copy_(params_->values());  // a checkpoint without target weights: start them here

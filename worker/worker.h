@@ -11,7 +11,9 @@
 //   4. comm      wait for the remaining buckets: every rank now holds the gradient of the mean loss over the
 //                whole global batch, whatever the split
 //   5. optimizer global-norm clipping (optional), Adam and the EMA on the flat parameters, identical on every rank;
-//                a non-finite reduced gradient skips the step on every rank alike
+//                a non-finite reduced gradient skips the step on every rank alike. With train.precision fp16_mixed
+//                the loss is multiplied by the loss scale before backward (loss_scaler.h), the reduced gradient
+//                divided by it here, and the scale updated from the same decision on every rank
 //   then, when the frame asks: the held-out loss of this rank's slice of the held-out set (evaluate), and a
 //   hash of every state tensor (check_hash).
 // Faults (LOCKSTEP_FAULT, common/util/fault.h) are injected by one call per phase.
@@ -33,6 +35,7 @@
 #include "common/model/model_size.h"
 #include "common/model/net.h"
 #include "common/optim/adam.h"
+#include "common/optim/loss_scaler.h"
 #include "common/path/parametrization.h"
 #include "common/path/schedule.h"
 #include "common/proto/config.pb.h"
@@ -103,6 +106,8 @@ class Worker {
   double held_out_loss_sum(uint64_t* count);
   torch::Tensor loss_of(const TrainBatch& b);  // per-sample losses of the configured objective
   double next_ema_weight() const;  // 1 - the EMA's decay at the coming optimizer step; 0: no EMA
+  // Autocast for bf16_mixed, and for fp16_mixed on CUDA (LibTorch's CPU autocast has no float16).
+  bool autocast_on() const { return bf16_ || (fp16_ && device_.is_cuda()); }
   void update_target();
 
   Config cfg_;
@@ -116,6 +121,8 @@ class Worker {
   std::unique_ptr<DataSource> eval_data_;
   std::shared_ptr<const DataSource> source_;  // source.name "data": what the flow starts from (else N(0, I))
   bool bf16_ = false;  // train.precision == "bf16_mixed"
+  bool fp16_ = false;  // train.precision == "fp16_mixed"
+  std::unique_ptr<LossScaler> scaler_;  // fp16_mixed: the dynamic loss scale
   Bf16Convs bf16_convs_ = Bf16Convs::kNative;  // train.bf16_convolutions, resolved
   bool classify_ = false;  // train.loss == CLASSIFY
   bool tvm_ = false;       // train.loss == TVM

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -28,6 +29,11 @@ std::string checkpoint_bytes(const CheckpointData& data) {
   m.set_data_epoch(data.data_epoch);
   m.set_data_position(data.data_position);
   m.set_skipped_ticks(data.skipped_ticks);
+  if (data.loss_scale > 0) {
+    m.set_loss_scale(data.loss_scale);
+    m.set_loss_scale_good_ticks(data.loss_scale_good_ticks);
+    m.set_overflow_ticks(data.overflow_ticks);
+  }
   m.set_run_id(data.run_id);
   m.set_created_unix_s(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   for (const ParamSpan& s : data.params) {
@@ -115,6 +121,10 @@ CheckpointData load_checkpoint(const std::string& path) {
   out.data_epoch = m.data_epoch();
   out.data_position = m.data_position();
   out.skipped_ticks = m.skipped_ticks();
+  out.loss_scale = m.loss_scale();
+  out.loss_scale_good_ticks = m.loss_scale_good_ticks();
+  out.overflow_ticks = m.overflow_ticks();
+  LS_CHECK_INPUT(std::isfinite(out.loss_scale) && out.loss_scale >= 0, path << ": loss_scale " << out.loss_scale << " is not a finite number >= 0");
   out.run_id = m.run_id();
   out.version = m.lockstep_version();
   out.sealed = parsed.format >= 2;

@@ -26,6 +26,10 @@ struct CheckpointData {
   uint64_t seed = 0;           // the master seed (the key of all counter-based randomness)
   uint64_t data_epoch = 0, data_position = 0;  // where the data permutation stands (finite data)
   uint64_t skipped_ticks = 0;  // ticks skipped for non-finite values
+  // train.precision fp16_mixed (loss_scaler.h): the scale for the next tick (0: none saved), the finite ticks in a
+  // row since it last changed, the ticks skipped because float16 overflowed (a part of skipped_ticks)
+  double loss_scale = 0.0;
+  uint64_t loss_scale_good_ticks = 0, overflow_ticks = 0;
   std::string run_id;          // the run that wrote it ("" in checkpoints of Lockstep before 2026-12-03)
   std::string version;         // the Lockstep version that wrote it (filled in by load_checkpoint)
   bool sealed = true;          // false: format 1, whose manifest has no CRC (filled in by load_checkpoint)

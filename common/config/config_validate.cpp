@@ -7,6 +7,7 @@
 #include "common/config/config.h"
 #include "common/data/toy2d.h"
 #include "common/model/dit_shape.h"
+#include "common/optim/loss_scaler.h"
 #include "common/path/schedule.h"
 #include "common/sampler/sampler_names.h"
 #include "common/util/strings.h"
@@ -273,7 +274,13 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.at_least(t.eval_samples(), 1, "train.eval_samples");
   k.need(t.eval_samples() <= (uint64_t{1} << 24), "train.eval_samples", "must be <= 2^24 (16,777,216), got " + std::to_string(t.eval_samples()));
   k.need(t.sample_eval_num() <= (uint64_t{1} << 20), "train.sample_eval_num", "must be <= 2^20 (1,048,576), got " + std::to_string(t.sample_eval_num()));
-  k.one_of(t.precision(), {"fp32", "bf16_mixed"}, "train.precision");
+  k.one_of(t.precision(), {"fp32", "bf16_mixed", "fp16_mixed"}, "train.precision");
+  const LossScaleConfig& ls = t.loss_scale();
+  k.need(ls.init_scale() >= kMinLossScale && ls.init_scale() <= 1e30, "train.loss_scale.init_scale",
+         "must be in [2^-24, 1e30], got " + Checker::fmt(ls.init_scale()));
+  k.need(ls.growth_factor() > 1 && ls.growth_factor() <= 1e6, "train.loss_scale.growth_factor", "must be in (1, 1e6], got " + Checker::fmt(ls.growth_factor()));
+  k.need(ls.backoff_factor() > 0 && ls.backoff_factor() < 1, "train.loss_scale.backoff_factor", "must be in (0, 1), got " + Checker::fmt(ls.backoff_factor()));
+  k.at_least(ls.growth_interval(), 1, "train.loss_scale.growth_interval");
   k.one_of(t.bf16_convolutions(), {"auto", "native", "float32"}, "train.bf16_convolutions");
   k.need(t.sample_eval_every() == 0 || t.sample_eval_num() >= 2, "train.sample_eval_num", "must be >= 2, got " + std::to_string(t.sample_eval_num()));
   const bool classify = t.loss() == TrainConfig::CLASSIFY;

@@ -21,7 +21,7 @@ using torch::autograd::variable_list;
 struct Recompute : torch::CustomClassHolder {
   BlockFn fn;
   size_t inputs = 0;
-  bool cpu_bf16 = false, cuda_bf16 = false;
+  bool cpu_bf16 = false, cuda_bf16 = false, cuda_half = false;
   Bf16Convs convs = Bf16Convs::kNative;
 };
 
@@ -68,9 +68,10 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     {
       const torch::AutoGradMode grad_on(true);
       std::optional<AutocastScope> autocast;
-      const bool want = r->cuda_bf16 || r->cpu_bf16;
-      const bool have = r->cuda_bf16 ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-      if (want && !have) autocast.emplace(true, r->cuda_bf16, r->convs);
+      const bool want = r->cuda_bf16 || r->cuda_half || r->cpu_bf16;
+      const bool cuda = r->cuda_bf16 || r->cuda_half;
+      const bool have = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+      if (want && !have) autocast.emplace(true, cuda, r->convs, r->cuda_half);
       out = r->fn(leaves);
     }
     LS_CHECK(grad_out.size() == 1 && grad_out[0].defined(), "checkpointed block: backward got " << grad_out.size() << " gradients");
@@ -93,6 +94,7 @@ torch::Tensor checkpointed(BlockFn fn, const std::vector<torch::Tensor>& inputs,
   r->inputs = inputs.size();
   r->cpu_bf16 = at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
   r->cuda_bf16 = at::autocast::is_enabled() && at::autocast::get_autocast_gpu_dtype() == at::kBFloat16;
+  r->cuda_half = at::autocast::is_enabled() && at::autocast::get_autocast_gpu_dtype() == at::kHalf;
   r->convs = bf16_convs_in_float32() ? Bf16Convs::kFloat32 : Bf16Convs::kNative;
   variable_list args(inputs.begin(), inputs.end());
   args.insert(args.end(), params.begin(), params.end());

@@ -19,10 +19,11 @@ Bf16Convs bf16_convs_from_config(const std::string& setting) {
   return cpu_bf16_outpaces_fp32() ? Bf16Convs::kNative : Bf16Convs::kFloat32;
 }
 
-AutocastScope::AutocastScope(bool bf16, bool cuda, Bf16Convs convs) : on_(bf16), cuda_(cuda) {
+AutocastScope::AutocastScope(bool on, bool cuda, Bf16Convs convs, bool half) : on_(on), cuda_(cuda) {
   if (!on_) return;
+  LS_CHECK(cuda_ || !half, "AutocastScope: float16 autocast on the CPU (LibTorch has none; fp16_mixed runs float32 there)");
   if (cuda_) {
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_autocast_gpu_dtype(half ? at::kHalf : at::kBFloat16);
     at::autocast::set_enabled(true);
   } else {
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);

@@ -1,9 +1,10 @@
-// Mixed precision for the network's forward pass (train.precision "bf16_mixed").
+// Mixed precision for the network's forward pass (train.precision "bf16_mixed", and "fp16_mixed" on CUDA).
 //
 // Contract: while an AutocastScope(true, ...) lives, LibTorch's autocast runs matrix products and convolutions
-// in bfloat16 on the given device kind (CPU, or CUDA when `cuda`); parameters, gradients and the optimizer
-// stay float32 (Net::forward returns float32). Leaving the scope clears autocast's weight-cast cache, so the
-// next scope sees the updated parameters. AutocastScope(false, ...) does nothing. Scopes do not nest.
+// in bfloat16 (float16 when `half`, on CUDA only: LibTorch's CPU autocast has no float16) on the given device kind
+// (CPU, or CUDA when `cuda`); parameters, gradients and the optimizer stay float32 (Net::forward returns float32).
+// Leaving the scope clears autocast's weight-cast cache, so the next scope sees the updated parameters.
+// AutocastScope(false, ...) does nothing. Scopes do not nest.
 //
 // How a CPU scope's bfloat16 convolutions compute (train.bf16_convolutions), for the models that route their
 // convolutions through conv.h: kNative, oneDNN's bfloat16 kernels; kFloat32, float32 arithmetic on the operands
@@ -24,7 +25,7 @@ Bf16Convs bf16_convs_from_config(const std::string& setting);
 
 class AutocastScope {
  public:
-  AutocastScope(bool bf16, bool cuda, Bf16Convs convs = Bf16Convs::kNative);
+  AutocastScope(bool on, bool cuda, Bf16Convs convs = Bf16Convs::kNative, bool half = false);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;

@@ -14,7 +14,7 @@
 namespace lockstep {
 namespace {
 
-constexpr const char* kKinds[] = {"kill", "stall", "term", "slow", "nan", "perturb", "ckpt_kill"};
+constexpr const char* kKinds[] = {"kill", "stall", "term", "slow", "nan", "perturb", "ckpt_kill", "overflow", "overflow_from"};
 
 }  // namespace
 
@@ -30,7 +30,7 @@ FaultInjector::FaultInjector(int rank) {
   const bool ok = known && b != std::string::npos && parse_decimal(text.substr(a + 1, b - a - 1), &fault_rank) &&
                   parse_decimal(text.substr(b + 1), &tick) && fault_rank < (uint64_t{1} << 31);
   LS_CHECK_INPUT(ok, "LOCKSTEP_FAULT='" << clip(text, 80)
-                                        << "': expected KIND:RANK:TICK with KIND one of kill, stall, term, slow, nan, perturb, ckpt_kill");
+                                        << "': expected KIND:RANK:TICK with KIND one of kill, stall, term, slow, nan, perturb, ckpt_kill, overflow, overflow_from");
   if (static_cast<int>(fault_rank) != rank) return;
   kind_ = kind;
   tick_ = tick;
@@ -52,6 +52,8 @@ bool FaultInjector::at(FaultPhase phase, uint64_t tick, uint64_t samples) const 
     case FaultPhase::kData:
       if (kind_ == "slow" && tick >= tick_) std::this_thread::sleep_for(std::chrono::microseconds(200 * samples));
       return now && kind_ == "nan";
+    case FaultPhase::kBackward:
+      return (now && kind_ == "overflow") || (tick >= tick_ && kind_ == "overflow_from");
     case FaultPhase::kStep:
       return now && kind_ == "perturb";
     case FaultPhase::kCheckpoint:

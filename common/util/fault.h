@@ -13,9 +13,14 @@
 //              replica)
 //   ckpt_kill  when it writes the checkpoint after tick TICK, the rank writes half of the temporary file and sends
 //              itself SIGKILL (a crash during a checkpoint write; the checkpoint is rank 0's, so RANK is 0)
+//   overflow   in the backward of tick TICK, with train.precision fp16_mixed, the rank multiplies its loss by Inf
+//              instead of the loss scale: its gradients are not finite, its loss is (what float16 does to
+//              gradients under a too-large scale)
+//   overflow_from  the same at every tick from TICK on (gradients that are not finite at any scale)
 // Contract: FaultInjector(rank) reads the variable once (BadInput naming it when malformed). at(phase, tick,
 // samples) is the one call per phase: faults that act alone act there (kill, stall, term, slow); it returns true
-// when the caller must act (nan at kData, perturb at kStep, ckpt_kill at kCheckpoint), false otherwise.
+// when the caller must act (nan at kData, overflow and overflow_from at kBackward, perturb at kStep, ckpt_kill at
+// kCheckpoint), false otherwise.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +28,7 @@
 
 namespace lockstep {
 
-enum class FaultPhase { kTickStart, kData, kStep, kCheckpoint };
+enum class FaultPhase { kTickStart, kData, kBackward, kStep, kCheckpoint };
 
 class FaultInjector {
  public:
