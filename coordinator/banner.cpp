@@ -13,7 +13,6 @@
 #include "common/util/memory.h"
 #include "common/util/blas_info.h"
 #include "common/util/heap_pages.h"
-#include "common/util/restart_self.h"
 
 namespace lockstep {
 
@@ -59,7 +58,6 @@ void print_run_banner(const LoadedConfig& loaded, const std::string& run_dir, co
   std::fprintf(stderr, "  BLAS          : %s%s\n", blas.library.empty() ? "none found" : blas.library.c_str(),
                blas.config.empty() ? "" : (" (" + blas.config + ")").c_str());
   if (!blas.core_note.empty()) std::fprintf(stderr, "                  %s\n", blas.core_note.c_str());
-  if (!restart_failure().empty()) std::fprintf(stderr, "  warning: %s\n", restart_failure().c_str());
   std::fprintf(stderr, "  heap          : %s\n", heap_note().c_str());
   if (cfg.train().precision() == "bf16_mixed") {
     const std::string& setting = cfg.train().bf16_convolutions();

@@ -28,7 +28,7 @@ class NonfiniteGuard : public TickSystem {
   void run(const Tick& t) override {
     const TickSummary& s = *t.summary;
     if (s.overflow) {
-      if (s.loss_scale >= kMinLossScale) return;
+      if (!loss_scale_exhausted(s.loss_scale)) return;
       char scale[32];
       std::snprintf(scale, sizeof scale, "%g", s.loss_scale);
       request_stop(run_).set_error("tick " + std::to_string(s.tick) + ": the gradients are not finite at any loss scale (train.precision "

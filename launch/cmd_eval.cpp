@@ -17,7 +17,6 @@
 #include <filesystem>
 
 #include "common/kernels/fast_paths.h"
-#include "launch/device_flag.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/jsonl.h"
@@ -34,6 +33,7 @@
 #include "evaluation/image_metrics.h"
 #include "evaluation/sample_run.h"
 #include "launch/commands.h"
+#include "launch/device_flag.h"
 #include "launch/model_source.h"
 
 namespace lockstep {
@@ -376,7 +376,7 @@ int cmd_eval(const EvalArgs& args) {
   const std::string md_path = fs::path(report).replace_extension(".md").string();
   write_file_atomic(md_path, "Evaluation of " + src.describe() + "\n\n" + md);
   std::fprintf(stderr, "evaluated %s on %s (metrics on the CPU, float64 sums), %d rank%s in %.1f s\n%s", src.describe().c_str(),
-               device.is_cuda() ? "GPUs (one a rank)" : "the CPU", comm->size(), comm->size() == 1 ? "" : "s", secs,
+               where_text(device).c_str(), comm->size(), comm->size() == 1 ? "" : "s", secs,
                md.c_str());
   std::printf("report: %s\n", report.c_str());
   return kExitOk;

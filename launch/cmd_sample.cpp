@@ -14,7 +14,6 @@
 #include "common/io/npy.h"
 #include "common/io/npz_stream.h"
 #include "common/kernels/fast_paths.h"
-#include "launch/device_flag.h"
 #include "common/model/flat_params.h"
 #include "common/sampler/ode.h"
 #include "common/sampler/sampler_names.h"
@@ -24,6 +23,7 @@
 #include "common/util/threads.h"
 #include "evaluation/sample_run.h"
 #include "common/model/classifier.h"
+#include "launch/device_flag.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 
@@ -174,7 +174,7 @@ int cmd_sample(const SampleArgs& args) {
   const bool pictured = !png_only && plot_samples(png, sampled.first, nullptr, *src.data, spec);
   std::fprintf(stderr, "%llu samples from %s, %s with %.1f NFE per sample, seed %llu, on %s, %d rank%s, %.3f s\n",
                static_cast<unsigned long long>(num), src.describe().c_str(), spec.sampler.c_str(), sampled.nfe,
-               static_cast<unsigned long long>(cfg.sample().seed()), device.is_cuda() ? "GPUs (one a rank)" : "the CPU", comm->size(),
+               static_cast<unsigned long long>(cfg.sample().seed()), where_text(device).c_str(), comm->size(),
                comm->size() == 1 ? "" : "s", sampled.seconds);
   if (!png_only) std::printf("samples: %s\n", out.c_str());
   if (!args.png_dir.empty()) std::printf("images: %s (%llu PNG files)\n", args.png_dir.c_str(), static_cast<unsigned long long>(num));

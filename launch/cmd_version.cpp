@@ -10,7 +10,6 @@
 #include "common/model/sgemm.h"
 #include "common/util/blas_info.h"
 #include "common/util/heap_pages.h"
-#include "common/util/restart_self.h"
 #include "common/util/strings.h"
 #include "launch/commands.h"
 
@@ -31,7 +30,6 @@ int cmd_version() {
   std::printf("BLAS     %s%s\n", blas.library.empty() ? "none loaded" : blas.library.c_str(),
               blas.config.empty() ? (blas.reference ? " (reference implementation: slow)" : "") : (" (" + blas.config + ")").c_str());
   if (!blas.core_note.empty()) std::printf("         %s\n", blas.core_note.c_str());
-  if (!restart_failure().empty()) std::printf("         warning: %s\n", restart_failure().c_str());
   std::printf("heap     %s\n", heap_note().c_str());
   std::printf("MLP step %s\n", sgemm_library());
   std::printf("kernels  %s (CPU fast paths; engine.cpu_fast_paths switches them)\n", kernel_target().c_str());

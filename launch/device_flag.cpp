@@ -33,6 +33,6 @@ void place_net(Net& net, const c10::Device& device) {
   net.to(device);
 }
 
-std::string device_text(const c10::Device& device) { return device.str(); }
+std::string where_text(const c10::Device& device) { return device.is_cuda() ? "GPUs (one a rank)" : "the CPU"; }
 
 }  // namespace lockstep

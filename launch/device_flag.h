@@ -8,7 +8,7 @@
 //   none; "auto" is that GPU when there is one, else the CPU.
 // - place_net(net, device) moves the network there; a network without parameters (the closed-form oracle, which
 //   holds the data) stays on the CPU, where the samplers then run it.
-// - device_text(device): "cpu", "cuda:1".
+// - where_text(device): how the summary lines name it, "the CPU" or "GPUs (one a rank)".
 #pragma once
 
 #include <c10/core/Device.h>
@@ -22,6 +22,6 @@ class Net;
 void check_device_flag(const std::string& flag);
 c10::Device pick_device(const std::string& flag, int local_rank);
 void place_net(Net& net, const c10::Device& device);
-std::string device_text(const c10::Device& device);
+std::string where_text(const c10::Device& device);
 
 }  // namespace lockstep

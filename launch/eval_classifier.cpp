@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "launch/device_flag.h"
 #include "common/comm/comm_registry.h"
 #include "common/comm/mpi_session.h"
 #include "common/io/jsonl.h"
@@ -15,6 +14,7 @@
 #include "common/util/threads.h"
 #include "evaluation/image_metrics.h"
 #include "launch/commands.h"
+#include "launch/device_flag.h"
 #include "launch/model_source.h"
 
 namespace lockstep {
@@ -48,7 +48,7 @@ int eval_classifier(const EvalArgs& args, ModelSource& src) {
       .set("ranks", static_cast<uint64_t>(comm->size())).set("seconds", secs);
   write_file_atomic(report, o.dump() + "\n");
   write_file_atomic(fs::path(report).replace_extension(".md").string(), "Evaluation of " + src.describe() + "\n\n" + md);
-  std::fprintf(stderr, "evaluated %s on %s, %d rank%s in %.1f s\n%s", src.describe().c_str(), device.is_cuda() ? "GPUs (one a rank)" : "the CPU",
+  std::fprintf(stderr, "evaluated %s on %s, %d rank%s in %.1f s\n%s", src.describe().c_str(), where_text(device).c_str(),
                comm->size(), comm->size() == 1 ? "" : "s", secs,
                md.c_str());
   std::printf("classifier: accuracy=%.4f cross_entropy=%.4f (%s)\nreport: %s\n", s->counts.accuracy(), ce, what.c_str(), report.c_str());

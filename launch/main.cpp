@@ -17,7 +17,6 @@
 #include "common/data/packer.h"
 #include "common/util/blas_core.h"
 #include "common/util/heap_pages.h"
-#include "common/util/restart_self.h"
 #include "common/util/error.h"
 #include "common/util/stop_signal.h"
 #include "common/util/strings.h"
@@ -25,7 +24,7 @@
 #include "launch/torchrun_check.h"
 
 int main(int argc, char** argv) {
-  lockstep::restart_with(argv, lockstep::blas_core_settings());  // may run this program again with OpenBLAS's right kernels
+  lockstep::choose_blas_core(argv);      // may run this program again with OpenBLAS's right kernels (blas_core.h)
   lockstep::start_stop_signal_thread();  // before any other thread exists (stop_signal.h says why)
   lockstep::tune_heap();                 // before any tensor exists (heap_pages.h)
   using namespace lockstep;

@@ -5,8 +5,9 @@
 // divides the gradients by scale() and calls update(finite) with whether all of them are finite; update returns
 // whether the optimizer may step. A non-finite tick multiplies the scale by backoff_factor and restarts the count
 // of good ticks; growth_interval good ticks in a row multiply it by growth_factor and restart the count. The state
-// (scale, good ticks) round-trips through state() and restore() bit for bit. exhausted(): the scale has fallen
-// below kMinLossScale, where float16 gradients cannot be finite at any scale. No torch.
+// (scale(), good_ticks()) round-trips through restore() bit for bit. loss_scale_exhausted(scale): the scale has
+// fallen below kMinLossScale, where float16 gradients cannot be finite at any scale (the coordinator stops the run).
+// No torch.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@ namespace lockstep {
 class LossScaleConfig;
 
 constexpr double kMinLossScale = 1.0 / (1 << 24);  // float16's smallest subnormal number is 2^-24
+constexpr bool loss_scale_exhausted(double scale) { return scale < kMinLossScale; }
 
 class LossScaler {
  public:
@@ -24,7 +26,6 @@ class LossScaler {
   uint64_t good_ticks() const { return good_; }
   bool update(bool finite);
   void restore(double scale, uint64_t good_ticks);
-  bool exhausted() const { return scale_ < kMinLossScale; }
 
  private:
   double scale_, growth_, backoff_;

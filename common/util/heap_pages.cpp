@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

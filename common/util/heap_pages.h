@@ -9,9 +9,10 @@
 // - tune_heap() is called in main() before any tensor exists. With glibc it sets M_MMAP_THRESHOLD to 256 MiB and
 //   turns trimming off, so freed blocks stay in the heap for the next tick (the peak resident set is unchanged).
 //   When the kernel offers transparent huge pages ("always" or "madvise" in
-//   /sys/kernel/mm/transparent_hugepage/enabled), MADV_HUGEPAGE exists, and LOCKSTEP_HUGE_PAGES is not "0", it makes
-//   LibTorch's CPU allocator the default one plus madvise(MADV_HUGEPAGE) on the whole 2 MiB pages inside every block
-//   of 2 MiB or more: the same memory, faulted in 2 MiB at a time. Elsewhere it changes nothing.
+//   /sys/kernel/mm/transparent_hugepage/enabled), MADV_HUGEPAGE exists, and LOCKSTEP_HUGE_PAGES is not "0", it
+//   installs a CPU allocator for LibTorch that gives every block of 2 MiB or more a 2 MiB-aligned start and
+//   madvise(MADV_HUGEPAGE) before anything touches it (so it is faulted in 2 MiB at a time), and smaller blocks from
+//   the default allocator. Elsewhere it changes nothing.
 // - huge_pages_on(): whether that allocator is installed.
 // - heap_note(): one line for the banner and --version saying which of these is active, or why not.
 #pragma once
