@@ -65,14 +65,6 @@ void print_run_banner(const LoadedConfig& loaded, const std::string& run_dir, co
     std::fprintf(stderr, "  bf16 (CPU)    : convolutions %s (train.bf16_convolutions %s)\n",
                  native ? "in oneDNN's bfloat16 kernels" : "in float32 arithmetic on bfloat16-rounded operands", setting.c_str());
   }
-  if (cfg.train().precision() == "fp16_mixed") {
-    const LossScaleConfig& ls = cfg.train().loss_scale();
-    std::fprintf(stderr, "  fp16          : %s; loss scale from %g, x%g after %u finite ticks, x%g and the tick skipped on overflow\n",
-                 comm.device_buffers() ? "float16 autocast on CUDA"
-                                       : "on the CPU the network runs in float32 (LibTorch has no float16 matrix products there), under the "
-                                         "same loss scaling",
-                 ls.init_scale(), ls.growth_factor(), ls.growth_interval(), ls.backoff_factor());
-  }
   if (cfg.engine().shard_optimizer()) {
     std::fprintf(stderr, "  warning: engine.shard_optimizer was removed (it measured no gain) and is ignored; every rank steps "
                          "the whole optimizer, with the same results\n");
@@ -94,6 +86,20 @@ void print_model_banner(const Config& cfg, Worker& worker) {
     const InitLoad& l = worker.init_load();
     std::fprintf(stderr, "  init from     : %s (%lld tensors loaded%s)\n", cfg.model().init_from().c_str(), static_cast<long long>(l.loaded),
                  l.excluded > 0 ? (", " + std::to_string(l.excluded) + " left at their initialisation").c_str() : "");
+  }
+  const bool gpu = worker.device().is_cuda();
+  std::fprintf(stderr, "  device        : %s (engine.device %s)%s\n", gpu ? ("GPU " + std::to_string(worker.device().index())).c_str() : "the CPU",
+               cfg.engine().device().c_str(),
+               cfg.engine().cuda_graphs() ? ("; forward and backward replayed as a CUDA graph from tick " + std::to_string(TickGraph::kWarmup + 1) +
+                                             " (engine.cuda_graphs)").c_str()
+                                          : "");
+  std::fprintf(stderr, "  input         : %s\n", worker.input_note().c_str());
+  if (cfg.train().precision() == "fp16_mixed") {
+    const LossScaleConfig& ls = cfg.train().loss_scale();
+    std::fprintf(stderr, "  fp16          : %s; loss scale from %g, x%g after %u finite ticks, x%g and the tick skipped on overflow\n",
+                 gpu ? "float16 autocast on CUDA"
+                     : "on the CPU the network runs in float32 (LibTorch has no float16 matrix products there), under the same loss scaling",
+                 ls.init_scale(), ls.growth_factor(), ls.growth_interval(), ls.backoff_factor());
   }
   std::fprintf(stderr, "  fast paths    : %s\n", describe_fast_paths(worker.fast_paths()).c_str());
   const TrainingMemory& m = worker.memory_estimate();

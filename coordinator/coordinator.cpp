@@ -18,6 +18,18 @@ Coordinator::Coordinator(const Config& cfg, int world_size)
                    "engine.slice_weights has " << e.slice_weights_size() << " weights for " << world_size << " ranks");
     for (int r = 0; r < world_size; ++r) weights_[r] = e.slice_weights(r);
   }
+  // engine.cuda_graphs replays the shapes of one chunk: every rank's slice must be whole micro-batches (or one chunk)
+  const uint64_t micro = cfg.train().micro_batch();
+  if (e.cuda_graphs() && micro > 0) {
+    const std::vector<uint64_t> bounds = slice_bounds(cfg.train().batch_size());
+    for (int r = 0; r < world_size; ++r) {
+      const uint64_t n = bounds[r + 1] - bounds[r];
+      LS_CHECK_INPUT(n <= micro || n % micro == 0,
+                     "engine.cuda_graphs: rank " << r << "'s slice of " << n << " samples ends in a partial micro-batch of " << n % micro
+                                                 << " (train.micro_batch " << micro << "), and a graph replays one shape; choose a "
+                                                 << "train.micro_batch that divides every rank's slice");
+    }
+  }
 }
 
 double Coordinator::lr_at(uint64_t tick) const {

@@ -57,7 +57,8 @@ void Progress::tick(const Frame& frame, const TickSummary& s) {
       for (const Timings& t : s.timings) v.push_back((t.*phase)());
       return v;
     };
-    o.set("time_data_s", per_rank(&Timings::data)).set("time_forward_s", per_rank(&Timings::forward))
+    o.set("time_data_s", per_rank(&Timings::data)).set("time_data_ahead_s", per_rank(&Timings::data_ahead))
+        .set("time_forward_s", per_rank(&Timings::forward))
         .set("time_backward_s", per_rank(&Timings::backward)).set("time_comm_s", per_rank(&Timings::comm))
         .set("time_optimizer_s", per_rank(&Timings::optimizer)).set("time_total_s", per_rank(&Timings::total))
         .set("peak_rss_mib", per_rank(&Timings::peak_rss_mib));

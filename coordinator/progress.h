@@ -6,7 +6,8 @@
 // metrics.jsonl: tick (ticks completed), loss (mean over the window), samples_per_s, elapsed_s, lr, grad_norm,
 // eval_loss (when the held-out loss was evaluated on this tick), and every rank's phase times of the tick as
 // arrays indexed by rank (time_data_s, time_forward_s, time_backward_s, time_comm_s, time_optimizer_s,
-// time_total_s), and peak_rss_mib, every rank's peak resident set so far (MiB), with peak_device_mib, the CUDA
+// time_total_s; with data.prefetch time_data_s is the wait for the slice and time_data_ahead_s the time a background
+// thread spent drawing it during the tick before), and peak_rss_mib, every rank's peak resident set so far (MiB), with peak_device_mib, the CUDA
 // allocator's peak, on GPUs; buckets_overlapped, every rank's gradient buckets whose all-reduce started inside backward. time_comm_s is the wait for the
 // gradient all-reduce after backward (what overlap did not hide).
 // A held-out evaluation on a tick that is not logged gets a line of its own (tick and eval_loss). Skipped

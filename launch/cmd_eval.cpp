@@ -33,7 +33,7 @@
 #include "evaluation/image_metrics.h"
 #include "evaluation/sample_run.h"
 #include "launch/commands.h"
-#include "launch/device_flag.h"
+#include "common/model/device_pick.h"
 #include "launch/model_source.h"
 
 namespace lockstep {

@@ -23,7 +23,7 @@
 #include "common/util/threads.h"
 #include "evaluation/sample_run.h"
 #include "common/model/classifier.h"
-#include "launch/device_flag.h"
+#include "common/model/device_pick.h"
 #include "launch/commands.h"
 #include "launch/model_source.h"
 

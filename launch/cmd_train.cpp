@@ -5,6 +5,7 @@
 #include "common/comm/comm_registry.h"
 #include "common/config/config.h"
 #include "common/config/config_diff.h"
+#include "common/model/device_pick.h"
 #include "common/util/error.h"
 #include "coordinator/train_loop.h"
 #include "launch/commands.h"
@@ -39,6 +40,10 @@ LoadedConfig resume_config(const ResumePoint& from, const std::vector<Override>&
 int cmd_train(const TrainArgs& args) {
   std::vector<Override> overrides = set_overrides(args.sets);
   if (args.steps_given) overrides.push_back({"train.steps=" + std::to_string(args.steps), "--steps " + std::to_string(args.steps)});
+  if (!args.device.empty()) {
+    check_device_flag(args.device);
+    overrides.push_back({"engine.device=" + args.device, "--device " + args.device});
+  }
   if (args.seed_given) overrides.push_back({"seed=" + std::to_string(args.seed), "--seed " + std::to_string(args.seed)});
   std::unique_ptr<ResumePoint> resume;
   LoadedConfig cfg;

@@ -15,6 +15,7 @@ struct TrainArgs {
   int64_t steps = 0, seed = 0;
   std::vector<std::string> sets;
   std::string resume;  // a checkpoint file or run directory to continue; empty: a new run
+  std::string device;  // --device: engine.device for this run (empty: the config's)
 };
 
 struct SampleArgs {
@@ -30,7 +31,7 @@ struct SampleArgs {
   bool threads_given = false;
   int64_t threads = 0;  // per rank; 0: the machine's cores shared among its ranks
   bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
-  std::string device = "auto";  // where the network runs: auto, cpu, cuda (launch/device_flag.h)
+  std::string device = "auto";  // where the network runs: auto, cpu, cuda (common/model/device_pick.h)
   bool force = false;          // replace an existing --out file (and its picture)
   std::string format;          // npy or npz (default: the --out file's extension, else npy)
   std::string png_dir;         // one PNG per sample into this directory
@@ -61,7 +62,7 @@ struct EvalArgs {
   std::string sweep_samplers = "euler,heun,rk4,ddim,euler_maruyama";  // the sweep's ODE/SDE samplers (tvm joins for flow maps)
   int64_t sweep_max_nfe = 64;  // the sweep's NFE: 1, 2, 4, ... up to this
   bool no_fast_paths = false;  // the CPU fast paths off (engine.cpu_fast_paths false)
-  std::string device = "auto";  // where the network runs: auto, cpu, cuda (launch/device_flag.h)
+  std::string device = "auto";  // where the network runs: auto, cpu, cuda (common/model/device_pick.h)
 };
 
 struct ExportArgs {

@@ -14,7 +14,7 @@
 #include "common/util/threads.h"
 #include "evaluation/image_metrics.h"
 #include "launch/commands.h"
-#include "launch/device_flag.h"
+#include "common/model/device_pick.h"
 #include "launch/model_source.h"
 
 namespace lockstep {

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   tr->add_option("--steps", train.steps, "Total number of ticks (overrides train.steps)");
   tr->add_option("--seed", train.seed, "Master seed (overrides seed)");
   tr->add_option("--set", train.sets, "Override a config field: --set optim.lr=1e-3 (repeatable)")->allow_extra_args(false);
+  tr->add_option("--device", train.device, "Where training runs (overrides engine.device): auto, cpu, cuda (one GPU per rank, by local rank)");
   tr->add_option("--resume", train.resume,
                  "Continue a run from a checkpoint file or a run directory (its latest checkpoint), in its run directory");
 

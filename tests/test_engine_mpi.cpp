@@ -314,3 +314,28 @@ TEST_CASE("the nccl backend trains like the CPU backends (skipped without a CUDA
   for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-4));
   CHECK(max_relative(final_params(dir + "/gpu"), final_params(dir + "/cpu")) < 1e-3);
 }
+
+TEST_CASE("the nccl backend on 2 GPUs trains like 1, and a run that stops or loses a rank ends without hanging (skipped with fewer than 2 GPUs)", "[mpi][nccl]") {
+  if (!torch::cuda::is_available() || torch::cuda::device_count() < 2) {
+    WARN("skipped: fewer than 2 CUDA devices (LibTorch " << TORCH_VERSION << " sees " << (torch::cuda::is_available() ? torch::cuda::device_count() : 0) << ")");
+    return;
+  }
+  const std::string dir = temp_dir("mpi-nccl-two");
+  const std::string common = std::string("train") + kShort + " --set engine.backend=nccl --set engine.bucket_kb=16 --out ";
+  ProcResult one = mpi_lockstep(1, common + dir + "/one");
+  REQUIRE(one.exit_code == 0);
+  ProcResult two = mpi_lockstep(2, common + dir + "/two");
+  INFO(two.output);
+  REQUIRE(two.exit_code == 0);
+  CHECK_THAT(two.output, Catch::Contains("(nccl (GPU 0))"));
+  const std::vector<double> a = losses(dir + "/one"), b = losses(dir + "/two");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(1e-5));
+  CHECK(max_relative(final_params(dir + "/two"), final_params(dir + "/one")) < 1e-4);
+  // a stop on every rank (a NaN with train.nonfinite stop): exit 4, the communicators aborted while unwinding
+  const ProcResult stopped = mpi_lockstep(2, common + dir + "/nan --set train.nonfinite=STOP", "LOCKSTEP_FAULT=nan:1:3");
+  CHECK(stopped.exit_code == 4);
+  // a rank killed mid-run: the other's collective times out and the job ends (exit 3)
+  const ProcResult killed = mpi_lockstep(2, common + dir + "/kill --set engine.collective_timeout_s=20", "LOCKSTEP_FAULT=kill:1:5");
+  CHECK(killed.exit_code != 0);
+}

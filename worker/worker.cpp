@@ -11,6 +11,8 @@
 #include "common/loss/losses.h"
 #include "common/loss/tvm.h"
 #include "common/model/device_memory.h"
+#include "common/model/device_pick.h"
+#include "common/path/gaussian_path.h"
 #include "common/model/model_size.h"
 #include "common/util/memory.h"
 #include "common/util/error.h"
@@ -51,10 +53,10 @@ Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), co
                          "reduce train.sample_eval_num");
   }
   net_ = make_model(cfg, *data_, init_seed_of(cfg));
-  if (comm.device_buffers()) {  // nccl: this rank's GPU (the backend chose it by local rank and made it current)
-    device_ = torch::Device(torch::kCUDA, comm.local_rank() % static_cast<int>(torch::cuda::device_count()));
-    net_->to(device_);
-  }
+  // engine.device: nccl trains on this rank's GPU (the backend chose it by local rank and made it current), a world of
+  // one where LibTorch sees a GPU too
+  device_ = training_device(cfg.engine().device(), comm.device_buffers(), comm.size(), comm.local_rank());
+  if (device_.is_cuda()) net_->to(device_);
   // the gradient buffer where the backend sums it most cheaply (the shm backend: in shared memory, no copies)
   params_ = std::make_unique<FlatParams>(*net_, [&](int64_t numel) { return comm.reduce_buffer(static_cast<size_t>(numel), &grad_buffer_note_); });
   // model.init_from: rank 0 reads the file into its parameters (all ranks learn whether it could), the broadcast below
@@ -110,6 +112,11 @@ Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), co
   // rank 0 solves the coupling and broadcasts the pairs: making the batch is then collective, even for an empty slice
   shared_coupling_ = coupling.coordinator && !coupling.per_rank && coupling.kind != CouplingConfig::INDEPENDENT;
   if (shared_coupling_) batches_->share_coupling(comm.rank() == 0, [&comm](std::string* bytes) { comm.broadcast(bytes, 0); });
+  // to a GPU: pinned host buffers, and packed uint8 images as bytes (a quarter of the copy; floats made there)
+  feed_ = std::make_unique<DeviceFeed>(device_);
+  batches_->set_host(feed_->pinned(), device_.is_cuda() && data_->has_bytes() && coupling.kind == CouplingConfig::INDEPENDENT);
+  // making a shared coupling's batch is collective: it stays on this thread
+  if (cfg.data().prefetch() && !shared_coupling_) prefetch_ = std::make_unique<SlicePrefetch>();
   // The held-out set: the data set's own held-out split when it has one (Fashion-MNIST's other split,
   // data.eval_images), else fresh draws from the training data; under a seed of its own, fixed for the run,
   // with stratified times so that every part of the path is weighted alike.
@@ -145,6 +152,24 @@ Worker::Worker(const Config& cfg, Comm& comm, bool init_weights) : cfg_(cfg), co
   classify_ = cfg.train().loss() == TrainConfig::CLASSIFY;
   fused_step_ = net_->fused_step(cfg, *schedule_, device_.is_cuda());
   weight_ = LossWeight{cfg.train().loss_weighting(), cfg.train().min_snr_gamma()};
+  if (cfg.engine().cuda_graphs()) {
+    LS_CHECK_INPUT(device_.is_cuda(), "engine.cuda_graphs: this run trains on the CPU (engine.device " << cfg.engine().device()
+                                                                                                       << ", backend " << comm.backend() << "); CUDA graphs need a GPU");
+    graph_ = std::make_unique<TickGraph>([this](const TrainBatch& b) { return loss_of(b).sum(); }, device_);
+  }
+}
+
+Worker::~Worker() { prefetch_.reset(); }  // its thread's job writes this worker's buffers
+
+std::string Worker::input_note() const {
+  std::string note = prefetch_ ? "the next tick's slice drawn during each tick (data.prefetch)"
+                               : cfg_.data().prefetch() ? "each slice drawn when its tick starts (a shared coupling is collective)"
+                                                        : "each slice drawn when its tick starts (data.prefetch false)";
+  if (device_.is_cuda()) {
+    note += feed_->pinned() ? "; pinned memory, copied on a side stream" : "; copied to the GPU";
+    if (data_->has_bytes() && cfg_.train().coupling().kind() == CouplingConfig::INDEPENDENT) note += "; uint8 images made floats on the GPU";
+  }
+  return note;
 }
 
 std::vector<FastPath> Worker::fast_paths() const {
@@ -195,11 +220,30 @@ Report Worker::play(const Frame& frame) {
 void Worker::draw_slice(const Frame& frame, uint64_t n, Timings* tm) {
   const auto t0 = Clock::now();
   const Slice& slice = frame.slices(comm_.rank());
-  data_->check_unchanged();  // a packed file replaced or cut under the run: refused before it is read
-  if (n > 0 || shared_coupling_) batches_->make(frame.tick(), frame.global_batch(), slice.begin(), slice.end(), &batch_);
-  if (faults_.at(FaultPhase::kData, frame.tick(), n) && n > 0) batch_.z.fill_(std::numeric_limits<float>::quiet_NaN());
-  if (n > 0 && device_.is_cuda()) batch_dev_ = to_device(batch_, device_);
+  data_->check_unchanged();  // a packed file replaced or cut under the run: refused before this tick uses it
+  const SliceKey key{frame.tick(), frame.global_batch(), slice.begin(), slice.end()};
+  const double ahead = prefetch_ ? prefetch_->take(key) : -1.0;  // (rethrows what drawing it threw)
+  if (ahead >= 0) {  // drawn during the tick before
+    std::swap(batch_, batch_ahead_);
+    std::swap(batch_dev_, batch_dev_ahead_);
+  } else if (n > 0 || shared_coupling_) {
+    prepare(key, &batch_, &batch_dev_);
+  }
+  if (n > 0 && device_.is_cuda()) feed_->receive(batch_dev_);
+  if (faults_.at(FaultPhase::kData, frame.tick(), n) && n > 0) (device_.is_cuda() ? batch_dev_ : batch_).z.fill_(std::numeric_limits<float>::quiet_NaN());
+  // the next tick's slice, guessed to be this one's (the split changes only under engine.balance AUTO)
+  if (prefetch_ && n > 0) {
+    const SliceKey next{frame.tick() + 1, frame.global_batch(), slice.begin(), slice.end()};
+    prefetch_->start(next, [this, next] { prepare(next, &batch_ahead_, &batch_dev_ahead_); });
+  }
   tm->set_data(since(t0));
+  tm->set_data_ahead(std::max(ahead, 0.0));
+}
+
+void Worker::prepare(const SliceKey& key, TrainBatch* host, TrainBatch* dev) {
+  batches_->make(key.tick, key.global_batch, key.begin, key.end, host);
+  if (graph_) host->path = path_columns(*schedule_, host->t);  // a graph cannot read the times back to the host
+  if (device_.is_cuda() && key.end > key.begin) feed_->send(*host, dev);
 }
 
 double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
@@ -208,7 +252,10 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
   if (!(n > 0 && fused_step_)) params_->zero_grad();
   const uint64_t micro = cfg_.train().micro_batch();
   const uint64_t chunk = micro > 0 ? std::min<uint64_t>(micro, n) : n;
-  if (!(n > 0 && chunk < n)) reducer_->begin();  // chunked: before the last chunk's backward
+  // the reducer's hooks go live before the backward that completes the buckets: chunked, the last chunk's; a graph's
+  // replay runs no hooks, so with engine.cuda_graphs the buckets start after the chunks
+  const bool begin_later = n > 0 && (chunk < n || graph_);
+  if (!begin_later) reducer_->begin();
   if (n == 0) return 0.0;
   if (fused_step_) {  // the network's own step: loss and gradients by hand, no autograd
     double forward_s = 0, backward_s = 0;
@@ -230,8 +277,14 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
   double loss_sum = 0.0, forward_s = 0.0, backward_s = 0.0;
   for (uint64_t b = 0; b < n; b += chunk) {
     const uint64_t e = std::min(n, b + chunk);
+    const TrainBatch part = chunk == n ? whole : narrow_batch(whole, static_cast<int64_t>(b), static_cast<int64_t>(e - b));
     auto t0 = Clock::now();
-    const torch::Tensor part_sum = loss_of(chunk == n ? whole : narrow_batch(whole, static_cast<int64_t>(b), static_cast<int64_t>(e - b))).sum();
+    if (graph_) {  // forward and backward in one replay
+      loss_sum += graph_->run(part, scale / static_cast<double>(frame.global_batch())).item<double>();
+      forward_s += since(t0);
+      continue;
+    }
+    const torch::Tensor part_sum = loss_of(part).sum();
     const torch::Tensor loss = part_sum * (scale / static_cast<double>(frame.global_batch()));
     forward_s += since(t0);
     t0 = Clock::now();
@@ -240,6 +293,7 @@ double Worker::forward_backward(const Frame& frame, uint64_t n, Timings* tm) {
     backward_s += since(t0);
     loss_sum += part_sum.item<double>();
   }
+  if (graph_) reducer_->begin();  // (finish() starts every bucket)
   tm->set_forward(forward_s);
   tm->set_backward(backward_s);
   return loss_sum;

@@ -1,9 +1,15 @@
 // The worker: plays one frame on this rank's slice of the global batch.
 //
 // Protocol of play(frame), in this order (the phases that metrics.jsonl and the trace time):
-//   1. data      draw this rank's slice [begin, end) of the global batch (counter-based, common/data/batch.h)
+//   1. data      draw this rank's slice [begin, end) of the global batch (counter-based, common/data/batch.h). With
+//                data.prefetch the slice was drawn during the tick before, on a background thread that guessed this
+//                tick's slice to be the last one's (slice_prefetch.h; a wrong guess is drawn now), and this phase is
+//                the wait for it; the next tick's slice starts there at once. On a GPU the slice is drawn into pinned
+//                memory and copied on a side stream, packed uint8 images as bytes (device_feed.h)
 //   2. forward   per-sample losses of the configured objective; the rank's loss is its slice's sum divided by the
-//                global batch B (the network's own fused step where it has one, Net::fused_step, else autograd)
+//                global batch B (the network's own fused step where it has one, Net::fused_step, else autograd; with
+//                engine.cuda_graphs a replayed CUDA graph of forward and backward, timed as forward: tick_graph.h,
+//                whose buckets then start after it)
 //   3. backward  gradients land in the flat gradient buffer; bucket all-reduces start as buckets fill
 //                (grad_reducer.h), overlapping communication with the rest of backward. With train.micro_batch the
 //                slice is played in chunks of at most that many samples (forward and backward each), gradients
@@ -41,7 +47,10 @@
 #include "common/proto/config.pb.h"
 #include "common/proto/engine.pb.h"
 #include "common/util/fault.h"
+#include "worker/device_feed.h"
 #include "worker/grad_reducer.h"
+#include "worker/slice_prefetch.h"
+#include "worker/tick_graph.h"
 
 namespace lockstep {
 
@@ -52,9 +61,13 @@ class Worker {
   // init_weights: a new run reads model.init_from (where set) on rank 0 before the parameters are broadcast; a resumed
   // run does not (its checkpoint holds the weights).
   Worker(const Config& cfg, Comm& comm, bool init_weights = true);
+  ~Worker();
   Report play(const Frame& frame);
 
   Net& net() { return *net_; }
+  // Where this rank trains (engine.device), and how its slices get there (for the start-up banner).
+  const torch::Device& device() const { return device_; }
+  std::string input_note() const;
   const Schedule& schedule() const { return *schedule_; }
   const DataSource& data() const { return *data_; }
   // The source distribution (source.name "data"), or nullptr for N(0, I).
@@ -99,6 +112,8 @@ class Worker {
  private:
   // The phases of play().
   void draw_slice(const Frame& frame, uint64_t n, Timings* tm);
+  // Draws the slice `key` into `host` and, on a GPU, sends it to `dev` (on the prefetch thread, or this one).
+  void prepare(const SliceKey& key, TrainBatch* host, TrainBatch* dev);
   double forward_backward(const Frame& frame, uint64_t n, Timings* tm);
   void optimizer_step(const Frame& frame, Report* report, Timings* tm);
 
@@ -139,6 +154,10 @@ class Worker {
   std::unique_ptr<GradReducer> reducer_;
   std::unique_ptr<BatchMaker> batches_, held_out_;
   TrainBatch batch_, batch_dev_, eval_batch_;
+  std::unique_ptr<DeviceFeed> feed_;         // to the GPU: pinned memory, a side stream
+  std::unique_ptr<SlicePrefetch> prefetch_;  // data.prefetch: the next slice drawn while this tick computes
+  TrainBatch batch_ahead_, batch_dev_ahead_;  // what the prefetch thread writes
+  std::unique_ptr<TickGraph> graph_;         // engine.cuda_graphs
   torch::Device device_ = torch::kCPU;
   Prediction prediction_ = Prediction::kVelocity;
   LossWeight weight_;

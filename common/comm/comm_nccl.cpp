@@ -5,12 +5,18 @@
 // the reduce of one bucket overlaps the backward kernels of the next. wait() makes the default stream wait for
 // the reduce and polls its completion event, so that a stuck collective ends in CommError (and ncclCommAbort)
 // after the timeout instead of hanging.
+//
+// Lifetime: one communicator per job, built when the run starts (engine.backend nccl) and ended with it. A run that
+// ends normally waits for its stream and destroys the communicator (ncclCommDestroy); one that ends by an exception
+// (bad input, a stop, a timeout: the destructor runs while the exception unwinds the stack) aborts it
+// (ncclCommAbort), which waits for no other rank, so no exit path hangs on a peer that is gone.
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <time.h>
 
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "common/comm/comm_mpi.h"
@@ -84,8 +90,15 @@ class NcclComm : public Comm {
     LS_CHECK_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   }
   ~NcclComm() override {
+    if (nccl_) {
+      if (std::uncaught_exceptions() > 0) {
+        ncclCommAbort(nccl_);
+      } else {
+        cudaStreamSynchronize(stream_);
+        ncclCommDestroy(nccl_);
+      }
+    }
     if (stream_) cudaStreamDestroy(stream_);
-    if (nccl_) ncclCommDestroy(nccl_);
   }
   int rank() const override { return mpi_->rank(); }
   int size() const override { return mpi_->size(); }

@@ -51,7 +51,7 @@ bool resume_may_change(const std::string& field) {
   static const char* const allowed[] = {"name", "train.steps", "train.log_every", "train.checkpoint_every",
                                         "train.eval_every", "train.eval_samples", "train.keep_last",
                                         "train.keep_every", "train.nonfinite", "train.sample_eval_every",
-                                        "train.sample_eval_num", "train.sample_eval_classifier"};
+                                        "train.sample_eval_num", "train.sample_eval_classifier", "data.prefetch"};
   for (const char* a : allowed)
     if (field == a) return true;
   return field.rfind("sample.", 0) == 0 || field.rfind("engine.", 0) == 0;

@@ -269,6 +269,16 @@ std::vector<ConfigIssue> validate_config(const Config& c) {
   k.need(e.slice_weights_size() == 0 || weight_sum > 0, "engine.slice_weights", "must not all be 0");
   k.need(std::isfinite(e.collective_timeout_s()) && e.collective_timeout_s() >= 0, "engine.collective_timeout_s",
          "must be >= 0 (0 waits forever), got " + Checker::fmt(e.collective_timeout_s()));
+  k.one_of(e.device(), {"auto", "cpu", "cuda"}, "engine.device");
+  // CUDA graphs replay fixed shapes: slices that change from tick to tick cannot be captured once
+  k.need(!e.cuda_graphs() || e.balance() != EngineConfig::AUTO, "engine.cuda_graphs",
+         "replays the shapes of one captured tick; engine.balance AUTO changes every rank's slice as it measures them (use EQUAL "
+         "or MANUAL)");
+  k.need(!e.cuda_graphs() || e.device() != "cpu", "engine.cuda_graphs", "captures CUDA kernels; engine.device is cpu");
+  k.need(!e.cuda_graphs() || t.loss() != TrainConfig::TVM, "engine.cuda_graphs",
+         "is not for train.loss TVM (its Jacobian-vector product is not captured)");
+  k.need(!e.cuda_graphs() || !c.model().checkpoint_activations(), "engine.cuda_graphs",
+         "is not for model.checkpoint_activations (use one or the other: graphs for small models, checkpointing for large)");
   k.need(e.trace_end() >= e.trace_begin(), "engine.trace_end", "must be >= engine.trace_begin");
   k.need(e.trace_end() - e.trace_begin() <= 100000, "engine.trace_end", "traces at most 100,000 ticks, got " + std::to_string(e.trace_end() - e.trace_begin()));
   k.at_least(t.eval_samples(), 1, "train.eval_samples");

@@ -15,14 +15,25 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 }  // namespace
 
-TrainBatch to_device(const TrainBatch& b, const torch::Device& device) {
-  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
-  return {move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w)};
+TrainBatch to_device(const TrainBatch& b, const torch::Device& device, bool non_blocking) {
+  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device, non_blocking) : t; };
+  TrainBatch out{move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w), torch::Tensor(), move(b.path)};
+  if (!out.z.defined() && b.z_bytes.defined()) {  // the floats of the bytes, by table: the CPU's floats bit for bit
+    static const std::vector<float> table = [] {
+      std::vector<float> v(256);
+      for (int k = 0; k < 256; ++k) v[static_cast<size_t>(k)] = byte_value(static_cast<uint8_t>(k));
+      return v;
+    }();
+    const torch::Tensor values = torch::from_blob(const_cast<float*>(table.data()), {256}, torch::kFloat32).to(device);
+    const torch::Tensor bytes = move(b.z_bytes);
+    out.z = values.index_select(0, bytes.reshape({-1}).to(torch::kLong)).view(bytes.sizes());
+  }
+  return out;
 }
 
 TrainBatch narrow_batch(const TrainBatch& b, int64_t start, int64_t length) {
   auto part = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, length) : t; };
-  return {part(b.z), part(b.eps), part(b.t), part(b.y), part(b.s), part(b.r), part(b.w)};
+  return {part(b.z), part(b.eps), part(b.t), part(b.y), part(b.s), part(b.r), part(b.w), part(b.z_bytes), part(b.path)};
 }
 
 double normal_quantile(double p) {
@@ -103,7 +114,8 @@ void BatchMaker::make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
 }
 
 // An image item [C, H, W] mirrored left to right, in place.
-static void mirror_rows(float* item, const std::vector<int64_t>& shape) {
+template <typename T>
+static void mirror_rows(T* item, const std::vector<int64_t>& shape) {
   const int64_t w = shape.back(), rows = shape.size() == 3 ? shape[0] * shape[1] : 1;
   for (int64_t r = 0; r < rows; ++r) std::reverse(item + r * w, item + (r + 1) * w);
 }
@@ -113,17 +125,26 @@ void BatchMaker::share_coupling(bool root, Broadcast broadcast) {
   broadcast_ = std::move(broadcast);
 }
 
+void BatchMaker::set_host(bool pinned, bool bytes) {
+  LS_CHECK(!bytes || (data_.has_bytes() && coupling_.kind == 0), "uint8 batches need a source of uint8 items and no coupling");
+  pinned_ = pinned;
+  bytes_ = bytes;
+}
+
 void BatchMaker::allocate(int64_t n, TrainBatch* out) const {
   const int64_t d = data_.dim();
-  if (!out->z.defined() || out->z.size(0) != n) {
-    out->z = torch::empty({n, d}, torch::kFloat32);
-    out->eps = torch::empty({n, d}, torch::kFloat32);
-    out->t = torch::empty({n}, torch::kFloat32);
-    out->y = torch::empty({n}, torch::kInt64);
+  const torch::Tensor& items = bytes_ ? out->z_bytes : out->z;
+  if (!items.defined() || items.size(0) != n) {
+    const torch::TensorOptions f32 = torch::TensorOptions(torch::kFloat32).pinned_memory(pinned_);
+    out->z = bytes_ ? torch::Tensor() : torch::empty({n, d}, f32);
+    out->z_bytes = bytes_ ? torch::empty({n, d}, f32.dtype(torch::kUInt8)) : torch::Tensor();
+    out->eps = torch::empty({n, d}, f32);
+    out->t = torch::empty({n}, f32);
+    out->y = torch::empty({n}, f32.dtype(torch::kInt64));
     if (times_.tvm) {
-      out->s = torch::empty({n}, torch::kFloat32);
-      out->r = torch::empty({n}, torch::kFloat32);
-      out->w = torch::empty({n}, torch::kFloat32);
+      out->s = torch::empty({n}, f32);
+      out->r = torch::empty({n}, f32);
+      out->w = torch::empty({n}, f32);
     }
   }
 }
@@ -132,14 +153,17 @@ void BatchMaker::draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
   const int64_t n = static_cast<int64_t>(end - begin), d = data_.dim();
   allocate(n, out);
   int64_t* y = out->y.data_ptr<int64_t>();
-  float* z = out->z.data_ptr<float>();
+  float* z = bytes_ ? nullptr : out->z.data_ptr<float>();
+  uint8_t* zb = bytes_ ? out->z_bytes.data_ptr<uint8_t>() : nullptr;
   float* eps = out->eps.data_ptr<float>();
   float* t = out->t.data_ptr<float>();
   const double width = times_.t_max - times_.t_min;
   const std::vector<int64_t> shape = data_.item_shape();
   for (uint64_t j = begin; j < end; ++j) {
     const int64_t r = static_cast<int64_t>(j - begin);
-    if (order_) {
+    if (bytes_) {  // (a source of uint8 items is finite)
+      y[r] = data_.item_bytes(item_of(tick, global_batch, j), zb + r * d);
+    } else if (order_) {
       y[r] = data_.item(item_of(tick, global_batch, j), z + r * d);
     } else {
       CounterRng rng(seed_, tick, j, Stream::kDataIndex);
@@ -147,7 +171,10 @@ void BatchMaker::draw(uint64_t tick, uint64_t global_batch, uint64_t begin, uint
     }
     if (times_.xflip) {
       CounterRng flip(seed_, tick, j, Stream::kFlip);
-      if (flip.uniform() < 0.5) mirror_rows(z + r * d, shape);
+      if (flip.uniform() < 0.5) {
+        if (bytes_) mirror_rows(zb + r * d, shape);
+        else mirror_rows(z + r * d, shape);
+      }
     }
     if (times_.label_dropout > 0) {
       CounterRng drop(seed_, tick, j, Stream::kLabelDrop);

@@ -16,7 +16,11 @@
 //     logit(r) ~ N(s_mean, s_std^2), all mapped into [t_min, t_max]; the guidance scale w uniform in
 //     [1, guidance_max] (1 where the label was dropped).
 // So a slice is a contiguous time range, and the union of all slices is the same batch for any split.
-// Read phase: "data" of the tick. Buffers are reused from tick to tick.
+// Read phase: "data" of the tick. Buffers are reused from tick to tick. set_host(pinned, bytes): the buffers in pinned
+// host memory (for asynchronous copies to a GPU), and with bytes the uint8 items themselves (TrainBatch::z_bytes, for a
+// source that has_bytes() and no coupling): to_device() then makes the floats where the batch goes, the same floats
+// as the source's item() (byte_value). make() may run on another thread than the one that built the maker, never
+// on two at once.
 #pragma once
 
 #include <torch/torch.h>
@@ -42,17 +46,22 @@ struct TimeSpec {
 };
 
 struct TrainBatch {
-  torch::Tensor z;    // [n, d] data
+  torch::Tensor z;    // [n, d] data (undefined while the items are z_bytes)
   torch::Tensor eps;  // [n, d] noise
   torch::Tensor t;    // [n] times
   torch::Tensor y;    // [n] int64 class labels; num_classes (the null class) where dropped for guidance
   // train.loss TVM only (else undefined): the jump's end time s [n], the flow-matching time r [n], the guidance
   // scale w [n]
   torch::Tensor s, r, w;
+  torch::Tensor z_bytes;  // [n, d] uint8 items (BatchMaker::set_host with bytes); to_device makes z of them
+  // [n, 4] alpha, beta, d_alpha, d_beta of the path at t, in t's precision, where the caller computed them on the host
+  // ahead (a CUDA graph cannot read t back to the host: gaussian_path.h, path_of); undefined: computed from t
+  torch::Tensor path;
 };
 
-// The batch on another device (undefined fields stay undefined).
-TrainBatch to_device(const TrainBatch& b, const torch::Device& device);
+// The batch on another device (undefined fields stay undefined); uint8 items z_bytes become the floats z there (byte_value:
+// exactly the floats the CPU makes). non_blocking: asynchronous copies from pinned memory on the current stream.
+TrainBatch to_device(const TrainBatch& b, const torch::Device& device, bool non_blocking = false);
 // Samples [start, start + length) of the batch, as views (undefined fields stay undefined).
 TrainBatch narrow_batch(const TrainBatch& b, int64_t start, int64_t length);
 
@@ -66,6 +75,9 @@ class BatchMaker {
   BatchMaker(const DataSource& data, uint64_t seed, const TimeSpec& times, const DataSource* source = nullptr,
              const CouplingSpec& coupling = {});
   void make(uint64_t tick, uint64_t global_batch, uint64_t begin, uint64_t end, TrainBatch* out);
+  // See above; call before the first make(). bytes is refused (InternalError) for a source without uint8 items or
+  // with a coupling.
+  void set_host(bool pinned, bool bytes);
   // CouplingSpec.coordinator: make() is then collective; `broadcast` sends the root's bytes to every rank, and only
   // the root (`root`) solves the coupling; the others receive its pairs.
   using Broadcast = std::function<void(std::string* bytes)>;
@@ -83,6 +95,7 @@ class BatchMaker {
   const DataSource* source_;
   CouplingSpec coupling_;
   bool root_ = true;
+  bool pinned_ = false, bytes_ = false;
   Broadcast broadcast_;
   TrainBatch whole_;  // the pairs a coupling sees
   std::unique_ptr<EpochOrder> order_;

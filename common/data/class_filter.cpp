@@ -31,6 +31,8 @@ class ClassFilter : public DataSource {
   double quantization_step() const override { return inner_->quantization_step(); }
   int64_t label(uint64_t index) const override { return inner_->label(index_.at(index)); }
   void check_unchanged() const override { inner_->check_unchanged(); }
+  bool has_bytes() const override { return inner_->has_bytes(); }
+  int64_t item_bytes(uint64_t index, uint8_t* out) const override { return inner_->item_bytes(index_.at(index), out); }
   int64_t item(uint64_t index, float* out) const override {
     LS_CHECK(index < index_.size(), "ClassFilter::item: " << index << " of " << index_.size());
     return inner_->item(index_[index], out);

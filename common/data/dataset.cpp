@@ -126,6 +126,8 @@ int64_t DataSource::label(uint64_t index) const {
   return item(index, buf.data());
 }
 
+int64_t DataSource::item_bytes(uint64_t, uint8_t*) const { throw InternalError(name() + " holds no uint8 items"); }
+
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed) { return filtered(cfg, make_unfiltered(cfg, seed)); }
 
 std::unique_ptr<DataSource> make_eval_dataset(const DataConfig& cfg, uint64_t seed) { return filtered(cfg, make_unfiltered_eval(cfg, seed)); }

@@ -41,7 +41,14 @@ class DataSource {
   virtual void check_unchanged() const {}
   // A fresh draw from the distribution (every source can do this); returns its label.
   virtual int64_t fresh(CounterRng& rng, float* out) const = 0;
+  // Sources of uint8 images (packed files): true, and item_bytes(i, out) copies item i's dim() bytes, whose floats
+  // item() gives as byte_value() of each (a GPU then receives a quarter of the bytes and converts them there).
+  virtual bool has_bytes() const { return false; }
+  virtual int64_t item_bytes(uint64_t index, uint8_t* out) const;
 };
+
+// The float of a uint8 image value in [-1, 1], as every source of uint8 images converts it: b / 127.5 - 1.
+inline float byte_value(uint8_t b) { return static_cast<float>(b) / 127.5f - 1.0f; }
 
 // `seed` fixes the points of a finite toy data set.
 std::unique_ptr<DataSource> make_dataset(const DataConfig& cfg, uint64_t seed);

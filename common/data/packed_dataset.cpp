@@ -43,7 +43,13 @@ class PackedSource : public DataSource {
     thread_local std::vector<uint8_t> bytes;
     bytes.resize(static_cast<size_t>(dim_));
     file_->read(i, bytes.data());
-    for (int64_t k = 0; k < dim_; ++k) out[k] = static_cast<float>(bytes[static_cast<size_t>(k)]) / 127.5f - 1.0f;
+    for (int64_t k = 0; k < dim_; ++k) out[k] = byte_value(bytes[static_cast<size_t>(k)]);
+    return file_->label(i);
+  }
+  bool has_bytes() const override { return true; }
+  int64_t item_bytes(uint64_t index, uint8_t* out) const override {
+    const uint64_t i = at(index);
+    file_->read(i, out);
     return file_->label(i);
   }
   int64_t label(uint64_t index) const override { return file_->label(at(index)); }

@@ -15,6 +15,8 @@
 
 namespace lockstep {
 
+// The path at the batch's times: its precomputed columns (TrainBatch::path) where it has them, else from t.
+PathTensors path_of(const Schedule& s, const TrainBatch& b);
 // Per-sample CFM loss [n] of the network on the batch.
 torch::Tensor cfm_loss_per_sample(Net& net, const Schedule& s, const TrainBatch& b);
 

@@ -7,7 +7,7 @@ namespace {
 
 torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b) {
   if (kind == Prediction::kVelocity) return cfm_loss_per_sample(net, s, b);
-  const PathTensors p = path_tensors(s, b.t);
+  const PathTensors p = path_of(s, b);
   const torch::Tensor x = path_sample(p, b.z, b.eps);
   const torch::Tensor out = net.forward(x, b.t, b.y);
   switch (kind) {
@@ -19,8 +19,7 @@ torch::Tensor unweighted_loss(Net& net, const Schedule& s, Prediction kind, cons
 
 }  // namespace
 
-torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w) {
-  const PathTensors p = path_tensors(s, t);
+static torch::Tensor weight_at(const PathTensors& p, const torch::Tensor& t, const LossWeight& w) {
   const torch::Tensor snr = (p.alpha / p.beta).pow(2).squeeze(1);
   switch (w.kind) {
     case 1: return snr;
@@ -30,9 +29,11 @@ torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossW
   }
 }
 
+torch::Tensor loss_weight(const Schedule& s, const torch::Tensor& t, const LossWeight& w) { return weight_at(path_tensors(s, t), t, w); }
+
 torch::Tensor loss_per_sample(Net& net, const Schedule& s, Prediction kind, const TrainBatch& b, const LossWeight& w) {
   torch::Tensor loss = unweighted_loss(net, s, kind, b);
-  if (w.kind != 0) loss = loss * loss_weight(s, b.t, w);
+  if (w.kind != 0) loss = loss * weight_at(path_of(s, b), b.t, w);
   return loss;
 }
 

@@ -19,6 +19,27 @@ PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
   return {all[0], all[1], all[2], all[3]};
 }
 
+torch::Tensor path_columns(const Schedule& s, const torch::Tensor& t) {
+  const int64_t n = t.size(0);
+  torch::Tensor all = torch::empty({n, 4}, torch::kFloat64);
+  double* a = all.data_ptr<double>();
+  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* tp = tc.data_ptr<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    const PathPoint p = s.at(tp[i]);
+    a[4 * i] = p.alpha;
+    a[4 * i + 1] = p.beta;
+    a[4 * i + 2] = p.d_alpha;
+    a[4 * i + 3] = p.d_beta;
+  }
+  return all.to(t.scalar_type());
+}
+
+PathTensors path_from_columns(const torch::Tensor& columns) {
+  const torch::Tensor all = columns.t().contiguous().unsqueeze(2);  // [4, n, 1], as path_tensors makes it
+  return {all[0], all[1], all[2], all[3]};
+}
+
 torch::Tensor path_sample(const PathTensors& p, const torch::Tensor& z, const torch::Tensor& eps) {
   return p.alpha * z + p.beta * eps;
 }

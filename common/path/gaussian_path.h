@@ -17,6 +17,11 @@ struct PathTensors {
   torch::Tensor alpha, beta, d_alpha, d_beta;  // each [n, 1], on the device and in the precision of the times
 };
 PathTensors path_tensors(const Schedule& s, const torch::Tensor& t);
+// The same numbers as columns [n, 4] (alpha, beta, d_alpha, d_beta) on the host, in t's precision, computed ahead where
+// a loss may not read t back to the host (TrainBatch::path, CUDA graphs); path_from_columns(c) gives them back as
+// path_tensors lays them out, on c's device.
+torch::Tensor path_columns(const Schedule& s, const torch::Tensor& t);
+PathTensors path_from_columns(const torch::Tensor& columns);
 
 // x_t = alpha_t z + beta_t eps.
 torch::Tensor path_sample(const PathTensors& p, const torch::Tensor& z, const torch::Tensor& eps);
