@@ -4,7 +4,18 @@ channels 32, levels 1-2-2, one residual block per level, attention at 7x7, class
 written in PyTorch, trained as Lockstep trains it (batch 128, CFM on the linear path, label dropout 0.1, bf16
 autocast with group norms in float32, Adam, gradient norm, EMA), and sampled with Heun. --channels-last 1 lays the
 network out NHWC (slower here: 117 against 143 samples/s in float32 on the Xeon of 2026-11-28).
-Prints one JSON line: train: steady-state seconds per tick and samples/s; sample: seconds and samples/s."""
+Prints one JSON line: train: steady-state seconds per tick and samples/s; sample: seconds and samples/s.
+
+On a GPU (bench/gpu_check.sh): --device cuda, --precision fp32|bf16|fp16 (fp16: autocast in float16 with
+torch.amp's GradScaler, the gradient norm read after unscaling, as Lockstep's fp16_mixed), --data random (random
+images of Fashion-MNIST's shape, for machines without the data set; the speed does not depend on them). There the
+data set lives on the GPU and every draw comes from a CUDA generator, and the gradient norm and the EMA use the
+foreach kernels (torch._foreach_norm, torch._foreach_lerp_): the tuned way to write the same tick. --graphs 1
+captures the forward and backward pass in one CUDA graph (torch.cuda.graph) after three warm-up passes and
+replays it every tick; the inputs are copied into its static tensors, Adam (and GradScaler's unscale, step and
+update) run outside it, as Lockstep's engine.cuda_graphs does. --window N takes the median over the last N ticks
+(default: all ticks after the first fifth). The JSON line then also has device, precision, graphs and
+peak_device_mib (torch.cuda.max_memory_allocated). The CPU path and its output are those of vs_pytorch.sh."""
 import argparse
 import gzip
 import json
@@ -16,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from peer_common import AMP, draw_batch, grad_scaler, precision_of
 
 
 def gn32(norm, x):
@@ -109,56 +122,119 @@ def images():
     return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0), torch.from_numpy(y.astype(np.int64))
 
 
+def random_images(n=8192):
+    """Fashion-MNIST's shape and range, random pixels (uint8 levels, as a packed file holds them)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (n, 784), generator=g).float() / 127.5 - 1.0
+    return x, torch.randint(0, 10, (n,), generator=g)
+
+
+def median_tick(times, window):
+    return statistics.median(times[-window:] if window else times[len(times) // 5:])
+
+
 def train(args):
     torch.manual_seed(0)
-    data, labels = images()
-    net = Unet()
+    dev = torch.device(args.device)
+    cuda = dev.type == "cuda"
+    prec = precision_of(args)
+    amp = AMP[prec]
+    if prec == "fp16" and not cuda:
+        raise SystemExit("--precision fp16 needs --device cuda (no float16 autocast on the CPU)")
+    if args.graphs and not cuda:
+        raise SystemExit("--graphs 1 needs --device cuda")
+    data, labels = images() if args.data == "fashion" else random_images()
+    data, labels = data.to(dev), labels.to(dev)
+    net = Unet().to(dev)
     if args.channels_last:
         net.layout = torch.channels_last
         net.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    ema = [p.detach().clone() for p in net.parameters()]
-    gen = torch.Generator().manual_seed(args.seed)
+    params = list(net.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    ema = [p.detach().clone() for p in params]
+    gen = torch.Generator(device=dev).manual_seed(args.seed)
+    scaler = grad_scaler() if prec == "fp16" else None
+
+    def draw():
+        x, t, y, z, eps = draw_batch(data, labels, args.batch, gen, dev)
+        return x, t, y, z - eps
+
+    def forward_backward(x, t, y, target):
+        with torch.autocast(dev.type, dtype=amp or torch.bfloat16, enabled=amp is not None, cache_enabled=not args.graphs):
+            loss = (net(x, t, y) - target).pow(2).sum(1).mean()
+        (scaler.scale(loss) if scaler else loss).backward()
+        return loss
+
+    graph = None
+    if args.graphs:
+        static = draw()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up passes (cuDNN's choices, the scaler's state), then the capture
+            for _ in range(3):
+                opt.zero_grad(set_to_none=True)
+                forward_backward(*static)
+        torch.cuda.current_stream().wait_stream(side)
+        opt.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # backward writes .grad in the graph's pool: replays overwrite it
+            static_loss = forward_backward(*static)
     times = []
     for tick in range(args.steps):
         t0 = time.perf_counter()
-        idx = torch.randint(0, data.shape[0], (args.batch,), generator=gen)
-        z, y = data[idx], labels[idx].clone()
-        y[torch.rand(args.batch, generator=gen) < 0.1] = 10
-        eps = torch.randn(z.shape, generator=gen)
-        t = (torch.arange(args.batch) + torch.rand(args.batch, generator=gen)) / args.batch
-        x = t[:, None] * z + (1 - t[:, None]) * eps
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
-            loss = (net(x, t, y) - (z - eps)).pow(2).sum(1).mean()
-        opt.zero_grad(set_to_none=False)
-        loss.backward()
-        norm = torch.norm(torch.stack([p.grad.norm() for p in net.parameters()])).item()
-        opt.step()
+        if graph is not None:
+            for dst, src in zip(static, draw()):
+                dst.copy_(src)
+            graph.replay()
+            loss = static_loss
+        else:
+            opt.zero_grad(set_to_none=False)
+            loss = forward_backward(*draw())
+        if scaler:
+            scaler.unscale_(opt)
+        if cuda:
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in params]))).item()
+        else:
+            norm = torch.norm(torch.stack([p.grad.norm() for p in params])).item()
+        if scaler:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
         d = min(0.999, (1 + tick) / (10 + tick))
         with torch.no_grad():
-            for e, p in zip(ema, net.parameters()):
-                e.lerp_(p, 1 - d)
+            if cuda:
+                torch._foreach_lerp_(ema, params, 1 - d)
+            else:
+                for e, p in zip(ema, params):
+                    e.lerp_(p, 1 - d)
         loss.item()
         times.append(time.perf_counter() - t0)
-    tick_s = statistics.median(times[len(times) // 5:])
-    return {"tick_s": tick_s, "samples_per_s": args.batch / tick_s, "grad_norm": norm,
-            "parameters": sum(p.numel() for p in net.parameters())}
+    tick_s = median_tick(times, args.window)
+    out = {"tick_s": tick_s, "samples_per_s": args.batch / tick_s, "grad_norm": norm,
+           "parameters": sum(p.numel() for p in params)}
+    if cuda:
+        out.update({"device": torch.cuda.get_device_name(dev), "precision": prec, "graphs": bool(args.graphs),
+                    "peak_device_mib": torch.cuda.max_memory_allocated(dev) / 2**20, "ticks": args.steps})
+    return out
 
 
 def sample(args):
     torch.manual_seed(0)
-    net = Unet()
-    gen = torch.Generator().manual_seed(args.seed)
+    dev = torch.device(args.device)
+    net = Unet().to(dev)
+    gen = torch.Generator().manual_seed(args.seed)  # the noise is drawn on the CPU, as Lockstep draws it
     t0 = time.perf_counter()
     with torch.no_grad():
-        x = torch.randn(args.num, 784, generator=gen)
-        y = torch.arange(args.num) % 10
+        x = torch.randn(args.num, 784, generator=gen).to(dev)
+        y = torch.arange(args.num, device=dev) % 10
         h = 1.0 / args.sample_steps
         for k in range(args.sample_steps):
-            tk = torch.full((args.num,), k * h)
+            tk = torch.full((args.num,), k * h, device=dev)
             k1 = net(x, tk, y)
             k2 = net(x + h * k1, tk + h, y)
             x = x + 0.5 * h * (k1 + k2)
+        x = x.cpu()  # the samples come back to the host (and the GPU's work is finished)
     secs = time.perf_counter() - t0
     return {"seconds": secs, "samples_per_s": args.num / secs}
 
@@ -169,7 +245,12 @@ def main():
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--bf16", type=int, default=1)
+    ap.add_argument("--bf16", type=int, default=1, help="bf16 autocast (when --precision is not given)")
+    ap.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="overrides --bf16")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--data", choices=["fashion", "random"], default="fashion")
+    ap.add_argument("--graphs", type=int, default=0, help="cuda: capture forward and backward in a CUDA graph")
+    ap.add_argument("--window", type=int, default=0, help="median over the last N ticks (0: after the first fifth)")
     ap.add_argument("--channels-last", type=int, default=0)
     ap.add_argument("--num", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1, help="sample: the noise seed (each process of a 2-process run its own)")
