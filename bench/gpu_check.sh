@@ -62,6 +62,7 @@ mkdir -p "$LOGS" "$WORK/runs" bench/results
 ROWS=$WORK/rows.jsonl
 : > "$ROWS"
 exec > >(tee "$LOGS/gpu_check.log") 2>&1
+TEE_PID=$!
 export PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 declare -A META=()
@@ -183,7 +184,9 @@ stage_build() {
   say "    configured in ${META[configure]}; building lockstep lockstep_tests on $(nproc) cores"
   t=$SECONDS
   local rc=0
-  timeout "$(cap 330)" cmake --build "$BUILD" -j"$(nproc)" --target lockstep lockstep_tests > "$LOGS/build.log" 2>&1 || rc=$?
+  local budget=$((END - $(el) - 150))  # the build leaves the tests their 150 s
+  ((budget > 330)) && budget=330
+  timeout "$(cap $budget)" cmake --build "$BUILD" -j"$(nproc)" --target lockstep lockstep_tests > "$LOGS/build.log" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
     META[build]="FAILED (exit $rc$(iff $rc 124 ', timed out')) after $((SECONDS - t)) s (logs/build.log)"
     say "    build FAILED (exit $rc); the first errors and the last lines:"
@@ -451,5 +454,7 @@ say "(f) done; bench/results/gpu.md${OUT:+, and $OUT/gpu.md with the logs}"
 echo
 cat "$REPORT"
 rm -rf "${WORK:?}/runs" "$WORK"/*.npy "$WORK"/*.pack  # the logs stay in $WORK/logs
-if [ -n "${OUT:-}" ] && [ -d "${OUT:-}" ]; then sleep 0.2; cp "$LOGS/gpu_check.log" "$OUT/gpu_check.log" 2>/dev/null || true; fi
+exec >&- 2>&-  # tee sees the end of its input, writes the rest of the log and exits
+for _ in $(seq 50); do kill -0 "$TEE_PID" 2> /dev/null || break; sleep 0.1; done
+if [ -n "${OUT:-}" ] && [ -d "${OUT:-}" ]; then cp "$LOGS/gpu_check.log" "$OUT/gpu_check.log" 2>/dev/null || true; fi
 [ $BUILD_OK -eq 1 ] && [ $TESTS_OK -eq 1 ]

@@ -198,7 +198,10 @@ TEST_CASE("on a GPU: prefetched uint8 slices train like the CPU's floats, and CU
   CHECK_THAT(eager.output, Catch::Contains("pinned memory, copied on a side stream") && Catch::Contains("uint8 images made floats on the GPU"));
   const ProcResult sync = run_lockstep("train" + flags + " --device cuda --set data.prefetch=false --out " + dir + "/sync");
   REQUIRE(sync.exit_code == 0);
-  CHECK(metric_values(dir + "/eager", "loss") == metric_values(dir + "/sync", "loss"));  // the same kernels on the same inputs
+  // the same kernels on the same inputs (within cuDNN's choice of nondeterministic backward algorithms)
+  const std::vector<double> ahead = metric_values(dir + "/eager", "loss"), drawn = metric_values(dir + "/sync", "loss");
+  REQUIRE(ahead.size() == drawn.size());
+  for (size_t k = 0; k < ahead.size(); ++k) CHECK(ahead[k] == Approx(drawn[k]).epsilon(1e-6));
   const ProcResult cpu = run_lockstep("train" + flags + " --device cpu --out " + dir + "/cpu");
   REQUIRE(cpu.exit_code == 0);
   const std::vector<double> c = metric_values(dir + "/cpu", "loss"), e = metric_values(dir + "/eager", "loss");

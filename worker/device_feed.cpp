@@ -1,6 +1,7 @@
 #include "worker/device_feed.h"
 
 #ifdef LOCKSTEP_HAVE_C10_CUDA
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -13,7 +14,11 @@ struct DeviceFeed::Impl {
 };
 
 DeviceFeed::DeviceFeed(const torch::Device& device) : device_(device) {
-  if (device.is_cuda()) impl_ = std::make_unique<Impl>(Impl{c10::cuda::getStreamFromPool(false, device.index())});
+  if (device.is_cuda()) impl_ = std::make_unique<Impl>(Impl{c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device.index())});
+}
+
+void DeviceFeed::bind_thread() const {
+  if (impl_) c10::cuda::set_device(device_.index());
 }
 
 void DeviceFeed::send(const TrainBatch& host, TrainBatch* dev) {
@@ -36,6 +41,8 @@ void DeviceFeed::receive(const TrainBatch& dev) const {
 struct DeviceFeed::Impl {};
 
 DeviceFeed::DeviceFeed(const torch::Device& device) : device_(device) {}
+
+void DeviceFeed::bind_thread() const {}
 
 void DeviceFeed::send(const TrainBatch& host, TrainBatch* dev) { *dev = to_device(host, device_); }
 

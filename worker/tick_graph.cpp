@@ -58,24 +58,34 @@ struct TickGraph::Impl {
       if (from[k]->defined()) *to[k] = from[k]->clone();
     factor = torch::full({}, f, torch::TensorOptions(torch::kFloat32).device(device));
     c10::cuda::device_synchronize();
-    graph = std::make_unique<at::cuda::CUDAGraph>();
-    const c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, device.index());
+    auto made = std::make_unique<at::cuda::CUDAGraph>();
+    const c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
     {
       const c10::cuda::CUDAStreamGuard on_stream(stream);
       const bool cache = at::autocast::is_autocast_cache_enabled();
       at::autocast::set_autocast_cache_enabled(false);  // a cached cast would be captured once and go stale
+      bool begun = false;
       try {
-        graph->capture_begin();
+        made->capture_begin();
+        begun = true;
         out = loss_sum(in);
         (out * factor).backward();
-        graph->capture_end();
+        begun = false;
+        made->capture_end();
       } catch (...) {
         at::autocast::set_autocast_cache_enabled(cache);
+        if (begun) {  // end the stream's capture (and the allocator's pool for it) before the error goes on
+          try {
+            made->capture_end();
+          } catch (...) {
+          }
+        }
         throw;
       }
       at::autocast::set_autocast_cache_enabled(cache);
     }
     c10::cuda::device_synchronize();
+    graph = std::move(made);  // only a graph whose capture ended
   }
 };
 

@@ -8,7 +8,8 @@
 // every later run copies its chunk into those tensors and replays. So every chunk must have the captured shapes (the
 // config's checks make sure: engine.cuda_graphs; another shape is an InternalError), the loss must not read anything
 // back to the host (the path's coefficients come precomputed: TrainBatch::path), and the gradients must stay where
-// they are (FlatParams). Gradient hooks run while warming up and capturing, never in a replay: the caller all-reduces
+// they are (FlatParams). No other thread may allocate or copy on the device during the run that captures (CUDA then
+// invalidates the capture): the caller holds its prefetch back until captured(). Gradient hooks run while warming up and capturing, never in a replay: the caller all-reduces
 // after the chunks. On the CPU, or with a LibTorch built without CUDA, every run is eager.
 #pragma once
 

@@ -231,8 +231,9 @@ void Worker::draw_slice(const Frame& frame, uint64_t n, Timings* tm) {
   }
   if (n > 0 && device_.is_cuda()) feed_->receive(batch_dev_);
   if (faults_.at(FaultPhase::kData, frame.tick(), n) && n > 0) (device_.is_cuda() ? batch_dev_ : batch_).z.fill_(std::numeric_limits<float>::quiet_NaN());
-  // the next tick's slice, guessed to be this one's (the split changes only under engine.balance AUTO)
-  if (prefetch_ && n > 0) {
+  // the next tick's slice, guessed to be this one's (the split changes only under engine.balance AUTO); not while a
+  // graph is still to be captured: CUDA refuses a capture while another thread allocates or copies on the device
+  if (prefetch_ && n > 0 && !(graph_ && !graph_->captured())) {
     const SliceKey next{frame.tick() + 1, frame.global_batch(), slice.begin(), slice.end()};
     prefetch_->start(next, [this, next] { prepare(next, &batch_ahead_, &batch_dev_ahead_); });
   }
@@ -241,6 +242,7 @@ void Worker::draw_slice(const Frame& frame, uint64_t n, Timings* tm) {
 }
 
 void Worker::prepare(const SliceKey& key, TrainBatch* host, TrainBatch* dev) {
+  feed_->bind_thread();
   batches_->make(key.tick, key.global_batch, key.begin, key.end, host);
   if (graph_) host->path = path_columns(*schedule_, host->t);  // a graph cannot read the times back to the host
   if (device_.is_cuda() && key.end > key.begin) feed_->send(*host, dev);

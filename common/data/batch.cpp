@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
 
 namespace lockstep {
 namespace {
@@ -13,18 +16,28 @@ namespace {
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
+// byte_value of every byte, on `device`: made there once (a blocking copy) and kept for the process's life (never
+// freed, so no device memory is released after the device's context at exit)
+torch::Tensor byte_table(const torch::Device& device) {
+  static std::mutex lock;
+  static auto* tables = new std::map<std::string, torch::Tensor>();
+  const std::lock_guard<std::mutex> hold(lock);
+  torch::Tensor& table = (*tables)[device.str()];
+  if (!table.defined()) {
+    std::vector<float> v(256);
+    for (int k = 0; k < 256; ++k) v[static_cast<size_t>(k)] = byte_value(static_cast<uint8_t>(k));
+    table = torch::from_blob(v.data(), {256}, torch::kFloat32).to(device, /*non_blocking=*/false, /*copy=*/true);
+  }
+  return table;
+}
+
 }  // namespace
 
 TrainBatch to_device(const TrainBatch& b, const torch::Device& device, bool non_blocking) {
   auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device, non_blocking) : t; };
   TrainBatch out{move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w), torch::Tensor(), move(b.path)};
   if (!out.z.defined() && b.z_bytes.defined()) {  // the floats of the bytes, by table: the CPU's floats bit for bit
-    static const std::vector<float> table = [] {
-      std::vector<float> v(256);
-      for (int k = 0; k < 256; ++k) v[static_cast<size_t>(k)] = byte_value(static_cast<uint8_t>(k));
-      return v;
-    }();
-    const torch::Tensor values = torch::from_blob(const_cast<float*>(table.data()), {256}, torch::kFloat32).to(device);
+    const torch::Tensor values = byte_table(device);
     const torch::Tensor bytes = move(b.z_bytes);
     out.z = values.index_select(0, bytes.reshape({-1}).to(torch::kLong)).view(bytes.sizes());
   }
