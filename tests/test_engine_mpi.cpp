@@ -335,7 +335,7 @@ TEST_CASE("the nccl backend on 2 GPUs trains like 1, and a run that stops or los
   // a stop on every rank (a NaN with train.nonfinite stop): exit 4, the communicators aborted while unwinding
   const ProcResult stopped = mpi_lockstep(2, common + dir + "/nan --set train.nonfinite=STOP", "LOCKSTEP_FAULT=nan:1:3");
   CHECK(stopped.exit_code == 4);
-  // a rank killed mid-run: the other's collective times out and the job ends (exit 3)
+  // a rank killed mid-run: the other's collective times out and the job ends (mpirun's exit code: non-zero)
   const ProcResult killed = mpi_lockstep(2, common + dir + "/kill --set engine.collective_timeout_s=20", "LOCKSTEP_FAULT=kill:1:5");
   CHECK(killed.exit_code != 0);
 }

@@ -34,7 +34,7 @@ void DeviceFeed::send(const TrainBatch& host, TrainBatch* dev) {
 void DeviceFeed::receive(const TrainBatch& dev) const {
   if (!impl_) return;
   const c10::cuda::CUDAStream compute = c10::cuda::getCurrentCUDAStream(device_.index());
-  for (const torch::Tensor* t : {&dev.z, &dev.eps, &dev.t, &dev.y, &dev.s, &dev.r, &dev.w, &dev.path})
+  for (const torch::Tensor* t : batch_tensors(dev))
     if (t->defined()) t->record_stream(compute);
 }
 #else

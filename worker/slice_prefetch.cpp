@@ -45,11 +45,6 @@ double SlicePrefetch::take(const SliceKey& key) {
   return seconds_;
 }
 
-void SlicePrefetch::wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  wait_idle(lock);
-}
-
 void SlicePrefetch::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {

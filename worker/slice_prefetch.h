@@ -4,9 +4,9 @@
 // has ended) and returns at once. take(key) waits for the job started last: when it was started with `key` it
 // rethrows what the job threw and returns the job's seconds; when there was none, or it was started with another
 // key (a guess that did not come true, the slices having changed), it drops that job's result and error and returns
-// a negative number, and the caller draws the slice itself. wait() waits for any job to end (its result stays for
-// take). The destructor waits and ends the thread. What a job writes is the caller's to keep apart from what the caller's thread uses
-// meanwhile; a job's result is the same whichever thread runs it (the batch is counter-based: batch.h). No torch.
+// a negative number, and the caller draws the slice itself. The destructor waits and ends the thread. What a job
+// writes is the caller's to keep apart from what the caller's thread uses meanwhile; a job's result is the same
+// whichever thread runs it (the batch is counter-based: batch.h). No torch.
 #pragma once
 
 #include <condition_variable>
@@ -34,7 +34,6 @@ class SlicePrefetch {
 
   void start(const SliceKey& key, std::function<void()> job);
   double take(const SliceKey& key);
-  void wait();
 
  private:
   void loop();

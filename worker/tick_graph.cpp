@@ -21,13 +21,6 @@ torch::Tensor eager(const TickGraph::LossSum& loss_sum, const TrainBatch& chunk,
 }  // namespace
 
 #ifdef LOCKSTEP_HAVE_C10_CUDA
-namespace {
-
-// The batch's fields, in one order, for copying into the static inputs.
-std::vector<torch::Tensor*> fields(TrainBatch& b) { return {&b.z, &b.eps, &b.t, &b.y, &b.s, &b.r, &b.w, &b.path}; }
-
-}  // namespace
-
 struct TickGraph::Impl {
   Impl(LossSum f, const torch::Device& d) : loss_sum(std::move(f)), device(d) {}
   LossSum loss_sum;
@@ -39,8 +32,8 @@ struct TickGraph::Impl {
   std::unique_ptr<at::cuda::CUDAGraph> graph;
 
   void copy_in(const TrainBatch& chunk) {
-    TrainBatch& src = const_cast<TrainBatch&>(chunk);
-    const std::vector<torch::Tensor*> to = fields(in), from = fields(src);
+    const auto to = batch_tensors(in);
+    const auto from = batch_tensors(chunk);
     for (size_t k = 0; k < to.size(); ++k) {
       LS_CHECK(to[k]->defined() == from[k]->defined(), "engine.cuda_graphs: a chunk's fields differ from the captured chunk's");
       if (!to[k]->defined()) continue;
@@ -51,9 +44,9 @@ struct TickGraph::Impl {
   }
 
   void capture(const TrainBatch& chunk, double f) {
-    for (torch::Tensor* t : fields(in)) *t = torch::Tensor();
-    TrainBatch& src = const_cast<TrainBatch&>(chunk);
-    const std::vector<torch::Tensor*> to = fields(in), from = fields(src);
+    in = TrainBatch();
+    const auto to = batch_tensors(in);
+    const auto from = batch_tensors(chunk);
     for (size_t k = 0; k < to.size(); ++k)
       if (from[k]->defined()) *to[k] = from[k]->clone();
     factor = torch::full({}, f, torch::TensorOptions(torch::kFloat32).device(device));

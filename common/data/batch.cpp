@@ -33,20 +33,35 @@ torch::Tensor byte_table(const torch::Device& device) {
 
 }  // namespace
 
+std::array<torch::Tensor*, 9> batch_tensors(TrainBatch& b) { return {&b.z, &b.eps, &b.t, &b.y, &b.s, &b.r, &b.w, &b.z_bytes, &b.path}; }
+
+std::array<const torch::Tensor*, 9> batch_tensors(const TrainBatch& b) {
+  const std::array<torch::Tensor*, 9> all = batch_tensors(const_cast<TrainBatch&>(b));
+  std::array<const torch::Tensor*, 9> out;
+  std::copy(all.begin(), all.end(), out.begin());
+  return out;
+}
+
 TrainBatch to_device(const TrainBatch& b, const torch::Device& device, bool non_blocking) {
-  auto move = [&](const torch::Tensor& t) { return t.defined() ? t.to(device, non_blocking) : t; };
-  TrainBatch out{move(b.z), move(b.eps), move(b.t), move(b.y), move(b.s), move(b.r), move(b.w), torch::Tensor(), move(b.path)};
-  if (!out.z.defined() && b.z_bytes.defined()) {  // the floats of the bytes, by table: the CPU's floats bit for bit
-    const torch::Tensor values = byte_table(device);
-    const torch::Tensor bytes = move(b.z_bytes);
-    out.z = values.index_select(0, bytes.reshape({-1}).to(torch::kLong)).view(bytes.sizes());
+  TrainBatch out;
+  const auto from = batch_tensors(b);
+  const auto to = batch_tensors(out);
+  for (size_t k = 0; k < from.size(); ++k)
+    if (from[k]->defined()) *to[k] = from[k]->to(device, non_blocking);
+  if (!out.z.defined() && out.z_bytes.defined()) {  // the floats of the bytes, by table: the CPU's floats bit for bit
+    out.z = byte_table(device).index_select(0, out.z_bytes.reshape({-1}).to(torch::kLong)).view(out.z_bytes.sizes());
+    out.z_bytes = torch::Tensor();
   }
   return out;
 }
 
 TrainBatch narrow_batch(const TrainBatch& b, int64_t start, int64_t length) {
-  auto part = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, start, length) : t; };
-  return {part(b.z), part(b.eps), part(b.t), part(b.y), part(b.s), part(b.r), part(b.w), part(b.z_bytes), part(b.path)};
+  TrainBatch out;
+  const auto from = batch_tensors(b);
+  const auto to = batch_tensors(out);
+  for (size_t k = 0; k < from.size(); ++k)
+    if (from[k]->defined()) *to[k] = from[k]->narrow(0, start, length);
+  return out;
 }
 
 double normal_quantile(double p) {

@@ -25,6 +25,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -58,6 +59,10 @@ struct TrainBatch {
   // ahead (a CUDA graph cannot read t back to the host: gaussian_path.h, path_of); undefined: computed from t
   torch::Tensor path;
 };
+
+// Every tensor field of a batch, in one order, for code that treats them alike (copies, views, streams).
+std::array<torch::Tensor*, 9> batch_tensors(TrainBatch& b);
+std::array<const torch::Tensor*, 9> batch_tensors(const TrainBatch& b);
 
 // The batch on another device (undefined fields stay undefined); uint8 items z_bytes become the floats z there (byte_value:
 // exactly the floats the CPU makes). non_blocking: asynchronous copies from pinned memory on the current stream.

@@ -2,36 +2,36 @@
 
 namespace lockstep {
 
+namespace {
+
+// alpha, beta, d_alpha, d_beta at each time of t, in float64 on the host: coefficient k of sample i at
+// out[i * per_sample + k * per_coefficient]
+void fill_path(const Schedule& s, const torch::Tensor& t, double* out, int64_t per_sample, int64_t per_coefficient) {
+  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* tp = tc.data_ptr<double>();
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    const PathPoint p = s.at(tp[i]);
+    double* a = out + i * per_sample;
+    a[0] = p.alpha;
+    a[per_coefficient] = p.beta;
+    a[2 * per_coefficient] = p.d_alpha;
+    a[3 * per_coefficient] = p.d_beta;
+  }
+}
+
+}  // namespace
+
 PathTensors path_tensors(const Schedule& s, const torch::Tensor& t) {
   const int64_t n = t.size(0);
   torch::Tensor all = torch::empty({4, n, 1}, torch::kFloat64);
-  double* a = all.data_ptr<double>();
-  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  const double* tp = tc.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) {
-    const PathPoint p = s.at(tp[i]);
-    a[i] = p.alpha;
-    a[n + i] = p.beta;
-    a[2 * n + i] = p.d_alpha;
-    a[3 * n + i] = p.d_beta;
-  }
+  fill_path(s, t, all.data_ptr<double>(), 1, n);
   all = all.to(t.device(), t.scalar_type());  // the times' device and precision
   return {all[0], all[1], all[2], all[3]};
 }
 
 torch::Tensor path_columns(const Schedule& s, const torch::Tensor& t) {
-  const int64_t n = t.size(0);
-  torch::Tensor all = torch::empty({n, 4}, torch::kFloat64);
-  double* a = all.data_ptr<double>();
-  const torch::Tensor tc = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  const double* tp = tc.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) {
-    const PathPoint p = s.at(tp[i]);
-    a[4 * i] = p.alpha;
-    a[4 * i + 1] = p.beta;
-    a[4 * i + 2] = p.d_alpha;
-    a[4 * i + 3] = p.d_beta;
-  }
+  torch::Tensor all = torch::empty({t.size(0), 4}, torch::kFloat64);
+  fill_path(s, t, all.data_ptr<double>(), 4, 1);
   return all.to(t.scalar_type());
 }
 
