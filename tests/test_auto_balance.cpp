@@ -3,9 +3,13 @@
 // tick, and always covers the global batch with every rank keeping some work.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
+#include "common/util/error.h"
+#include "common/util/fault.h"
 #include "coordinator/auto_balance.h"
 
 using lockstep::AutoBalance;
@@ -80,4 +84,26 @@ TEST_CASE("AUTO balance: a very slow rank keeps some work and the batch stays co
   AutoBalance two(64, 2);  // 150x slower: 5% of the mean rate would round to no sample; one granule is the least
   play(two, {150000, 1000}, 10);
   CHECK(two.bounds() == Bounds{0, 56, 64});
+}
+
+TEST_CASE("the slow fault that AUTO balance is tested with: 200 us a sample, or the microseconds it is given", "[engine]") {
+  using Clock = std::chrono::steady_clock;
+  auto delay_s = [](const char* fault, uint64_t tick) {
+    ::setenv("LOCKSTEP_FAULT", fault, 1);
+    const lockstep::FaultInjector faults(1);
+    ::unsetenv("LOCKSTEP_FAULT");
+    const auto t0 = Clock::now();
+    faults.at(lockstep::FaultPhase::kData, tick, 10);
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  CHECK(delay_s("slow:1:3", 2) < 0.002);  // not yet
+  CHECK(delay_s("slow:1:3", 3) >= 0.002);  // 10 samples at 200 us
+  CHECK(delay_s("slow:1:0:3000", 5) >= 0.030);
+  CHECK(delay_s("slow:0:0:3000", 5) < 0.002);  // another rank's
+  for (const char* bad : {"slow:1:0:", "slow:1:0:x", "slow:1:0:2000000", "nan:1:0:5", "slow:1", "slow:1:0:5:5"}) {
+    INFO(bad);
+    ::setenv("LOCKSTEP_FAULT", bad, 1);
+    CHECK_THROWS_AS(lockstep::FaultInjector(1), lockstep::BadInput);
+    ::unsetenv("LOCKSTEP_FAULT");
+  }
 }

@@ -106,7 +106,9 @@ TEST_CASE("a forced uneven split and automatic balancing away from a slowed rank
     const std::vector<double> got = losses(dir + "/" + run);
     REQUIRE(got.size() == ref.size());
     for (size_t i = 0; i < ref.size(); ++i) CHECK(got[i] == Approx(ref[i]).epsilon(1e-5));
-    CHECK(max_relative(final_params(dir + "/" + run), final_params(dir + "/one")) < 1e-5);
+    // the world-size test's bound: AUTO's split follows the timings, and a split of 8 and 56 rounds its sums as
+    // differently as 4 ranks do (1.44e-5 seen under a loaded -j2 suite)
+    CHECK(max_relative(final_params(dir + "/" + run), final_params(dir + "/one")) < 3e-5);
   }
 }
 

@@ -143,8 +143,9 @@ TEST_CASE("data.prefetch on 2 ranks with engine.balance AUTO, whose slices chang
   const std::string flags = unet_flags(write_pack(dir, 40)) + " --steps 8 --set train.batch_size=32";
   const ProcResult one = run_lockstep("train" + flags + " --set data.prefetch=false --out " + dir + "/one");
   REQUIRE(one.exit_code == 0);
-  // rank 1 slowed (200 us a sample): AUTO moves samples to rank 0, so the prefetch's guesses miss when it does
-  const ProcResult two = run_shell("LOCKSTEP_FAULT=slow:1:0 " + mpi_lockstep_command(2) + " train" + flags + " --set engine.balance=AUTO --out " + dir + "/two");
+  // rank 1 slowed by 4 ms a sample, 64 ms a tick, more than this U-Net's whole tick and its noise on a loaded
+  // machine (200 us was lost in it): AUTO moves samples to rank 0, so the prefetch's guesses miss when it does
+  const ProcResult two = run_shell("LOCKSTEP_FAULT=slow:1:0:4000 " + mpi_lockstep_command(2) + " train" + flags + " --set engine.balance=AUTO --out " + dir + "/two");
   INFO(two.output);
   REQUIRE(two.exit_code == 0);
   const std::vector<std::vector<double>> split = metric_arrays(dir + "/two", "slice_samples");

@@ -14,6 +14,7 @@
 namespace lockstep {
 namespace {
 
+constexpr uint64_t kSlowMicros = 200;  // slow's default delay per sample
 constexpr const char* kKinds[] = {"kill", "stall", "term", "slow", "nan", "perturb", "ckpt_kill", "overflow", "overflow_from"};
 
 }  // namespace
@@ -23,17 +24,21 @@ FaultInjector::FaultInjector(int rank) {
   if (env == nullptr || *env == '\0') return;
   const std::string text(env);
   const size_t a = text.find(':'), b = a == std::string::npos ? a : text.find(':', a + 1);
+  const size_t c = b == std::string::npos ? b : text.find(':', b + 1);  // slow's optional microseconds
   const std::string kind = text.substr(0, a);
-  uint64_t fault_rank = 0, tick = 0;
+  uint64_t fault_rank = 0, tick = 0, micros = kSlowMicros;
   bool known = false;
   for (const char* k : kKinds) known = known || kind == k;
   const bool ok = known && b != std::string::npos && parse_decimal(text.substr(a + 1, b - a - 1), &fault_rank) &&
-                  parse_decimal(text.substr(b + 1), &tick) && fault_rank < (uint64_t{1} << 31);
+                  parse_decimal(text.substr(b + 1, c == std::string::npos ? c : c - b - 1), &tick) && fault_rank < (uint64_t{1} << 31) &&
+                  (c == std::string::npos || (kind == "slow" && parse_decimal(text.substr(c + 1), &micros) && micros <= 1000000));
   LS_CHECK_INPUT(ok, "LOCKSTEP_FAULT='" << clip(text, 80)
-                                        << "': expected KIND:RANK:TICK with KIND one of kill, stall, term, slow, nan, perturb, ckpt_kill, overflow, overflow_from");
+                                        << "': expected KIND:RANK:TICK with KIND one of kill, stall, term, slow, nan, perturb, ckpt_kill, overflow, "
+                                           "overflow_from (slow:RANK:TICK:MICROS sets its microseconds per sample, at most 1000000)");
   if (static_cast<int>(fault_rank) != rank) return;
   kind_ = kind;
   tick_ = tick;
+  slow_micros_ = micros;
 }
 
 bool FaultInjector::at(FaultPhase phase, uint64_t tick, uint64_t samples) const {
@@ -50,7 +55,7 @@ bool FaultInjector::at(FaultPhase phase, uint64_t tick, uint64_t samples) const 
       }
       return false;
     case FaultPhase::kData:
-      if (kind_ == "slow" && tick >= tick_) std::this_thread::sleep_for(std::chrono::microseconds(200 * samples));
+      if (kind_ == "slow" && tick >= tick_) std::this_thread::sleep_for(std::chrono::microseconds(slow_micros_ * samples));
       return now && kind_ == "nan";
     case FaultPhase::kBackward:
       return (now && kind_ == "overflow") || (tick >= tick_ && kind_ == "overflow_from");

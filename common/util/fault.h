@@ -6,7 +6,8 @@
 //   term       at the start of tick TICK, the rank sends itself SIGTERM and waits until its signal thread has it
 //              (preemption at a known tick)
 //   slow       from tick TICK on, the rank's data phase takes 200 µs more per sample of its slice (a slower core:
-//              what engine.balance AUTO should move samples away from)
+//              what engine.balance AUTO should move samples away from); slow:RANK:TICK:MICROS sets the microseconds
+//              (at most 1,000,000), for models whose tick would hide 200 µs in its noise
 //   nan        in the data phase of tick TICK, the rank's slice becomes NaN, and so its loss and gradients (a
 //              diverging batch)
 //   perturb    after the optimizer step of tick TICK, the rank adds 1e-3 to its first parameter (a desynchronised
@@ -39,6 +40,7 @@ class FaultInjector {
  private:
   std::string kind_;  // "" when no fault is armed for this rank
   uint64_t tick_ = 0;
+  uint64_t slow_micros_ = 0;  // slow's delay per sample
 };
 
 }  // namespace lockstep
